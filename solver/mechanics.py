@@ -1,0 +1,254 @@
+"""Quasi-static finite-strain equilibrium on a DOLFINx mesh, total Lagrangian.
+
+Weak form (reference configuration Omega_0, first Piola-Kirchhoff stress P = tau F^-T):
+
+    R(u; v) = int_Omega0  P(F) : Grad v  dX  +  sum over contact terms  = 0     for all v,
+    J(u; du, v) = int_Omega0  (A : Grad du) : Grad v  dX  +  d(contact terms),  A = dP/dF,
+
+with F = I + Grad u. P and A are quadrature functions filled by the constitutive update
+(``nipstack.kinematics.stress_update``) region by region; the update runs inside every residual
+evaluation, on owned *and ghost* cells, so Newton always sees a consistent state. The `dx`
+quadrature degree equals the degree of the quadrature spaces (2 x element degree).
+
+Material history (Cp^-1 and the law's variables) is kept per region as NumPy arrays of shape
+(cells, points, ...). ``update_material`` computes a trial state from the step-start history;
+``commit`` makes it the new history once the step has converged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import basix.ufl
+import dolfinx_solver  # noqa: F401  (loads MPI before dolfinx/petsc4py)
+import numpy as np
+import ufl
+from dolfinx import fem
+from mpi4py import MPI
+
+from .kinematics import initial_plastic_metric_inverse, stress_update
+from .materials.base import equivalent_stress, mean_stress
+
+
+class StepFailure(RuntimeError):
+    """A load step could not be completed (raised on every rank at once)."""
+
+
+@dataclass
+class Region:
+    """The cells of one named region and the material state at their quadrature points."""
+
+    name: str
+    law: object
+    cells: np.ndarray                 # local cell indices, owned + ghost
+    n_points: int                     # quadrature points per cell
+    metric_inverse: np.ndarray = None  # Cp^-1, (cells*points, 3, 3)
+    history: dict = None
+    trial_metric_inverse: np.ndarray = None
+    trial_history: dict = None
+    tau: np.ndarray = None            # Kirchhoff stress of the trial state, Mandel (n, 6)
+    J: np.ndarray = None              # det F of the trial state (n,)
+
+    def __post_init__(self):
+        n = len(self.cells) * self.n_points
+        self.metric_inverse = initial_plastic_metric_inverse(n)
+        self.history = self.law.initial_state(n)
+        self.trial_metric_inverse = self.metric_inverse.copy()
+        self.trial_history = {k: v.copy() for k, v in self.history.items()}
+        self.tau = np.zeros((n, 6))
+        self.J = np.ones(n)
+
+
+@dataclass
+class ContactTerm:
+    """A boundary term added to the residual (its Jacobian is derived by UFL)."""
+
+    residual: ufl.Form
+    force: ufl.Form          # platen force, N (3D) or N/mm (2D, per unit depth)
+    penetration: ufl.Form    # integral of the penetration, for the maximum-penetration check
+    measure_length: ufl.Form  # integral of 1 over the contact boundary
+
+
+def _flatten(tensor, gdim):
+    return ufl.as_vector([tensor[i, j] for i in range(gdim) for j in range(gdim)])
+
+
+class MechanicsProblem:
+    """Finite-strain quasi-static problem on a mesh with named regions."""
+
+    def __init__(self, mesh_data, region_laws: dict, degree: int = 2,
+                 petsc_options: dict | None = None):
+        self.mesh = mesh_data.mesh
+        self.comm = self.mesh.comm
+        self.gdim = self.mesh.geometry.dim
+        self.groups = mesh_data.physical_groups
+        self.cell_tags = mesh_data.cell_tags
+        self.facet_tags = mesh_data.facet_tags
+        gdim = self.gdim
+
+        self.V = fem.functionspace(self.mesh, ("Lagrange", degree, (gdim,)))
+        self.u = fem.Function(self.V, name="displacement")
+        self.quadrature_degree = 2 * degree
+        cell_name = self.mesh.topology.cell_name()
+        self.P_q = fem.Function(fem.functionspace(self.mesh, basix.ufl.quadrature_element(
+            cell_name, value_shape=(gdim, gdim), degree=self.quadrature_degree)))
+        self.A_q = fem.Function(fem.functionspace(self.mesh, basix.ufl.quadrature_element(
+            cell_name, value_shape=(gdim * gdim, gdim * gdim), degree=self.quadrature_degree)))
+        self.points, self.weights = basix.make_quadrature(
+            getattr(basix.CellType, cell_name), self.quadrature_degree)
+        n_points = len(self.weights)
+        self.dx = ufl.Measure("dx", domain=self.mesh, metadata={
+            "quadrature_degree": self.quadrature_degree, "quadrature_scheme": "default"})
+        self.ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags)
+        self.F_expression = fem.Expression(ufl.Identity(gdim) + ufl.grad(self.u), self.points)
+
+        tdim = self.mesh.topology.dim
+        cell_map = self.mesh.topology.index_map(tdim)
+        self.n_local_cells = cell_map.size_local + cell_map.num_ghosts
+        self.regions: list[Region] = []
+        covered = np.zeros(self.n_local_cells, dtype=bool)
+        for name, law in region_laws.items():
+            tag = self.region_tag(name, tdim)
+            cells = self.cell_tags.find(tag).astype(np.int32)
+            covered[cells] = True
+            self.regions.append(Region(name, law, cells, n_points))
+        if not self.comm.allreduce(bool(covered.all()), op=MPI.LAND):
+            raise ValueError("some cells of the mesh belong to no region with a material")
+
+        self.P_dofs = self.P_q.function_space.dofmap.list   # (cells, points)
+        self.A_dofs = self.A_q.function_space.dofmap.list
+        self.dt = 0.0
+        self.contacts: list[ContactTerm] = []
+        self.bcs: list[fem.DirichletBC] = []
+        self.petsc_options = {"ksp_type": "preonly", "pc_type": "lu",
+                              "pc_factor_mat_solver_type": "mumps"}
+        self.petsc_options.update(petsc_options or {})
+        self._forms = None
+
+    # --- names -> tags ---------------------------------------------------------------
+    def region_tag(self, name: str, dim: int) -> int:
+        group = self.groups.get(name)
+        if group is None or group.dim != dim:
+            known = sorted(k for k, g in self.groups.items() if g.dim == dim)
+            raise KeyError(f"the mesh has no {dim}D physical group named '{name}' (has: {known})")
+        return group.tag
+
+    def boundary_facets(self, name: str) -> np.ndarray:
+        return self.facet_tags.find(self.region_tag(name, self.gdim - 1))
+
+    # --- boundary conditions and contact ------------------------------------------------
+    def fix_component(self, boundary: str, component: int, value: float = 0.0):
+        """u_component = value on a named boundary (a frictionless support or symmetry plane)."""
+        facets = self.boundary_facets(boundary)
+        sub = self.V.sub(component)
+        dofs = fem.locate_dofs_topological(sub, self.gdim - 1, facets)
+        self.bcs.append(fem.dirichletbc(np.float64(value), dofs, sub))
+
+    def add_rigid_platen(self, boundary: str, position: fem.Constant, penalty: float,
+                         component: int = 1) -> ContactTerm:
+        """Frictionless flat rigid platen pressing against `boundary` in the -component direction.
+
+        The platen face sits at x_c = position; the penetration of the current surface point is
+        d = X_c + u_c - position, and the penalty pressure p = penalty <d>_+ (MPa) acts on the
+        body as the traction -p e_c. Exact for a flat platen with full contact; the penetration
+        (p/penalty) is reported so that its size can be checked against the thickness change.
+        """
+        X = ufl.SpatialCoordinate(self.mesh)
+        v = ufl.TestFunction(self.V)
+        tag = self.region_tag(boundary, self.gdim - 1)
+        penetration = X[component] + self.u[component] - position
+        pressure = penalty * ufl.max_value(penetration, 0.0)
+        term = ContactTerm(
+            residual=pressure * v[component] * self.ds(tag),
+            force=pressure * self.ds(tag),
+            penetration=ufl.max_value(penetration, 0.0) * self.ds(tag),
+            measure_length=fem.Constant(self.mesh, 1.0) * self.ds(tag))
+        self.contacts.append(term)
+        return term
+
+    # --- forms ----------------------------------------------------------------------------
+    def forms(self):
+        if self._forms is None:
+            gdim = self.gdim
+            v = ufl.TestFunction(self.V)
+            du = ufl.TrialFunction(self.V)
+            residual = ufl.inner(self.P_q, ufl.grad(v)) * self.dx
+            jacobian = ufl.inner(ufl.dot(self.A_q, _flatten(ufl.grad(du), gdim)),
+                                 _flatten(ufl.grad(v), gdim)) * self.dx
+            for term in self.contacts:
+                residual += term.residual
+                jacobian += ufl.derivative(term.residual, self.u, du)
+            self._forms = (fem.form(residual), fem.form(jacobian))
+        return self._forms
+
+    def assemble_scalar(self, form) -> float:
+        return self.comm.allreduce(fem.assemble_scalar(fem.form(form)), op=MPI.SUM)
+
+    # --- constitutive update --------------------------------------------------------------
+    def update_material(self):
+        """Trial constitutive update at the current u on all local cells (collective).
+
+        Any failure on any rank (a material point whose return map fails, an inverted element,
+        NaN) becomes a StepFailure on every rank, so no rank is left waiting in an assembly.
+        """
+        gdim = self.gdim
+        error = ""
+        try:
+            F_all = None
+            for region in self.regions:
+                F_cells = self.F_expression.eval(self.mesh, region.cells)
+                n = F_cells.shape[0] * F_cells.shape[1]
+                F = np.zeros((n, 3, 3))
+                F[:, :gdim, :gdim] = F_cells.reshape(n, gdim, gdim)
+                if gdim == 2:
+                    F[:, 2, 2] = 1.0
+                J = np.linalg.det(F)
+                if not np.all(J > 0.0):
+                    raise FloatingPointError(f"inverted element in region '{region.name}' "
+                                             f"(min det F = {J.min():.3g})")
+                P, A, tau, metric, history = stress_update(
+                    region.law, F, region.metric_inverse, region.history, self.dt)
+                if not (np.all(np.isfinite(P)) and np.all(np.isfinite(A))):
+                    raise FloatingPointError(f"non-finite stress in region '{region.name}'")
+                region.trial_metric_inverse, region.trial_history = metric, history
+                region.tau, region.J = tau, J
+                P2 = P[:, :gdim, :gdim].reshape(len(region.cells), -1)
+                A2 = A[:, :gdim, :gdim, :gdim, :gdim].reshape(len(region.cells), -1)
+                self._write_quadrature(self.P_q, self.P_dofs[region.cells], P2, gdim * gdim)
+                self._write_quadrature(self.A_q, self.A_dofs[region.cells], A2, gdim ** 4)
+        except Exception as exc:  # noqa: BLE001 - turned into a collective failure below
+            error = f"{type(exc).__name__}: {exc}"
+        errors = [e for e in self.comm.allgather(error) if e]
+        if errors:
+            raise StepFailure(errors[0])
+
+    @staticmethod
+    def _write_quadrature(function, dofs, values, block):
+        n_cells, n_points = dofs.shape
+        values = values.reshape(n_cells, n_points, block)
+        array = function.x.array.reshape(-1, block)
+        array[dofs.ravel()] = values.reshape(-1, block)
+
+    def commit(self):
+        for region in self.regions:
+            region.metric_inverse = region.trial_metric_inverse
+            region.history = region.trial_history
+
+    # --- cell fields for output -------------------------------------------------------------
+    def cell_average(self, region: Region, values: np.ndarray) -> np.ndarray:
+        """Quadrature-weighted cell averages of point values (cells*points,) -> (cells,)."""
+        w = self.weights / self.weights.sum()
+        return values.reshape(len(region.cells), -1) @ w
+
+    def region_fields(self, region: Region) -> dict[str, np.ndarray]:
+        """Per-point fields of the trial state: porosity, Cauchy invariants, law outputs."""
+        J = region.J
+        cauchy = region.tau / J[:, None]
+        fields = {
+            "porosity": 1.0 - (1.0 - region.law.initial_porosity) / J,
+            "mean_stress": mean_stress(cauchy),
+            "von_mises_stress": equivalent_stress(cauchy),
+            "volume_ratio": J,
+        }
+        for name in getattr(region.law, "output_fields", {}):
+            fields[name] = region.trial_history[name]
+        return fields
