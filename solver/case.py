@@ -1,0 +1,213 @@
+"""The case file: a TOML description of one run, validated before anything is computed.
+
+Every field is declared once below with its meaning, unit and default (the MOOSE `validParams`
+habit), so `nipstack check CASE` can tell a user exactly which field is wrong. Units: mm, N,
+MPa, s. A malformed case raises CaseError with one message naming the field; the CLI turns it
+into exit code 2 with no traceback and no results folder.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class CaseError(ValueError):
+    """A case file that cannot be run; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
+
+
+class CaseInfo(_Strict):
+    name: str = Field(description="Short name of the run; names the default results folder.")
+    kind: Literal["flat_press"] = Field(
+        description="Scenario: 'flat_press' = a coated foil between flat rigid platens "
+                    "(laboratory press), loaded, held and unloaded.")
+    description: str = Field("", description="What the case shows (free text).")
+
+
+class Geometry(_Strict):
+    dimension: Literal[2, 3] = Field(2, description="2 = plane strain cross-section, 3 = 3D slab.")
+    width: float = Field(0.2, gt=0, description="Width of the modelled strip along x, mm.")
+    depth: float = Field(0.1, gt=0, description="Depth along z (3D only), mm.")
+    elements_width: int = Field(4, ge=1, le=100000, description="Elements along the width.")
+    elements_depth: int = Field(2, ge=1, le=10000, description="Elements along the depth (3D).")
+
+
+class LayerSpec(_Strict):
+    name: str = Field(description="Region name (a Gmsh physical group), e.g. 'coating', 'foil'.",
+                      pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    material: str = Field(description="Material card: a name in materials/library or a path "
+                                      "to a .toml card.")
+    thickness: float = Field(gt=0, description="Initial thickness, mm.")
+    elements: int = Field(4, ge=1, le=10000, description="Elements through the thickness.")
+    initial_porosity: float | None = Field(
+        None, ge=0, lt=1, description="Overrides the card's initial porosity (-), porous laws.")
+
+
+class Loading(_Strict):
+    control: Literal["thickness", "final_thickness", "pressure"] = Field(
+        "thickness",
+        description="'thickness': press the top layer to `target` mm under load; "
+                    "'final_thickness': find the press depth whose unloaded top-layer thickness "
+                    "is `target` mm (secant iteration over whole load-unload runs); "
+                    "'pressure': press to a peak platen pressure of `target` MPa.")
+    target: float = Field(gt=0, description="Target: mm for the thickness controls, MPa for "
+                                            "pressure control.")
+    load_steps: int = Field(20, ge=1, le=100000, description="Load steps of the loading ramp.")
+    load_time: float = Field(1.0, gt=0, description="Duration of the loading ramp, s "
+                                                    "(matters for rate-dependent laws).")
+    hold_time: float = Field(0.0, ge=0, description="Hold at peak load, s.")
+    hold_steps: int = Field(0, ge=0, le=100000, description="Steps of the hold.")
+    unload_steps: int = Field(10, ge=1, le=100000, description="Steps of the unloading ramp "
+                                                               "(pressure-controlled to zero).")
+    unload_time: float = Field(1.0, gt=0, description="Duration of the unloading ramp, s.")
+    lateral: Literal["confined", "free"] = Field(
+        "confined", description="'confined': lateral faces on rollers (uniaxial strain, the "
+                                "state of a wide sheet away from its edges); 'free': one "
+                                "symmetry face, the other free (a narrow strip).")
+
+
+class Contact(_Strict):
+    penalty_factor: float = Field(
+        1000.0, gt=0, description="Platen penalty stiffness = factor x E_ref / h_element, with "
+                                  "E_ref the stiffest modulus of the pressed layer (-).")
+
+
+class Solver(_Strict):
+    element_degree: Literal[1, 2] = Field(2, description="Lagrange degree of the displacement.")
+    newton_rtol: float = Field(1e-9, gt=0, lt=1, description="Newton tolerance, relative to "
+                                                             "the internal-force norm (-).")
+    newton_atol: float = Field(1e-10, gt=0, description="Absolute residual tolerance, N.")
+    max_iterations: int = Field(12, ge=1, le=200, description="Newton iterations per step.")
+    max_cutbacks: int = Field(6, ge=0, le=30, description="Consecutive step halvings allowed "
+                                                          "before the run stops.")
+    petsc_options: dict[str, str | int | float] = Field(
+        default_factory=dict, description="PETSc options for the linear solve (default: MUMPS "
+                                          "LU), e.g. {ksp_type='gmres', pc_type='gamg'}.")
+
+
+class Output(_Strict):
+    directory: str | None = Field(None, description="Results folder (default results/<name>).")
+    fields: bool = Field(True, description="Write XDMF fields for ParaView.")
+    plots: bool = Field(True, description="Write PNG plots.")
+
+
+class Case(_Strict):
+    case: CaseInfo
+    geometry: Geometry = Field(default_factory=Geometry)
+    layers: list[LayerSpec] = Field(min_length=1, description="Layers, bottom to top; the top "
+                                                              "layer meets the platen.")
+    loading: Loading
+    contact: Contact = Field(default_factory=Contact)
+    solver: Solver = Field(default_factory=Solver)
+    output: Output = Field(default_factory=Output)
+
+    @field_validator("layers")
+    @classmethod
+    def _unique_names(cls, layers):
+        names = [layer.name for layer in layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layer names must be unique, got {names}")
+        return layers
+
+    @model_validator(mode="after")
+    def _target_fits(self):
+        top = self.layers[-1]
+        if self.loading.control != "pressure" and not self.loading.target < top.thickness:
+            raise ValueError(f"loading.target ({self.loading.target} mm) must be smaller than "
+                             f"the top layer's thickness ({top.thickness} mm)")
+        if self.loading.hold_time > 0 and self.loading.hold_steps == 0:
+            raise ValueError("loading.hold_steps must be >= 1 when loading.hold_time > 0")
+        return self
+
+
+def _format_location(loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _apply_override(data: dict, assignment: str):
+    if "=" not in assignment:
+        raise CaseError(f"--set '{assignment}': expected key=value, e.g. loading.target=0.06")
+    key, raw = assignment.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare string
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
+    """Read, override and validate a case file, or raise CaseError naming what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CaseError(f"cannot read case file '{path}': {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseError(f"case file '{path}' is not valid TOML: {exc}") from None
+    for assignment in overrides or []:
+        try:
+            _apply_override(data, assignment)
+        except (IndexError, ValueError, TypeError, AttributeError):
+            raise CaseError(f"--set '{assignment}': no such field in '{path}'") from None
+    try:
+        case = Case.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _format_location(first["loc"]) or "(top level)"
+        got = first.get("input")
+        got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+        extra = f" [{len(exc.errors()) - 1} more problem(s)]" if len(exc.errors()) > 1 else ""
+        raise CaseError(f"case file '{path}': field '{where}': {first['msg']}{got_text}{extra}"
+                        ) from None
+    _check_materials(case, path)
+    return case
+
+
+def _check_materials(case: Case, path: Path):
+    from .materials.cards import CardError, load_card
+
+    for index, layer in enumerate(case.layers):
+        overrides = {}
+        if layer.initial_porosity is not None:
+            overrides["initial_porosity"] = layer.initial_porosity
+        try:
+            load_card(layer.material, overrides=overrides or None)
+        except CardError as exc:
+            raise CaseError(f"case file '{path}': field 'layers.{index}.material': {exc}") from None
+
+
+def schema_markdown() -> str:
+    """Every field with its default and description, for the README and `nipstack check -v`."""
+    lines = []
+    for section, model in Case.model_fields.items():
+        annotation = model.annotation
+        sub = getattr(annotation, "model_fields", None)
+        if sub is None and section == "layers":
+            sub = LayerSpec.model_fields
+        lines.append(f"[{section}]" if section != "layers" else "[[layers]]")
+        for name, info in (sub or {}).items():
+            default = "required" if info.is_required() else repr(info.get_default(
+                call_default_factory=True))
+            lines.append(f"  {name} = {default}   # {info.description}")
+    return "\n".join(lines)
+
+
+def finite(x: float) -> bool:
+    return math.isfinite(x)

@@ -1,0 +1,196 @@
+"""The `nipstack` command.
+
+    nipstack run CASE [--out DIR] [--set key=value ...]    run a case, write a results folder
+    nipstack check CASE [--set key=value ...] [--schema]   validate a case file (no solve)
+    nipstack point CARD --path hydrostatic|uniaxial-strain|triaxial [...]   one material point
+
+Exit codes: 0 done; 2 bad input (case file, card, option) - one message, no traceback, no
+results folder; 3 the run stopped early (cut-backs exhausted) - results folder marked INCOMPLETE;
+1 an unexpected error. Under MPI every rank runs the same command; only rank 0 prints, and an
+unexpected error on one rank aborts all of them instead of leaving the others waiting.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_ERROR = 2, 3, 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nipstack", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a case file")
+    run.add_argument("case", help="case file (TOML)")
+    run.add_argument("--out", help="results folder (default: output.directory or results/<name>)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a case field, e.g. --set loading.target=0.06 "
+                          "--set layers.1.thickness=0.09 (repeatable)")
+
+    check = sub.add_parser("check", help="validate a case file without running it")
+    check.add_argument("case", nargs="?", help="case file (TOML)")
+    check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument("--schema", action="store_true",
+                       help="print every case field with its unit and default")
+
+    point = sub.add_parser("point", help="run one material point along a strain/stress path")
+    point.add_argument("card", help="material card name (materials/library) or .toml path")
+    point.add_argument("--path", required=True,
+                       choices=["hydrostatic", "uniaxial-strain", "triaxial"])
+    point.add_argument("--max-strain", type=float, default=0.3,
+                       help="largest compressive log strain along the path (-)")
+    point.add_argument("--steps", type=int, default=60, help="load steps")
+    point.add_argument("--confining-pressure", type=float, default=1.0,
+                       help="lateral pressure of the triaxial path, MPa")
+    point.add_argument("--no-unload", action="store_true", help="do not unload at the end")
+    point.add_argument("--time", type=float, default=1.0,
+                       help="duration of the loading, s (rate-dependent laws)")
+    point.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a card parameter, e.g. --set initial_porosity=0.4")
+    point.add_argument("--out", default=None, help="CSV file (default: point_<card>_<path>.csv)")
+    return parser
+
+
+def _say(comm, message: str, stream=sys.stdout):
+    if comm.rank == 0:
+        print(message, file=stream, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "point":
+        return _point(args)
+    import dolfinx_solver  # noqa: F401  (MPI before dolfinx/petsc4py)
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    try:
+        return _run(args, comm) if args.command == "run" else _check(args, comm)
+    except SystemExit:
+        raise
+    except Exception:  # noqa: BLE001 - last resort: never hang the other ranks
+        print(f"nipstack: unexpected error on rank {comm.rank}:\n{traceback.format_exc()}",
+              file=sys.stderr, flush=True)
+        if comm.size > 1:
+            comm.Abort(EXIT_ERROR)
+        return EXIT_ERROR
+
+
+def _check(args, comm) -> int:
+    from .case import CaseError, load_case, schema_markdown
+
+    if args.schema:
+        _say(comm, schema_markdown())
+        return 0
+    if not args.case:
+        _say(comm, "nipstack check: give a case file (or --schema)", sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        case = load_case(args.case, args.set)
+    except CaseError as exc:
+        _say(comm, f"nipstack: error: {exc}", sys.stderr)
+        return EXIT_BAD_INPUT
+    layers = ", ".join(f"{l.name} ({l.material}, {l.thickness * 1e3:g} um)" for l in case.layers)
+    _say(comm, f"{args.case}: OK - {case.case.kind}, {case.geometry.dimension}D, layers: {layers}")
+    return 0
+
+
+def _run(args, comm) -> int:
+    from .case import CaseError, load_case
+
+    try:
+        case = load_case(args.case, args.set)
+    except CaseError as exc:
+        _say(comm, f"nipstack: error: {exc}", sys.stderr)
+        return EXIT_BAD_INPUT
+    from .flat_press import FlatPress, RunIncomplete
+    from .output import (FieldWriter, ResultsFolder, plot_porosity_field,
+                         plot_pressure_thickness, write_history, write_summary)
+
+    out = Path(args.out or case.output.directory or f"results/{case.case.name}")
+    _say(comm, f"nipstack {case.case.kind}: {case.case.name} on {comm.size} rank(s) -> {out}")
+    folder = ResultsFolder(out, comm)
+    press = FlatPress(case, comm)
+    V = press.problem.V
+    _say(comm, f"  mesh: {case.geometry.dimension}D, "
+               f"{press.problem.mesh.topology.index_map(case.geometry.dimension).size_global} "
+               f"cells, {V.dofmap.index_map.size_global * V.dofmap.index_map_bs} dofs")
+    writer_state = {"writer": None}
+    peak_plot = {"done": False}
+
+    def on_step(record, model):
+        if case.output.fields:
+            if record.step == 1:
+                if writer_state["writer"] is not None:
+                    writer_state["writer"].close()
+                writer_state["writer"] = FieldWriter(model.problem, folder.path / "fields.xdmf")
+            writer_state["writer"].write(record.time)
+        if case.output.plots and record.phase == "load" and \
+                record.step == case.loading.load_steps:
+            plot_porosity_field(model.problem, folder.path / "porosity_under_load.png",
+                                f"{case.case.name}: porosity under load "
+                                f"({record.pressure:.1f} MPa)")
+
+    press.on_step = on_step
+    try:
+        press.run()
+    except RunIncomplete as exc:
+        if writer_state["writer"] is not None:
+            writer_state["writer"].close()
+        if comm.rank == 0 and press.records:
+            write_history(press.records, folder.path / "history.csv")
+            write_summary(press.summary(), folder.path / "summary.json")
+        folder.incomplete(str(exc))
+        _say(comm, f"nipstack: run stopped: {exc}\n  partial results in {out} (marked INCOMPLETE)",
+             sys.stderr)
+        return EXIT_INCOMPLETE
+    if writer_state["writer"] is not None:
+        writer_state["writer"].close()
+    summary = press.summary()
+    summary["status"] = "complete"
+    if case.output.plots:
+        plot_porosity_field(press.problem, folder.path / "porosity_final.png",
+                            f"{case.case.name}: porosity after unloading")
+    if comm.rank == 0:
+        write_history(press.records, folder.path / "history.csv")
+        write_summary(summary, folder.path / "summary.json")
+        if case.output.plots:
+            plot_pressure_thickness(press.records, folder.path / "pressure_thickness.png",
+                                    press.top_name)
+    folder.complete()
+    _say(comm, f"done in {summary['wall_time_s']:.1f} s: final thickness "
+               f"{summary['final_thickness_mm'] * 1e3:.3f} um, final porosity "
+               f"{summary['final_porosity']:.4f}, peak pressure {summary['peak_pressure_MPa']:.2f} "
+               f"MPa, springback {summary['springback_strain']:.4f}")
+    return 0
+
+
+def _point(args) -> int:
+    from .case import _apply_override
+    from .materials.cards import CardError
+    from .point import point_main
+
+    overrides: dict = {}
+    for assignment in args.set:
+        try:
+            _apply_override(overrides, assignment)
+        except Exception:  # noqa: BLE001
+            print(f"nipstack: error: --set '{assignment}': expected key=value", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    out = args.out or f"point_{Path(args.card).stem}_{args.path}.csv"
+    try:
+        point_main(args.card, args.path, out, max_strain=args.max_strain, steps=args.steps,
+                   confining_pressure=args.confining_pressure, unload=not args.no_unload,
+                   time=args.time, overrides=overrides or None)
+    except CardError as exc:
+        print(f"nipstack: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,393 @@
+"""Flat press: a coated foil compacted between flat rigid platens, held, and unloaded.
+
+The laboratory press of an electrode sheet, or the "supercalendering" of Etiemble et al. 2017
+(seed 001, sample J -> K). The cross-section is a strip of the stack (Gmsh, `meshes.layered`):
+
+    platen (rigid, moves in -y, penalty contact)  ->  +----- top layer (coating) -----+
+                                                     |                               |
+                                                     +------ foil -------------------+
+    support (u_y = 0, frictionless)                 bottom
+    lateral faces on rollers ("confined": uniaxial strain, a wide sheet) or one free face.
+
+Why contact and not a prescribed displacement: the platen must be able to let go. On unloading
+the coating springs back and separates; a contact constraint finds the unloaded thickness itself,
+and the same penalty term carries the platen force for pressure control. With a flat platen and
+full contact it is exact up to the penetration p/k, which is logged (k = factor E_ref / h_el).
+
+Loading: the platen moves down (thickness control) or is driven to a pressure (pressure control,
+secant on the platen position per step); it holds (time passes, for rate-dependent laws); then the
+pressure is ramped down to zero (secant again) and the platen retracts to where it started.
+Every step is solved by Newton with the consistent tangent; a failed step is halved and retried.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import dolfinx_solver  # noqa: F401
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from .case import Case
+from .materials.cards import load_card
+from .mechanics import MechanicsProblem, StepFailure
+from .meshes.layered import Layer, build_layered_strip
+from .newton import NewtonSolver
+
+
+class RunIncomplete(RuntimeError):
+    """The run stopped before the end (cut-backs exhausted); partial results were kept."""
+
+
+@dataclass
+class StepRecord:
+    step: int
+    phase: str
+    time: float
+    platen_position: float
+    top_thickness: float
+    stack_thickness: float
+    mean_porosity: float
+    platen_force: float
+    pressure: float
+    newton_iterations: int
+    residuals: list = field(default_factory=list)
+    max_penetration: float = 0.0
+
+
+def reference_modulus(law) -> float:
+    """The stiffest Young's modulus a layer can reach (sets the platen penalty)."""
+    if hasattr(law, "youngs_modulus"):
+        return float(law.youngs_modulus)
+    if getattr(law, "solid_youngs_modulus", None):          # DPC, Gibson-Ashby: E at RD = 1
+        return float(law.solid_youngs_modulus)
+    table = getattr(law, "elasticity_table", None)
+    if table:                                              # DPC, tabulated: its stiffest entry
+        return float(max(table["youngs_modulus"]))
+    raise TypeError(f"law {law!r} states no modulus")
+
+
+class FlatPress:
+    """Builds the flat-press model of a case and runs it; results via `records`, `summary`."""
+
+    def __init__(self, case: Case, comm, log=print):
+        self.case, self.comm = case, comm
+        self.log = log if comm.rank == 0 else (lambda *a, **k: None)
+        geometry = case.geometry
+        layers = [Layer(spec.name, spec.thickness, spec.elements) for spec in case.layers]
+        self.mesh_data = build_layered_strip(layers, geometry.width, geometry.elements_width,
+                                             dim=geometry.dimension, depth=geometry.depth,
+                                             elements_depth=geometry.elements_depth, comm=comm)
+        laws = {}
+        for spec in case.layers:
+            overrides = {"initial_porosity": spec.initial_porosity} \
+                if spec.initial_porosity is not None else None
+            laws[spec.name] = load_card(spec.material, overrides=overrides)
+        self.laws = laws
+        solver = case.solver
+        self.problem = problem = MechanicsProblem(self.mesh_data, laws, solver.element_degree,
+                                                  solver.petsc_options)
+        dim = geometry.dimension
+        problem.fix_component("bottom", 1)
+        problem.fix_component("left", 0)
+        if case.loading.lateral == "confined":
+            problem.fix_component("right", 0)
+        if dim == 3:
+            problem.fix_component("front", 2)
+            if case.loading.lateral == "confined":
+                problem.fix_component("back", 2)
+
+        self.top = case.layers[-1]
+        self.top_name = self.top.name
+        self.stack_height = sum(spec.thickness for spec in case.layers)
+        self.top_bottom_y = self.stack_height - self.top.thickness
+        self.platen_position = fem.Constant(problem.mesh, self.stack_height)
+        element_height = min(spec.thickness / spec.elements for spec in case.layers)
+        self.penalty = case.contact.penalty_factor * reference_modulus(laws[self.top_name]) \
+            / element_height
+        self.contact = problem.add_rigid_platen("top", self.platen_position, self.penalty)
+        self.newton = NewtonSolver(problem, solver.newton_rtol, solver.newton_atol,
+                                   solver.max_iterations)
+
+        # Measures of the current state, compiled once.
+        X = ufl.SpatialCoordinate(problem.mesh)
+        y = X[1] + problem.u[1]
+        tdim = problem.mesh.topology.dim
+        top_tag = problem.region_tag("top", tdim - 1)
+        self.top_area = problem.assemble_scalar(fem.Constant(problem.mesh, 1.0)
+                                                * problem.ds(top_tag))
+        self._top_y = fem.form(y * problem.ds(top_tag))
+        interface = f"interface_{case.layers[-2].name}_{self.top_name}" \
+            if len(case.layers) > 1 else "bottom"
+        self.interface_tag = problem.region_tag(interface, tdim - 1)
+        if interface == "bottom":
+            on_interface = problem.ds(self.interface_tag)
+            self._interface_y = fem.form(y * on_interface)
+        else:   # an interior facet set: integrate one side of it
+            on_interface = ufl.Measure("dS", domain=problem.mesh,
+                                       subdomain_data=problem.facet_tags)(self.interface_tag)
+            self._interface_y = fem.form(y("+") * on_interface)
+        self.interface_area = problem.assemble_scalar(
+            fem.Constant(problem.mesh, 1.0) * on_interface)
+        top_region = problem.region_tag(self.top_name, tdim)
+        dx_top = problem.dx(subdomain_data=problem.cell_tags, subdomain_id=top_region)
+        J = ufl.det(ufl.Identity(dim) + ufl.grad(problem.u))
+        self._top_volume = fem.form(J * dx_top)
+        self.top_reference_volume = problem.assemble_scalar(fem.Constant(problem.mesh, 1.0)
+                                                            * dx_top)
+        self._force = fem.form(self.contact.force)
+        self._penetration = fem.form(self.contact.penetration)
+        self.records: list[StepRecord] = []
+        self.snapshots: list = []   # callbacks get (record, problem) after each converged step
+        self.on_step = None
+        self.time = 0.0
+
+    # --- measures ------------------------------------------------------------------------
+    def _sum(self, form) -> float:
+        return self.problem.comm.allreduce(fem.assemble_scalar(form))
+
+    def top_thickness(self) -> float:
+        return self._sum(self._top_y) / self.top_area - self._sum(self._interface_y) \
+            / self.interface_area
+
+    def stack_thickness(self) -> float:
+        return self._sum(self._top_y) / self.top_area
+
+    def platen_force(self) -> float:
+        return self._sum(self._force)
+
+    def top_mean_porosity(self) -> float:
+        """Volume-averaged porosity of the top layer: 1 - (solid volume) / (current volume)."""
+        porosity0 = self.laws[self.top_name].initial_porosity
+        return 1.0 - (1.0 - porosity0) * self.top_reference_volume / self._sum(self._top_volume)
+
+    # --- one step with cut-backs -------------------------------------------------------------
+    def _solve_at(self, position: float, dt: float):
+        self.platen_position.value = position
+        self.problem.dt = dt
+        return self.newton.solve()
+
+    def _save(self):
+        return self.problem.u.x.array.copy()
+
+    def _restore(self, saved):
+        self.problem.u.x.array[:] = saved
+
+    def _solve_pressure(self, pressure: float, dt: float, guess: float, stiffness: float):
+        """Platen position giving `pressure` (MPa): secant iteration on Newton solves."""
+        target_force = pressure * self.top_area
+        tolerance = 1e-7 * max(abs(target_force), 1e-12) + 1e-12
+        x0 = guess
+        report = self._solve_at(x0, dt)
+        f0 = self.platen_force() - target_force
+        x1 = x0 - f0 / stiffness
+        iterations = report.iterations
+        for _ in range(40):
+            if abs(f0) <= tolerance:
+                return x0, report, iterations
+            report = self._solve_at(x1, dt)
+            iterations += report.iterations
+            f1 = self.platen_force() - target_force
+            if abs(f1) <= tolerance:
+                return x1, report, iterations
+            slope = (f1 - f0) / (x1 - x0) if x1 != x0 else -stiffness
+            if slope >= 0.0:   # contact lost or not yet made: step towards the sample
+                slope = -stiffness
+            x0, f0 = x1, f1
+            x1 = x1 - f1 / slope
+        raise StepFailure(f"platen pressure {pressure:.4g} MPa not reached (secant)")
+
+    def run_phase(self, phase: str, targets: list[float], times: list[float], mode: str):
+        """Advance through `targets` (platen positions or pressures), halving on failure."""
+        max_cutbacks = self.case.solver.max_cutbacks
+        previous_target = self._current_target(mode)
+        previous_time = self.time
+        k = 0
+        pending = list(zip(targets, times))
+        cutbacks = 0
+        while pending:
+            target, t_end = pending[0]
+            saved = self._save()
+            dt = t_end - previous_time
+            try:
+                if mode == "position":
+                    report = self._solve_at(target, dt)
+                    iterations = report.iterations
+                else:
+                    guess, stiffness = self._pressure_guess(target)
+                    position, report, iterations = self._solve_pressure(target, dt, guess,
+                                                                        stiffness)
+            except StepFailure as failure:
+                self._restore(saved)
+                self.platen_position.value = self._last_position
+                if cutbacks >= max_cutbacks:
+                    raise RunIncomplete(
+                        f"{phase} step towards {target:.6g} failed after {cutbacks} cut-backs: "
+                        f"{failure}") from None
+                cutbacks += 1
+                middle = 0.5 * (previous_target + target)
+                middle_time = 0.5 * (previous_time + t_end)
+                self.log(f"  cut-back {cutbacks}: {failure}; retrying with half the increment")
+                pending.insert(0, (middle, middle_time))
+                continue
+            self.problem.commit()
+            cutbacks = max(cutbacks - 1, 0)
+            pending.pop(0)
+            previous_target, previous_time = target, t_end
+            self.time = t_end
+            self._last_position = float(self.platen_position.value)
+            k += 1
+            self._record(phase, report, iterations)
+
+    def _current_target(self, mode):
+        if mode == "position":
+            return float(self.platen_position.value)
+        return self.records[-1].pressure if self.records else 0.0
+
+    def _pressure_guess(self, pressure):
+        """Extrapolate the platen position from the last two steps; stiffness in N/mm per mm."""
+        position = float(self.platen_position.value)
+        stiffness = self.penalty * self.top_area * 1e-3
+        if len(self.records) >= 2:
+            a, b = self.records[-2], self.records[-1]
+            dp = b.pressure - a.pressure
+            dx = b.platen_position - a.platen_position
+            if dx != 0.0 and dp / dx < 0.0:
+                stiffness = -dp / dx * self.top_area
+                position = b.platen_position + (pressure - b.pressure) * dx / dp
+        return position, stiffness
+
+    def _record(self, phase, report, iterations):
+        force = self.platen_force()
+        record = StepRecord(
+            step=len(self.records) + 1, phase=phase, time=self.time,
+            platen_position=float(self.platen_position.value),
+            top_thickness=self.top_thickness(), stack_thickness=self.stack_thickness(),
+            mean_porosity=self.top_mean_porosity(), platen_force=force,
+            pressure=force / self.top_area, newton_iterations=iterations,
+            residuals=report.residuals,
+            max_penetration=max(self.stack_thickness() - float(self.platen_position.value),
+                                0.0))
+        self.records.append(record)
+        rates = report.rates()
+        self.log(f"step {record.step:3d} {phase:7s} t={record.time:9.4g} s  "
+                 f"h_top={record.top_thickness * 1e3:8.3f} um  p={record.pressure:9.4g} MPa  "
+                 f"porosity={record.mean_porosity:.4f}  newton={report.iterations}  "
+                 f"|r|/|f|: " + " ".join(f"{r:.1e}" for r in report.residuals)
+                 + (f"  rate {rates[-1]:.2f}" if rates else ""))
+        if self.on_step is not None:
+            self.on_step(record, self)
+
+    # --- the whole load-hold-unload cycle -------------------------------------------------------
+    def reset(self):
+        problem = self.problem
+        problem.u.x.array[:] = 0.0
+        for region in problem.regions:
+            region.__post_init__()
+        self.platen_position.value = self.stack_height
+        self._last_position = self.stack_height
+        self.records = []
+        self.time = 0.0
+
+    def run_cycle(self, press_depth: float | None = None):
+        """Load, hold, unload. press_depth (mm) overrides the thickness target."""
+        loading = self.case.loading
+        self.reset()
+        n = loading.load_steps
+        load_times = [loading.load_time * (k + 1) / n for k in range(n)]
+        if loading.control == "pressure":
+            pressures = [loading.target * (k + 1) / n for k in range(n)]
+            # first touch: the platen starts at the surface
+            self.run_phase("load", pressures, load_times, mode="pressure")
+        else:
+            depth = press_depth if press_depth is not None else self.top.thickness - loading.target
+            positions = [self.stack_height - depth * (k + 1) / n for k in range(n)]
+            self.run_phase("load", positions, load_times, mode="position")
+        peak = self.records[-1]
+        if loading.hold_steps:
+            hold_times = [self.time + loading.hold_time * (k + 1) / loading.hold_steps
+                          for k in range(loading.hold_steps)]
+            self.run_phase("hold", [peak.platen_position] * loading.hold_steps, hold_times,
+                           mode="position")
+        start = self.records[-1]
+        m = loading.unload_steps
+        unload_times = [self.time + loading.unload_time * (k + 1) / m for k in range(m)]
+        pressures = [start.pressure * (1.0 - (k + 1) / m) for k in range(m - 1)]
+        if pressures:
+            self.run_phase("unload", pressures, unload_times[:-1], mode="pressure")
+        # release: the platen goes back to where it started; the sample is free
+        self.run_phase("release", [self.stack_height], [unload_times[-1]], mode="position")
+        return self.records
+
+    def run(self):
+        loading = self.case.loading
+        started = time.perf_counter()
+        if loading.control != "final_thickness":
+            self.run_cycle()
+            self.search = None
+        else:
+            self.run_final_thickness(loading.target)
+        self.wall_time = time.perf_counter() - started
+        return self.records
+
+    def run_final_thickness(self, target: float, tolerance: float = 1e-5):
+        """Secant on the press depth until the unloaded top layer is `target` mm thick."""
+        h0 = self.top.thickness
+        depths = [h0 - target]
+        finals = []
+        self.search = []
+        for iteration in range(12):
+            self.log(f"final-thickness search {iteration + 1}: press depth "
+                     f"{depths[-1] * 1e3:.4f} um")
+            self.run_cycle(press_depth=depths[-1])
+            finals.append(self.records[-1].top_thickness)
+            error = finals[-1] - target
+            self.search.append({"press_depth": depths[-1], "final_thickness": finals[-1]})
+            self.log(f"  -> final thickness {finals[-1] * 1e3:.4f} um "
+                     f"(target {target * 1e3:.4f} um)")
+            if abs(error) <= tolerance * target:
+                return
+            if len(depths) == 1:
+                depths.append(depths[-1] + error)
+            else:
+                slope = (finals[-1] - finals[-2]) / (depths[-1] - depths[-2])
+                depths.append(depths[-1] - error / slope)
+        raise RunIncomplete(f"final thickness {target} mm not reached in 12 press runs")
+
+    # --- summary -----------------------------------------------------------------------------
+    def summary(self) -> dict:
+        records = self.records
+        peak = max(records, key=lambda r: r.pressure)
+        final = records[-1]
+        loaded = [r for r in records if r.phase == "load"]
+        top_law = self.laws[self.top_name]
+        h0 = self.top.thickness
+        porosity0 = top_law.initial_porosity
+        iterations = [r.newton_iterations for r in records]
+        out = {
+            "case": self.case.case.name,
+            "dimension": self.case.geometry.dimension,
+            "top_layer": self.top_name,
+            "initial_thickness_mm": h0,
+            "initial_porosity": porosity0,
+            "thickness_under_load_mm": peak.top_thickness,
+            "porosity_under_load": peak.mean_porosity,
+            "peak_pressure_MPa": peak.pressure,
+            "final_thickness_mm": final.top_thickness,
+            "final_porosity": final.mean_porosity,
+            "springback_strain": (final.top_thickness - peak.top_thickness) / peak.top_thickness,
+            "mass_balance_error": (h0 * (1 - porosity0)
+                                   - final.top_thickness * (1 - final.mean_porosity))
+            / (h0 * (1 - porosity0)),
+            "final_platen_force": final.platen_force,
+            "max_penetration_mm": max(r.max_penetration for r in loaded) if loaded else 0.0,
+            "steps": len(records),
+            "newton_iterations_total": int(sum(iterations)),
+            "newton_iterations_max_per_step": int(max(iterations)),
+            "wall_time_s": getattr(self, "wall_time", None),
+            "mpi_ranks": self.comm.size,
+        }
+        if self.search:
+            out["final_thickness_search"] = self.search
+        return out

@@ -1,0 +1,184 @@
+"""Material-point driver: run one material point of a law through a strain path.
+
+A user checks a calibration here before meshing.  All paths keep the principal axes fixed
+(diagonal stretch U = diag(exp(eps_1), exp(eps_2), exp(eps_3))), so the logarithmic strain is
+exact and additive, and the trial elastic log strain of a step is, exactly,
+
+    eps_trial = eps_e,n + (eps_n+1 - eps_n)
+
+(what the finite-strain layer computes from F Cp^-1 F^T for such a path).  Axis 3 is the axial
+(loading) direction, axes 1 and 2 are lateral.  Stresses reported are Cauchy, sigma = tau / J
+with J = exp(tr eps); porosity = 1 - (1 - porosity0) / J (solid-mass conservation).
+
+Paths (strains are log strains, compression negative):
+
+    hydrostatic       eps = (-e, -e, -e), e ramped to max_strain
+    uniaxial-strain   eps = (0, 0, -e): the flat-press / oedometer state
+    triaxial          lateral Cauchy stress held at -confining_pressure (axisymmetric Newton on
+                      the lateral strain with the tangent D): first an isotropic ramp of the
+                      mean stress to confining_pressure, then axial compression by max_strain
+
+Optional stages: a hold at fixed strain for hold_time (rate-dependent laws relax), then
+unloading, stress-controlled in ``steps`` steps, back to the axial stress at which axial
+loading began (0 for hydrostatic and uniaxial strain, -confining_pressure for triaxial).
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+PATHS = ("hydrostatic", "uniaxial-strain", "triaxial")
+#: stage codes in the ``stage`` column
+CONFINE, LOAD, HOLD, UNLOAD = 0, 1, 2, 3
+AXIAL, LATERAL, ALL = (2,), (0, 1), (0, 1, 2)
+
+
+class _Point:
+    """One material point: its law, history and current diagonal total log strain."""
+
+    def __init__(self, law, dt):
+        self.law = law
+        self.dt = dt
+        self.state = law.initial_state(1)
+        self.eps_e = np.zeros((1, 6))
+        self.strain = np.zeros(3)
+        self.tau = np.zeros(6)
+        self.time = 0.0
+
+    def trial(self, strain, dt):
+        eps_trial = self.eps_e.copy()
+        eps_trial[0, :3] += strain - self.strain
+        return self.law.update(eps_trial, self.state, dt)
+
+    def advance(self, strain, stress_targets=(), dt=None, max_iter=30):
+        """Move to total strain `strain`, adjusting the groups of components named in
+        stress_targets [(components, target Cauchy stress)] until their stress is reached."""
+        dt = self.dt if dt is None else dt
+        strain = np.array(strain, dtype=float)
+        for _ in range(max_iter):
+            tau, tangent, eps_e, state = self.trial(strain, dt)
+            jac_det = np.exp(strain.sum())
+            sigma = tau[0, :3] / jac_det
+            residual = np.array([sigma[group[0]] - target for group, target in stress_targets])
+            scale = max(1.0, np.max(np.abs([t for _, t in stress_targets]), initial=0.0))
+            if residual.size == 0 or np.max(np.abs(residual)) < 1e-10 * scale:
+                break
+            # d sigma_i / d v_g for the group strain v_g (all components of g move together)
+            jac = np.array([[(tangent[0, gi[0], list(gj)].sum() - tau[0, gi[0]] * len(gj))
+                             / jac_det for gj, _ in stress_targets]
+                            for gi, _ in stress_targets])
+            delta = np.linalg.solve(jac, -residual)
+            for (group, _), dv in zip(stress_targets, delta):
+                strain[list(group)] += dv
+        else:
+            raise RuntimeError(f"material-point driver: stress control did not converge "
+                               f"(residual {residual}, strain {strain})")
+        self.eps_e, self.state, self.tau = eps_e, state, tau[0]
+        self.strain = strain
+        self.time += dt
+
+
+def _record(point, step, stage, rows):
+    law = point.law
+    jac_det = np.exp(point.strain.sum())
+    sigma = point.tau / jac_det
+    p = -sigma[:3].mean()
+    s = sigma.copy()
+    s[:3] += p
+    row = {
+        "step": step, "stage": stage, "time": point.time,
+        "axial_strain": point.strain[2], "lateral_strain": point.strain[0],
+        "porosity": 1.0 - (1.0 - law.initial_porosity) / jac_det,
+        "mean_stress": p, "equivalent_stress": np.sqrt(1.5 * s @ s),
+        "axial_stress": sigma[2], "lateral_stress": sigma[0],
+    }
+    for key in ("cap_pressure", "plastic_volumetric_strain", "equivalent_plastic_strain"):
+        if key in point.state:
+            row[key] = float(point.state[key][0])
+    if hasattr(law, "yield_functions"):
+        for key, value in law.yield_functions(point.tau[None, :], point.state).items():
+            row[key] = float(value[0])
+    if "active_surface" in point.state:
+        code = int(point.state["active_surface"][0])
+        row.update(on_shear=int(code == 1), on_transition=int(code == 2), on_cap=int(code == 3))
+    rows.append(row)
+
+
+def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
+             confining_pressure: float = 0.0, unload: bool = True, dt: float = 1.0,
+             hold_time: float = 0.0, hold_steps: int = 50) -> dict[str, np.ndarray]:
+    """Run one material point of `law` along `path` and return the columns as arrays.
+
+    steps : load steps (also used for the confining ramp and for unloading)
+    max_strain : magnitude of the axial log strain applied in the loading stage (-)
+    confining_pressure : lateral Cauchy pressure of the triaxial path, MPa (compression +)
+    dt : time per load/unload step, s;  hold_time, hold_steps : optional hold at fixed strain
+    """
+    if path not in PATHS:
+        raise ValueError(f"unknown path {path!r}; expected one of {', '.join(PATHS)}")
+    if path == "triaxial" and confining_pressure < 0.0:
+        raise ValueError("confining_pressure is a pressure (>= 0 MPa)")
+    point = _Point(law, dt)
+    rows: list[dict] = []
+    step = 0
+    _record(point, step, LOAD, rows)
+
+    lateral_control = ()
+    if path == "triaxial":
+        for k in range(1, steps + 1):
+            target = -confining_pressure * k / steps
+            point.advance(point.strain, [(ALL, target)])
+            step += 1
+            _record(point, step, CONFINE, rows)
+        lateral_control = ((LATERAL, -confining_pressure),)
+    start = point.strain.copy()
+    start_axial_stress = point.tau[2] / np.exp(point.strain.sum())
+    direction = {"hydrostatic": np.array([-1.0, -1.0, -1.0]),
+                 "uniaxial-strain": np.array([0.0, 0.0, -1.0]),
+                 "triaxial": np.array([0.0, 0.0, -1.0])}[path]
+    for k in range(1, steps + 1):
+        strain = start + direction * max_strain * k / steps
+        if lateral_control:
+            strain[:2] = point.strain[:2]
+        point.advance(strain, lateral_control)
+        step += 1
+        _record(point, step, LOAD, rows)
+    for k in range(1, hold_steps + 1 if hold_time > 0.0 else 1):
+        point.advance(point.strain, lateral_control, dt=hold_time / hold_steps)
+        step += 1
+        _record(point, step, HOLD, rows)
+    if unload:
+        peak = point.tau[2] / np.exp(point.strain.sum())
+        group = ALL if path == "hydrostatic" else AXIAL
+        for k in range(1, steps + 1):
+            target = peak + (start_axial_stress - peak) * k / steps
+            point.advance(point.strain, ((group, target),) + lateral_control)
+            step += 1
+            _record(point, step, UNLOAD, rows)
+    keys = list(rows[0])
+    return {key: np.array([row.get(key, np.nan) for row in rows]) for key in keys}
+
+
+def write_csv(result: dict[str, np.ndarray], path) -> Path:
+    """Write the columns of a run_path result to a CSV file (header = column names)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = list(result)
+    with open(path, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(keys)
+        for i in range(len(result[keys[0]])):
+            writer.writerow([f"{result[key][i]:.10g}" for key in keys])
+    return path
+
+
+def point_main(card, path: str, out_csv, overrides: dict | None = None, **options):
+    """CLI entry: load a material card (name or path), run the path, write the CSV."""
+    from .materials.cards import load_card
+
+    law = load_card(card, overrides=overrides)
+    result = run_path(law, path, **options)
+    write_csv(result, out_csv)
+    return result

@@ -1,0 +1,57 @@
+"""Shared test helpers: paths, a minimal valid case, and running the CLI in a subprocess."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+NIPSTACK = str(BIN / "nipstack")
+MPIRUN = str(BIN / "mpirun")
+
+MINIMAL_CASE = """\
+[case]
+name = "tiny_press"
+kind = "flat_press"
+
+[geometry]
+dimension = 2
+width = 0.05
+elements_width = 1
+
+[[layers]]
+name = "foil"
+material = "aluminium_foil"
+thickness = 0.015
+elements = 1
+
+[[layers]]
+name = "coating"
+material = "nmc_cathode"
+thickness = 0.080
+elements = 4
+
+[loading]
+control = "thickness"
+target = 0.060
+load_steps = 8
+unload_steps = 4
+"""
+
+
+def run_cli(args, cwd, ranks=None, timeout=900):
+    command = [NIPSTACK, *args]
+    if ranks:
+        command = [MPIRUN, "-n", str(ranks), *command]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+@pytest.fixture
+def minimal_case_text():
+    return MINIMAL_CASE
