@@ -159,7 +159,7 @@ def _run(args, comm) -> int:
         write_summary(summary, folder.path / "summary.json")
         if case.output.plots:
             plot_pressure_thickness(press.records, folder.path / "pressure_thickness.png",
-                                    press.top_name)
+                                    press.top_name, press.top.thickness)
     folder.complete()
     _say(comm, f"done in {summary['wall_time_s']:.1f} s: final thickness "
                f"{summary['final_thickness_mm'] * 1e3:.3f} um, final porosity "

@@ -51,7 +51,8 @@ class StepRecord:
     mean_porosity: float
     platen_force: float
     pressure: float
-    newton_iterations: int
+    newton_iterations: int          # most iterations of any Newton solve in the step
+    newton_solves: int              # Newton solves in the step (>1: secant on the pressure)
     residuals: list = field(default_factory=list)
     max_penetration: float = 0.0
 
@@ -180,17 +181,17 @@ class FlatPress:
         tolerance = 1e-7 * max(abs(target_force), 1e-12) + 1e-12
         x0 = guess
         report = self._solve_at(x0, dt)
+        reports = [report]
         f0 = self.platen_force() - target_force
         x1 = x0 - f0 / stiffness
-        iterations = report.iterations
         for _ in range(40):
             if abs(f0) <= tolerance:
-                return x0, report, iterations
+                return x0, reports
             report = self._solve_at(x1, dt)
-            iterations += report.iterations
+            reports.append(report)
             f1 = self.platen_force() - target_force
             if abs(f1) <= tolerance:
-                return x1, report, iterations
+                return x1, reports
             slope = (f1 - f0) / (x1 - x0) if x1 != x0 else -stiffness
             if slope >= 0.0:   # contact lost or not yet made: step towards the sample
                 slope = -stiffness
@@ -212,12 +213,10 @@ class FlatPress:
             dt = t_end - previous_time
             try:
                 if mode == "position":
-                    report = self._solve_at(target, dt)
-                    iterations = report.iterations
+                    reports = [self._solve_at(target, dt)]
                 else:
                     guess, stiffness = self._pressure_guess(target)
-                    position, report, iterations = self._solve_pressure(target, dt, guess,
-                                                                        stiffness)
+                    position, reports = self._solve_pressure(target, dt, guess, stiffness)
             except StepFailure as failure:
                 self._restore(saved)
                 self.platen_position.value = self._last_position
@@ -238,7 +237,7 @@ class FlatPress:
             self.time = t_end
             self._last_position = float(self.platen_position.value)
             k += 1
-            self._record(phase, report, iterations)
+            self._record(phase, reports)
 
     def _current_target(self, mode):
         if mode == "position":
@@ -258,14 +257,16 @@ class FlatPress:
                 position = b.platen_position + (pressure - b.pressure) * dx / dp
         return position, stiffness
 
-    def _record(self, phase, report, iterations):
+    def _record(self, phase, reports):
         force = self.platen_force()
+        report = reports[-1]
         record = StepRecord(
             step=len(self.records) + 1, phase=phase, time=self.time,
             platen_position=float(self.platen_position.value),
             top_thickness=self.top_thickness(), stack_thickness=self.stack_thickness(),
             mean_porosity=self.top_mean_porosity(), platen_force=force,
-            pressure=force / self.top_area, newton_iterations=iterations,
+            pressure=force / self.top_area,
+            newton_iterations=max(r.iterations for r in reports), newton_solves=len(reports),
             residuals=report.residuals,
             max_penetration=max(self.stack_thickness() - float(self.platen_position.value),
                                 0.0))
@@ -273,7 +274,8 @@ class FlatPress:
         rates = report.rates()
         self.log(f"step {record.step:3d} {phase:7s} t={record.time:9.4g} s  "
                  f"h_top={record.top_thickness * 1e3:8.3f} um  p={record.pressure:9.4g} MPa  "
-                 f"porosity={record.mean_porosity:.4f}  newton={report.iterations}  "
+                 f"porosity={record.mean_porosity:.4f}  newton={report.iterations}"
+                 + (f" ({len(reports)} solves)" if len(reports) > 1 else "") + "  "
                  f"|r|/|f|: " + " ".join(f"{r:.1e}" for r in report.residuals)
                  + (f"  rate {rates[-1]:.2f}" if rates else ""))
         if self.on_step is not None:
@@ -383,8 +385,8 @@ class FlatPress:
             "final_platen_force": final.platen_force,
             "max_penetration_mm": max(r.max_penetration for r in loaded) if loaded else 0.0,
             "steps": len(records),
-            "newton_iterations_total": int(sum(iterations)),
-            "newton_iterations_max_per_step": int(max(iterations)),
+            "newton_solves_total": int(sum(r.newton_solves for r in records)),
+            "newton_iterations_max_per_solve": int(max(iterations)),
             "wall_time_s": getattr(self, "wall_time", None),
             "mpi_ranks": self.comm.size,
         }

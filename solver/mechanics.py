@@ -195,6 +195,8 @@ class MechanicsProblem:
         try:
             F_all = None
             for region in self.regions:
+                if len(region.cells) == 0:      # this rank holds no cell of the region
+                    continue
                 F_cells = self.F_expression.eval(self.mesh, region.cells)
                 n = F_cells.shape[0] * F_cells.shape[1]
                 F = np.zeros((n, 3, 3))

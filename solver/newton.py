@@ -7,9 +7,9 @@
         solve J(u) du = r;   u <- u - du
 
 |f_int| is the norm of the unconstrained internal-force vector (reactions included), the
-natural force scale of the step. With the exact tangent the residual falls quadratically:
-log|r_k+1| / log|r_k| -> 2 for the relative residuals; each iteration is logged so that a reader
-can see it. A step that does not converge in `max_iterations` (or whose material update fails)
+natural force scale of the step. With the exact tangent the residual falls quadratically, the
+number of correct digits doubling per iteration; each iteration is logged so that a reader
+can see it (`rates()` gives the observed order). A step that does not converge in `max_iterations` (or whose material update fails)
 raises StepFailure and the load stepper cuts it back.
 """
 from __future__ import annotations
@@ -32,10 +32,11 @@ class NewtonReport:
     force_scale: float = 0.0
 
     def rates(self) -> list[float]:
-        """Convergence orders log r_k+1 / log r_k of the relative residuals (2 = quadratic)."""
-        r = [x for x in self.residuals if x > 0.0]
-        return [np.log(r[k + 1]) / np.log(r[k]) for k in range(len(r) - 1)
-                if 0.0 < r[k] < 1.0 and r[k + 1] < 1.0]
+        """Convergence-order estimates log(r_k+1/r_k) / log(r_k/r_k-1) from consecutive
+        residuals (1 = linear, 2 = quadratic); needs three residuals above round-off."""
+        r = [x for x in self.residuals if x > 1e-15]   # above round-off
+        return [np.log(r[k + 1] / r[k]) / np.log(r[k] / r[k - 1])
+                for k in range(1, len(r) - 1) if r[k] < r[k - 1]]
 
 
 class NewtonSolver:
@@ -60,6 +61,8 @@ class NewtonSolver:
             options[prefix + key] = value
         ksp.setFromOptions()
         self._ksp = ksp
+        index_map = self.problem.V.dofmap.index_map
+        self.n_owned = index_map.size_local * self.problem.V.dofmap.index_map_bs
 
     def solve(self) -> NewtonReport:
         if self._ksp is None:
@@ -73,7 +76,9 @@ class NewtonSolver:
                 local.set(0.0)
             fem_petsc.assemble_vector(self.b, self.residual_form)
             self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-            force_scale = self.b.norm()
+            force_scale = self.b.norm()     # owned entries: the unconstrained force vector
+            with self.b.localForm() as local:   # ghosts were added to their owners: clear them
+                local.array[self.n_owned:] = 0.0
             fem_petsc.apply_lifting(self.b, [self.jacobian_form], bcs=[problem.bcs],
                                     x0=[u.x.petsc_vec], alpha=-1.0)
             self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)

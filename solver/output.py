@@ -98,6 +98,8 @@ class FieldWriter:
         for function in self.cell_functions.values():
             function.x.array[:] = 0.0
         for region in problem.regions:
+            if len(region.cells) == 0:
+                continue
             values = problem.region_fields(region)
             cell_dofs = dofs[region.cells, 0]
             for key, function in self.cell_functions.items():
@@ -121,14 +123,14 @@ def write_history(records, path: Path):
         writer = csv.writer(handle)
         header = ["step", "phase", "time_s", "platen_position_mm", "top_thickness_mm",
                   "stack_thickness_mm", "mean_porosity", "platen_force_N_or_N_per_mm",
-                  "pressure_MPa", "newton_iterations", "relative_residuals", "max_penetration_mm"]
+                  "pressure_MPa", "newton_iterations", "newton_solves", "relative_residuals", "max_penetration_mm"]
         writer.writerow(header)
         for row in rows:
             writer.writerow([row["step"], row["phase"], f"{row['time']:.9g}",
                              f"{row['platen_position']:.9g}", f"{row['top_thickness']:.9g}",
                              f"{row['stack_thickness']:.9g}", f"{row['mean_porosity']:.9g}",
                              f"{row['platen_force']:.9g}", f"{row['pressure']:.9g}",
-                             row["newton_iterations"],
+                             row["newton_iterations"], row["newton_solves"],
                              " ".join(f"{r:.3e}" for r in row["residuals"]),
                              f"{row['max_penetration']:.3e}"])
 
@@ -149,6 +151,8 @@ def gather_cell_polygons(problem, values_by_region: dict[str, np.ndarray]):
     displacement = u1.x.array.reshape(-1, mesh.geometry.dim)
     polygons, values = [], []
     for region in problem.regions:
+        if region.name not in values_by_region:     # no cell of it on this rank
+            continue
         cell_values = values_by_region[region.name]
         for local, cell in enumerate(region.cells):
             if cell >= n_owned:
@@ -178,7 +182,7 @@ def gather_cell_polygons(problem, values_by_region: dict[str, np.ndarray]):
 
 def plot_porosity_field(problem, path: Path, title: str):
     fields = {region.name: problem.cell_average(region, problem.region_fields(region)["porosity"])
-              for region in problem.regions}
+              for region in problem.regions if len(region.cells)}
     polygons, values = gather_cell_polygons(problem, fields)
     if problem.mesh.comm.rank != 0:
         return
@@ -188,8 +192,13 @@ def plot_porosity_field(problem, path: Path, title: str):
     from matplotlib.collections import PolyCollection
 
     fig, ax = plt.subplots(figsize=(8, 3.2))
-    collection = PolyCollection([p * 1e3 for p in polygons], array=values, cmap="viridis",
-                                edgecolors="face", linewidths=0.2)
+    porous = values > 0.0
+    dense = PolyCollection([p * 1e3 for p, keep in zip(polygons, porous) if not keep],
+                           facecolors="0.6", edgecolors="face", linewidths=0.2)
+    ax.add_collection(dense)   # dense layers (foils) in grey: porosity 0
+    collection = PolyCollection([p * 1e3 for p, keep in zip(polygons, porous) if keep],
+                                array=values[porous], cmap="viridis", edgecolors="face",
+                                linewidths=0.2)
     ax.add_collection(collection)
     ax.autoscale()
     ax.set_aspect("equal")
@@ -202,18 +211,19 @@ def plot_porosity_field(problem, path: Path, title: str):
     plt.close(fig)
 
 
-def plot_pressure_thickness(records, path: Path, layer: str):
+def plot_pressure_thickness(records, path: Path, layer: str, initial_thickness: float):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     phases = {}
-    for r in records:
-        phases.setdefault(r.phase, ([], []))
-        phases[r.phase][0].append(r.top_thickness * 1e3)
-        phases[r.phase][1].append(r.pressure)
-    first = records[0]
+    last = (initial_thickness * 1e3, 0.0)
+    for r in records:   # each phase starts where the previous one ended
+        h, p = phases.setdefault(r.phase, ([last[0]], [last[1]]))
+        h.append(r.top_thickness * 1e3)
+        p.append(r.pressure)
+        last = (h[-1], p[-1])
     for phase, (h, p) in phases.items():
         ax.plot(h, p, "o-", ms=3, label=phase)
     ax.set_xlabel(f"{layer} thickness (µm)")
@@ -221,7 +231,7 @@ def plot_pressure_thickness(records, path: Path, layer: str):
     ax.invert_xaxis()
     ax.grid(alpha=0.3)
     ax.legend()
-    ax.set_title(f"pressure-thickness, {first.phase} to release")
+    ax.set_title("platen pressure against thickness")
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)

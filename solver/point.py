@@ -108,18 +108,24 @@ def _record(point, step, stage, rows):
 
 def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
              confining_pressure: float = 0.0, unload: bool = True, dt: float = 1.0,
-             hold_time: float = 0.0, hold_steps: int = 50) -> dict[str, np.ndarray]:
+             hold_time: float = 0.0, hold_steps: int = 50,
+             time: float | None = None) -> dict[str, np.ndarray]:
     """Run one material point of `law` along `path` and return the columns as arrays.
 
     steps : load steps (also used for the confining ramp and for unloading)
     max_strain : magnitude of the axial log strain applied in the loading stage (-)
     confining_pressure : lateral Cauchy pressure of the triaxial path, MPa (compression +)
     dt : time per load/unload step, s;  hold_time, hold_steps : optional hold at fixed strain
+    time : duration of the loading stage, s; if given, dt = time / steps
     """
     if path not in PATHS:
         raise ValueError(f"unknown path {path!r}; expected one of {', '.join(PATHS)}")
     if path == "triaxial" and confining_pressure < 0.0:
         raise ValueError("confining_pressure is a pressure (>= 0 MPa)")
+    if time is not None:
+        if not time > 0.0:
+            raise ValueError(f"time (duration of loading) must be > 0 s, got {time}")
+        dt = time / steps
     point = _Point(law, dt)
     rows: list[dict] = []
     step = 0
