@@ -54,9 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(comm, message: str, stream=sys.stdout):
+def _say(comm, message: str, stream=None):
     if comm.rank == 0:
-        print(message, file=stream, flush=True)
+        print(message, file=stream or sys.stdout, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -129,7 +129,7 @@ def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
     point = _Point(law, dt)
     rows: list[dict] = []
     step = 0
-    _record(point, step, LOAD, rows)
+    _record(point, step, CONFINE if path == "triaxial" else LOAD, rows)
 
     lateral_control = ()
     if path == "triaxial":

@@ -1,0 +1,280 @@
+"""Material cards: TOML files that carry a law's parameter values *and where each comes from*.
+
+A card lives in ``materials/library/<name>.toml`` (or at any path) and has three tables::
+
+    [material]    name, law ("elastic" | "j2" | "dpc"), description
+    [parameters]  scalars (units: MPa, s, degrees, -) and, for the DPC law, nested tables
+                  (elasticity_table, yield_table, hardening_table) of equal-length arrays
+    [sources]     one string per key of [parameters] (a nested table counts as one key);
+                  a value that is an assumption says "assumption: why"
+
+Every parameter is declared once below with its meaning, unit, admissible range and default
+(MOOSE ``validParams`` style), and ``load_card`` rejects a bad card early with a ``CardError``
+naming the card, the key and what was expected.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .dpc import DruckerPragerCap
+from .elastic import LinearElastic
+from .j2 import J2Plasticity
+
+LIBRARY = Path(__file__).parent / "library"
+REQUIRED = object()
+
+
+class CardError(ValueError):
+    """A material card is malformed; the message names the card and the offending key."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    meaning: str
+    unit: str
+    low: float = -math.inf          # admissible range: low <(=) value <(=) high
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    default: object = REQUIRED
+
+    def expected(self) -> str:
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"a finite number in {left}{self.low}, {self.high}{right} {self.unit}".rstrip()
+
+    def admits(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+
+def _positive(meaning, unit, **kw):
+    return Parameter(meaning, unit, low=0.0, low_open=True, **kw)
+
+
+def _non_negative(meaning, unit, **kw):
+    return Parameter(meaning, unit, low=0.0, **kw)
+
+
+_POISSON = Parameter("Poisson's ratio", "-", low=-1.0, high=0.5, low_open=True, high_open=True)
+_RELATIVE_DENSITY = Parameter("relative density 1 - porosity", "-", low=0.0, high=1.0,
+                              low_open=True)
+
+#: law name -> parameter name -> declaration
+PARAMETERS: dict[str, dict[str, Parameter]] = {
+    "elastic": {
+        "youngs_modulus": _positive("Young's modulus", "MPa"),
+        "poisson_ratio": _POISSON,
+    },
+    "j2": {
+        "youngs_modulus": _positive("Young's modulus", "MPa"),
+        "poisson_ratio": _POISSON,
+        "yield_stress": _positive("initial yield stress", "MPa"),
+        "hardening_modulus": _non_negative("linear hardening modulus", "MPa", default=0.0),
+        "voce_stress": _non_negative("Voce saturation stress increment", "MPa", default=0.0),
+        "voce_rate": _non_negative("Voce rate (per unit plastic strain)", "-", default=0.0),
+    },
+    "dpc": {
+        "initial_porosity": Parameter("porosity of the unstrained coating", "-", low=0.0,
+                                      high=1.0, high_open=True),
+        "solid_youngs_modulus": _positive("Gibson-Ashby solid Young's modulus E_s", "MPa",
+                                          default=None),
+        "gibson_ashby_exponent": _non_negative("Gibson-Ashby exponent n in E_s RD^n", "-",
+                                               default=None),
+        "poisson_ratio": Parameter("Poisson's ratio", "-", low=-1.0, high=0.5, low_open=True,
+                                   high_open=True, default=None),
+        "cohesion": _non_negative("shear-line intercept d", "MPa", default=None),
+        "friction_angle": Parameter("shear-line angle beta in the p-q plane", "degrees",
+                                    low=0.0, high=90.0, high_open=True, default=None),
+        "cap_eccentricity": _positive("cap eccentricity R", "-", default=None),
+        "transition_alpha": Parameter("transition-surface parameter alpha", "-", low=0.0,
+                                      high=1.0, high_open=True, default=0.01),
+        "cap_pressure_initial": _positive("initial hydrostatic yield pressure p_b0", "MPa",
+                                          default=None),
+        "cap_hardening_A": _non_negative("cap hardening amplitude A", "MPa", default=None),
+        "cap_hardening_B": _positive("cap hardening rate B (per unit log strain)", "-",
+                                     default=None),
+        "relaxation_time": _non_negative("Duvaut-Lions relaxation time", "s", default=0.0),
+    },
+}
+
+#: DPC tables: name -> column -> declaration (the first column is the abscissa)
+TABLES: dict[str, dict[str, Parameter]] = {
+    "elasticity_table": {
+        "relative_density": _RELATIVE_DENSITY,
+        "youngs_modulus": _positive("Young's modulus", "MPa"),
+        "poisson_ratio": _POISSON,
+    },
+    "yield_table": {
+        "relative_density": _RELATIVE_DENSITY,
+        "cohesion": _non_negative("shear-line intercept d", "MPa"),
+        "friction_angle": Parameter("shear-line angle beta", "degrees", low=0.0, high=90.0,
+                                    high_open=True),
+        "cap_eccentricity": _positive("cap eccentricity R", "-"),
+    },
+    "hardening_table": {
+        "compaction_strain": Parameter("compaction strain -ln J_p = ln(RD/RD0)", "-"),
+        "cap_pressure": _positive("hydrostatic yield pressure p_b", "MPa"),
+    },
+}
+
+#: DPC parameter groups: a group is given either as its scalars or as its table
+DPC_GROUPS = {
+    "elasticity_table": ("solid_youngs_modulus", "gibson_ashby_exponent", "poisson_ratio"),
+    "yield_table": ("cohesion", "friction_angle", "cap_eccentricity"),
+    "hardening_table": ("cap_pressure_initial", "cap_hardening_A", "cap_hardening_B"),
+}
+
+LAWS = {"elastic": LinearElastic, "j2": J2Plasticity, "dpc": DruckerPragerCap}
+
+
+def list_cards() -> list[str]:
+    """Names of the cards in the library."""
+    return sorted(path.stem for path in LIBRARY.glob("*.toml"))
+
+
+def _locate(name_or_path) -> Path:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.exists():
+            raise CardError(f"material card file {path} does not exist")
+        return path
+    path = LIBRARY / f"{name_or_path}.toml"
+    if not path.exists():
+        raise CardError(f"no material card '{name_or_path}' in {LIBRARY}; "
+                        f"available: {', '.join(list_cards()) or 'none'}")
+    return path
+
+
+def _number(card, key, value, declaration: Parameter) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CardError(f"card '{card}': parameter '{key}' = {value!r}: expected "
+                        f"{declaration.expected()}")
+    value = float(value)
+    if not declaration.admits(value):
+        raise CardError(f"card '{card}': parameter '{key}' = {value}: expected "
+                        f"{declaration.expected()} ({declaration.meaning})")
+    return value
+
+
+def _table(card, name, table) -> dict[str, np.ndarray]:
+    columns = TABLES[name]
+    if not isinstance(table, dict):
+        raise CardError(f"card '{card}': '{name}' must be a table with arrays "
+                        f"{', '.join(columns)}")
+    for key in table:
+        if key not in columns:
+            raise CardError(f"card '{card}': unknown column '{name}.{key}'; expected "
+                            f"{', '.join(columns)}")
+    out = {}
+    for key, declaration in columns.items():
+        if key not in table:
+            raise CardError(f"card '{card}': missing column '{name}.{key}'")
+        values = table[key]
+        if not isinstance(values, (list, tuple, np.ndarray)) or len(values) < 2:
+            raise CardError(f"card '{card}': '{name}.{key}' must be an array of at least "
+                            "2 numbers")
+        out[key] = np.array([_number(card, f"{name}.{key}", v, declaration) for v in values])
+    lengths = {key: len(values) for key, values in out.items()}
+    if len(set(lengths.values())) != 1:
+        raise CardError(f"card '{card}': '{name}' columns have unequal lengths {lengths}")
+    abscissa = next(iter(columns))
+    if np.any(np.diff(out[abscissa]) <= 0.0):
+        raise CardError(f"card '{card}': '{name}.{abscissa}' must be strictly increasing, "
+                        f"got {out[abscissa].tolist()}")
+    return out
+
+
+def parse_card(data: dict, card: str = "<card>", overrides: dict | None = None):
+    """Validate a parsed card (a dict as read from TOML) and build its law."""
+    for section in ("material", "parameters", "sources"):
+        if not isinstance(data.get(section), dict):
+            raise CardError(f"card '{card}': missing table [{section}]")
+    for key in data:
+        if key not in ("material", "parameters", "sources"):
+            raise CardError(f"card '{card}': unknown table [{key}]")
+    material = data["material"]
+    law = material.get("law")
+    if law not in PARAMETERS:
+        raise CardError(f"card '{card}': [material] law = {law!r}: expected one of "
+                        f"{', '.join(repr(k) for k in PARAMETERS)}")
+    for key in ("name", "description"):
+        if not isinstance(material.get(key), str) or not material[key].strip():
+            raise CardError(f"card '{card}': [material] {key} must be a non-empty string")
+    declarations = PARAMETERS[law]
+    tables = TABLES if law == "dpc" else {}
+    parameters = dict(data["parameters"])
+    sources = data["sources"]
+    overrides = dict(overrides or {})
+    known = set(declarations) | set(tables)
+
+    for key in list(parameters) + list(overrides):
+        if key not in known:
+            raise CardError(f"card '{card}': unknown parameter '{key}' for law '{law}'; "
+                            f"expected one of {', '.join(sorted(known))}")
+    for key in parameters:
+        source = sources.get(key)
+        if not isinstance(source, str) or not source.strip():
+            raise CardError(f"card '{card}': [sources] has no source for parameter '{key}' "
+                            "(a string; an assumption says 'assumption: why')")
+    for key in sources:
+        if key not in parameters:
+            raise CardError(f"card '{card}': [sources] names '{key}', which is not a "
+                            "parameter of the card")
+    parameters.update(overrides)
+
+    values = {}
+    for key, declaration in declarations.items():
+        if key in parameters:
+            values[key] = _number(card, key, parameters[key], declaration)
+        elif declaration.default is REQUIRED:
+            raise CardError(f"card '{card}': missing parameter '{key}' "
+                            f"({declaration.meaning}, {declaration.unit})")
+        elif declaration.default is not None:
+            values[key] = declaration.default
+    for name in tables:
+        if name in parameters:
+            values[name] = _table(card, name, parameters[name])
+    if law == "dpc":
+        for table, scalars in DPC_GROUPS.items():
+            given = [s for s in scalars if s in values]
+            if table in values and given:
+                raise CardError(f"card '{card}': give either '{table}' or "
+                                f"{', '.join(given)}, not both")
+            if table not in values and len(given) != len(scalars):
+                missing = [s for s in scalars if s not in values]
+                raise CardError(f"card '{card}': missing parameter '{missing[0]}' "
+                                f"(or give '{table}' instead of {', '.join(scalars)})")
+    try:
+        result = LAWS[law](**values)
+    except ValueError as error:
+        raise CardError(f"card '{card}': {error}") from error
+    result.card_name = material["name"]
+    result.description = material["description"]
+    result.sources = {key: sources.get(key, "override") for key in parameters}
+    for key in overrides:
+        result.sources[key] = "override"
+    return result
+
+
+def load_card(name_or_path, overrides: dict | None = None):
+    """Load a material card by library name or path and return its law.
+
+    overrides : {parameter: value} replacing card values (e.g. {"initial_porosity": 0.37}).
+    """
+    path = _locate(name_or_path)
+    card = path.stem
+    try:
+        with open(path, "rb") as stream:
+            data = tomllib.load(stream)
+    except tomllib.TOMLDecodeError as error:
+        raise CardError(f"card '{card}' ({path}): not valid TOML: {error}") from error
+    return parse_card(data, card, overrides)

@@ -1,0 +1,122 @@
+r"""J2 (von Mises) plasticity with isotropic hardening, for dense metals: Al and Cu foils, Li.
+
+In logarithmic-strain space (Simo 1992; Simo & Hughes 1998, box 3.2):
+
+    tau = C : (eps_trial - eps_p),          f = q - sigma_y(kappa) <= 0,
+    sigma_y(kappa) = yield_stress + hardening_modulus kappa
+                     + voce_stress (1 - exp(-voce_rate kappa)),
+
+with associated, isochoric flow d eps_p = d_gamma sqrt(3/2) n (n the unit trial deviator), so
+kappa (the equivalent plastic strain) grows by d_gamma.  Radial return: a scalar Newton on
+
+    q_trial - 3 G d_gamma - sigma_y(kappa_n + d_gamma) = 0,
+
+and the consistent tangent
+
+    D = 3K P_vol + 2G (1 - 3G d_gamma / q_trial) P_dev
+        - 6G^2 (1 / (3G + H) - d_gamma / q_trial) n (x) n,     H = d sigma_y / d kappa.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .base import IDENTITY, P_DEV, P_VOL, bulk_shear_from_young
+from .errors import MaterialPointError
+
+SQ32 = np.sqrt(1.5)
+
+
+@dataclass
+class J2Plasticity:
+    """Isotropic Hencky elasticity + von Mises yield with linear/Voce hardening (MPa)."""
+
+    youngs_modulus: float
+    poisson_ratio: float
+    yield_stress: float
+    hardening_modulus: float = 0.0
+    voce_stress: float = 0.0
+    voce_rate: float = 0.0
+    initial_porosity: float = 0.0
+    name: str = "j2"
+    output_fields: dict = field(default_factory=lambda: {"equivalent_plastic_strain": "-"})
+
+    def __post_init__(self):
+        if not self.youngs_modulus > 0.0:
+            raise ValueError(f"youngs_modulus must be > 0 MPa, got {self.youngs_modulus}")
+        if not -1.0 < self.poisson_ratio < 0.5:
+            raise ValueError(f"poisson_ratio must lie in (-1, 0.5), got {self.poisson_ratio}")
+        if not self.yield_stress > 0.0:
+            raise ValueError(f"yield_stress must be > 0 MPa, got {self.yield_stress}")
+        for key in ("hardening_modulus", "voce_stress", "voce_rate"):
+            if not getattr(self, key) >= 0.0:
+                raise ValueError(f"{key} must be >= 0, got {getattr(self, key)}")
+        self.bulk_modulus, self.shear_modulus = bulk_shear_from_young(
+            self.youngs_modulus, self.poisson_ratio)
+        self._last_newton_residuals: list[float] = []
+
+    def flow_stress(self, kappa):
+        """sigma_y(kappa), MPa."""
+        return (self.yield_stress + self.hardening_modulus * kappa
+                + self.voce_stress * (1.0 - np.exp(-self.voce_rate * kappa)))
+
+    def hardening_slope(self, kappa):
+        """d sigma_y / d kappa, MPa."""
+        return self.hardening_modulus + self.voce_stress * self.voce_rate * np.exp(
+            -self.voce_rate * kappa)
+
+    def initial_state(self, n_points: int) -> dict[str, np.ndarray]:
+        return {"equivalent_plastic_strain": np.zeros(n_points),
+                "plastic_strain": np.zeros((n_points, 6))}
+
+    def yield_functions(self, tau, state):
+        s = tau - (tau[:, :3].sum(axis=1) / 3.0)[:, None] * IDENTITY
+        q = np.sqrt(1.5 * np.einsum("ij,ij->i", s, s))
+        return {"yield_function": q - self.flow_stress(state["equivalent_plastic_strain"])}
+
+    def update(self, eps_trial, state, dt):
+        eps_trial = np.asarray(eps_trial, dtype=float)
+        n_points = eps_trial.shape[0]
+        bulk, shear = self.bulk_modulus, self.shear_modulus
+        kappa_n = state["equivalent_plastic_strain"]
+        eps_v = eps_trial[:, :3].sum(axis=1)
+        e_trial = eps_trial - (eps_v / 3.0)[:, None] * IDENTITY
+        norm = np.sqrt(np.einsum("ij,ij->i", e_trial, e_trial))
+        q_trial = 3.0 * shear * np.sqrt(2.0 / 3.0) * norm
+        stiffness = 3.0 * bulk * P_VOL + 2.0 * shear * P_DEV
+        tangent = np.broadcast_to(stiffness, (n_points, 6, 6)).copy()
+        dgamma = np.zeros(n_points)
+        plastic = q_trial - self.flow_stress(kappa_n) > 1e-12 * self.yield_stress
+        idx = np.flatnonzero(plastic)
+        if idx.size:
+            qt, kn = q_trial[idx], kappa_n[idx]
+            # first guess: the perfectly plastic return
+            dg = np.maximum(qt - self.flow_stress(kn), 0.0) / (3.0 * shear)
+            history = []
+            for _ in range(50):
+                residual = qt - 3.0 * shear * dg - self.flow_stress(kn + dg)
+                history.append(float(np.max(np.abs(residual)) / self.yield_stress))
+                if history[-1] < 1e-14:
+                    break
+                dg = dg + residual / (3.0 * shear + self.hardening_slope(kn + dg))
+                dg = np.maximum(dg, 0.0)
+            else:
+                bad = idx[np.abs(residual) >= 1e-14 * self.yield_stress]
+                raise MaterialPointError(self.name, bad, n_points, "radial return")
+            self._last_newton_residuals = history
+            dgamma[idx] = dg
+            n = e_trial[idx] / norm[idx, None]
+            slope = self.hardening_slope(kn + dg)
+            nn = np.einsum("ki,kj->kij", n, n)
+            tangent[idx] = (3.0 * bulk * P_VOL
+                            + (2.0 * shear * (1.0 - 3.0 * shear * dg / qt))[:, None, None] * P_DEV
+                            - (6.0 * shear ** 2 * (1.0 / (3.0 * shear + slope) - dg / qt)
+                               )[:, None, None] * nn)
+        n_all = np.where(norm[:, None] > 0.0, e_trial / np.where(norm > 0, norm, 1.0)[:, None], 0.0)
+        plastic_increment = (SQ32 * dgamma)[:, None] * n_all
+        eps_e = eps_trial - plastic_increment
+        tau = eps_e @ stiffness.T
+        new_state = {"equivalent_plastic_strain": kappa_n + dgamma,
+                     "plastic_strain": state["plastic_strain"] + plastic_increment}
+        return tau, tangent, eps_e, new_state
