@@ -75,8 +75,10 @@ class Loading(_Strict):
 
 class Contact(_Strict):
     penalty_factor: float = Field(
-        1000.0, gt=0, description="Platen penalty stiffness = factor x E_ref / h_element, with "
-                                  "E_ref the stiffest modulus of the pressed layer (-).")
+        100.0, gt=0, description="Platen penalty stiffness = factor x E_ref / h_element, with "
+                                 "E_ref the stiffest modulus of the pressed layer (-). The "
+                                 "penetration p/k is reported (max_penetration_mm); much larger "
+                                 "factors only add round-off to the contact force.")
 
 
 class Solver(_Strict):

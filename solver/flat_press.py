@@ -14,9 +14,10 @@ the coating springs back and separates; a contact constraint finds the unloaded 
 and the same penalty term carries the platen force for pressure control. With a flat platen and
 full contact it is exact up to the penetration p/k, which is logged (k = factor E_ref / h_el).
 
-Loading: the platen moves down (thickness control) or is driven to a pressure (pressure control,
-secant on the platen position per step); it holds (time passes, for rate-dependent laws); then the
-pressure is ramped down to zero (secant again) and the platen retracts to where it started.
+Loading: the platen moves down (thickness control) or is driven to a pressure (pressure control:
+the platen position is an extra unknown of Newton with the force equation, a bordered system);
+it holds (time passes, for rate-dependent laws); then the pressure is ramped down to zero (force
+control again) and the platen retracts to where it started.
 Every step is solved by Newton with the consistent tangent; a failed step is halved and retried.
 """
 from __future__ import annotations
@@ -52,7 +53,7 @@ class StepRecord:
     platen_force: float
     pressure: float
     newton_iterations: int          # most iterations of any Newton solve in the step
-    newton_solves: int              # Newton solves in the step (>1: secant on the pressure)
+    newton_solves: int              # Newton solves in the step
     residuals: list = field(default_factory=list)
     max_penetration: float = 0.0
 
@@ -67,6 +68,16 @@ def reference_modulus(law) -> float:
     if table:                                              # DPC, tabulated: its stiffest entry
         return float(max(table["youngs_modulus"]))
     raise TypeError(f"law {law!r} states no modulus")
+
+
+def _constrained_modulus(law) -> float:
+    """Oedometric modulus M = E (1-nu)/((1+nu)(1-2nu)) of the virgin layer, MPa."""
+    if hasattr(law, "effective_youngs_modulus"):
+        youngs = float(law.effective_youngs_modulus(law.initial_state(1))[0])
+        nu = getattr(law, "poisson_ratio", None) or float(law.elasticity_table["poisson_ratio"][0])
+    else:
+        youngs, nu = float(law.youngs_modulus), float(law.poisson_ratio)
+    return youngs * (1 - nu) / ((1 + nu) * (1 - 2 * nu))
 
 
 class FlatPress:
@@ -139,8 +150,10 @@ class FlatPress:
                                                             * dx_top)
         self._force = fem.form(self.contact.force)
         self._penetration = fem.form(self.contact.penetration)
+        self.elastic_stiffness = self.top_area / sum(
+            spec.thickness / _constrained_modulus(laws[spec.name]) for spec in case.layers)
         self.records: list[StepRecord] = []
-        self.snapshots: list = []   # callbacks get (record, problem) after each converged step
+        self.search = None
         self.on_step = None
         self.time = 0.0
 
@@ -165,6 +178,7 @@ class FlatPress:
 
     # --- one step with cut-backs -------------------------------------------------------------
     def _solve_at(self, position: float, dt: float):
+        """Newton with the platen at a given position (displacement control)."""
         self.platen_position.value = position
         self.problem.dt = dt
         return self.newton.solve()
@@ -175,29 +189,15 @@ class FlatPress:
     def _restore(self, saved):
         self.problem.u.x.array[:] = saved
 
-    def _solve_pressure(self, pressure: float, dt: float, guess: float, stiffness: float):
-        """Platen position giving `pressure` (MPa): secant iteration on Newton solves."""
-        target_force = pressure * self.top_area
-        tolerance = 1e-7 * max(abs(target_force), 1e-12) + 1e-12
-        x0 = guess
-        report = self._solve_at(x0, dt)
-        reports = [report]
-        f0 = self.platen_force() - target_force
-        x1 = x0 - f0 / stiffness
-        for _ in range(40):
-            if abs(f0) <= tolerance:
-                return x0, reports
-            report = self._solve_at(x1, dt)
-            reports.append(report)
-            f1 = self.platen_force() - target_force
-            if abs(f1) <= tolerance:
-                return x1, reports
-            slope = (f1 - f0) / (x1 - x0) if x1 != x0 else -stiffness
-            if slope >= 0.0:   # contact lost or not yet made: step towards the sample
-                slope = -stiffness
-            x0, f0 = x1, f1
-            x1 = x1 - f1 / slope
-        raise StepFailure(f"platen pressure {pressure:.4g} MPa not reached (secant)")
+    def _solve_pressure(self, pressure: float, dt: float, guess: float):
+        """Force control: Newton on (u, platen position) with the platen force as the extra
+        equation (bordered system, see newton.py), started from an elastic guess of the
+        platen position that keeps the platen in contact."""
+        self.platen_position.value = guess
+        self.problem.dt = dt
+        report = self.newton.solve(force_control=(self.contact, pressure * self.top_area))
+        position = float(self.platen_position.value)
+        return position, [report]
 
     def run_phase(self, phase: str, targets: list[float], times: list[float], mode: str):
         """Advance through `targets` (platen positions or pressures), halving on failure."""
@@ -215,8 +215,8 @@ class FlatPress:
                 if mode == "position":
                     reports = [self._solve_at(target, dt)]
                 else:
-                    guess, stiffness = self._pressure_guess(target)
-                    position, reports = self._solve_pressure(target, dt, guess, stiffness)
+                    position, reports = self._solve_pressure(target, dt,
+                                                             self._pressure_guess(target))
             except StepFailure as failure:
                 self._restore(saved)
                 self.platen_position.value = self._last_position
@@ -245,17 +245,12 @@ class FlatPress:
         return self.records[-1].pressure if self.records else 0.0
 
     def _pressure_guess(self, pressure):
-        """Extrapolate the platen position from the last two steps; stiffness in N/mm per mm."""
-        position = float(self.platen_position.value)
-        stiffness = self.penalty * self.top_area * 1e-3
-        if len(self.records) >= 2:
-            a, b = self.records[-2], self.records[-1]
-            dp = b.pressure - a.pressure
-            dx = b.platen_position - a.platen_position
-            if dx != 0.0 and dp / dx < 0.0:
-                stiffness = -dp / dx * self.top_area
-                position = b.platen_position + (pressure - b.pressure) * dx / dp
-        return position, stiffness
+        """Start of the force-controlled Newton: the last converged platen position while the
+        platen is in contact (Newton then moves platen and surface together); at first contact,
+        an elastic estimate of the travel, which undershoots (plastic flow is softer)."""
+        if self.records and self.records[-1].platen_force > 0.0:
+            return self._last_position
+        return self._last_position - pressure * self.top_area / self.elastic_stiffness
 
     def _record(self, phase, reports):
         force = self.platen_force()
@@ -327,7 +322,6 @@ class FlatPress:
         started = time.perf_counter()
         if loading.control != "final_thickness":
             self.run_cycle()
-            self.search = None
         else:
             self.run_final_thickness(loading.target)
         self.wall_time = time.perf_counter() - started

@@ -66,6 +66,10 @@ class ContactTerm:
     force: ufl.Form          # platen force, N (3D) or N/mm (2D, per unit depth)
     penetration: ufl.Form    # integral of the penetration, for the maximum-penetration check
     measure_length: ufl.Form  # integral of 1 over the contact boundary
+    position: fem.Constant = None        # the platen position x_p (an unknown under force control)
+    residual_position_derivative: ufl.Form = None   # dR/dx_p, a vector form
+    force_displacement_derivative: ufl.Form = None  # dF/du, a vector form
+    force_position_derivative: ufl.Form = None      # dF/dx_p, a scalar form
 
 
 def _flatten(tensor, gdim):
@@ -157,11 +161,16 @@ class MechanicsProblem:
         tag = self.region_tag(boundary, self.gdim - 1)
         penetration = X[component] + self.u[component] - position
         pressure = penalty * ufl.max_value(penetration, 0.0)
+        in_contact = ufl.conditional(ufl.gt(penetration, 0.0), 1.0, 0.0)
         term = ContactTerm(
             residual=pressure * v[component] * self.ds(tag),
             force=pressure * self.ds(tag),
             penetration=ufl.max_value(penetration, 0.0) * self.ds(tag),
-            measure_length=fem.Constant(self.mesh, 1.0) * self.ds(tag))
+            measure_length=fem.Constant(self.mesh, 1.0) * self.ds(tag),
+            position=position,
+            residual_position_derivative=-penalty * in_contact * v[component] * self.ds(tag),
+            force_displacement_derivative=penalty * in_contact * v[component] * self.ds(tag),
+            force_position_derivative=-penalty * in_contact * self.ds(tag))
         self.contacts.append(term)
         return term
 

@@ -11,6 +11,16 @@ natural force scale of the step. With the exact tangent the residual falls quadr
 number of correct digits doubling per iteration; each iteration is logged so that a reader
 can see it (`rates()` gives the observed order). A step that does not converge in `max_iterations` (or whose material update fails)
 raises StepFailure and the load stepper cuts it back.
+
+Force control (a rigid platen driven to a force) adds the platen position x_p as an unknown and
+the equation g = F(u, x_p) - F_target = 0. Newton then solves the bordered system
+
+    [ J    b ] [du ]   [ r ]        b = dR/dx_p,  c = dF/du,  e = dF/dx_p
+    [ c^T  e ] [dx ] = [ g ]
+
+by two solves with the one factorisation of J:  J w1 = r,  J w2 = b,
+dx = (g - c.w1) / (e - c.w2),  du = w1 - w2 dx;  u <- u - du,  x_p <- x_p - dx.
+Surface and platen move together, so contact is never lost between iterations.
 """
 from __future__ import annotations
 
@@ -64,12 +74,34 @@ class NewtonSolver:
         index_map = self.problem.V.dofmap.index_map
         self.n_owned = index_map.size_local * self.problem.V.dofmap.index_map_bs
 
-    def solve(self) -> NewtonReport:
+    def _assemble_constraint_vector(self, form, vector):
+        with vector.localForm() as local:
+            local.set(0.0)
+        fem_petsc.assemble_vector(vector, form)
+        vector.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        fem_petsc.set_bc(vector, self.problem.bcs, alpha=0.0)   # no coupling through fixed dofs
+
+    def solve(self, force_control=None) -> NewtonReport:
+        """Newton for the current load. force_control = (ContactTerm, target force): the platen
+        position becomes an unknown and the platen force is driven to the target."""
         if self._ksp is None:
             self._setup()
         problem = self.problem
         u = problem.u
         report = NewtonReport(iterations=0)
+        if force_control is not None:
+            contact, target_force = force_control
+            if not hasattr(self, "_border_forms") or self._border_forms[0] is not contact:
+                self._border_forms = (
+                    contact, fem.form(contact.residual_position_derivative),
+                    fem.form(contact.force_displacement_derivative),
+                    fem.form(contact.force), fem.form(contact.force_position_derivative))
+                self.w1 = self.du.duplicate()
+                self.w2 = self.du.duplicate()
+                self.border_b = self.du.duplicate()
+                self.border_c = self.du.duplicate()
+            _, b_form, c_form, force_form, e_form = self._border_forms
+            force_tolerance = self.rtol * 10 * max(abs(target_force), 1e-300)
         for iteration in range(self.max_iterations + 1):
             problem.update_material()
             with self.b.localForm() as local:
@@ -90,20 +122,42 @@ class NewtonSolver:
             relative = residual / report.force_scale if report.force_scale > 0.0 else 0.0
             report.residuals.append(relative)
             report.iterations = iteration
-            if residual <= self.rtol * report.force_scale or residual <= self.atol:
+            converged = residual <= self.rtol * report.force_scale or residual <= self.atol
+            if force_control is not None:
+                force_error = problem.comm.allreduce(fem.assemble_scalar(force_form)) \
+                    - target_force
+                converged = converged and abs(force_error) <= force_tolerance
+            if converged:
                 return report
             if iteration == self.max_iterations:
                 break
             self.A.zeroEntries()
             fem_petsc.assemble_matrix(self.A, self.jacobian_form, bcs=problem.bcs)
             self.A.assemble()
-            self._ksp.solve(self.b, self.du)
-            if self._ksp.getConvergedReason() < 0:
-                raise StepFailure(f"linear solver failed (reason {self._ksp.getConvergedReason()})")
+            if force_control is None:
+                self._linear_solve(self.b, self.du)
+            else:
+                self._assemble_constraint_vector(b_form, self.border_b)
+                self._assemble_constraint_vector(c_form, self.border_c)
+                e = problem.comm.allreduce(fem.assemble_scalar(e_form))
+                self._linear_solve(self.b, self.w1)
+                self._linear_solve(self.border_b, self.w2)
+                denominator = e - self.border_c.dot(self.w2)
+                if denominator == 0.0:
+                    raise StepFailure("platen has lost contact: force control is singular")
+                dx = (force_error - self.border_c.dot(self.w1)) / denominator
+                self.w1.copy(self.du)
+                self.du.axpy(-dx, self.w2)
+                contact.position.value = float(contact.position.value) - dx
             u.x.petsc_vec.axpy(-1.0, self.du)
             u.x.scatter_forward()
         raise StepFailure(f"Newton did not converge in {self.max_iterations} iterations "
                           f"(relative residual {report.residuals[-1]:.2e})")
+
+    def _linear_solve(self, rhs, solution):
+        self._ksp.solve(rhs, solution)
+        if self._ksp.getConvergedReason() < 0:
+            raise StepFailure(f"linear solver failed (reason {self._ksp.getConvergedReason()})")
 
     def destroy(self):
         if self._ksp is not None:

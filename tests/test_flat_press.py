@@ -126,3 +126,17 @@ def test_failed_run_is_marked_incomplete(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text()) \
         if (out / "summary.json").exists() else {"status": "incomplete"}
     assert summary["status"] == "incomplete"
+
+
+GOLD_TOLERANCE = 1e-6   # relative; Newton stops at 1e-9 of the force scale, so the summary
+                        # numbers of a rerun (any machine, any rank count) agree to ~1e-8
+
+
+@pytest.mark.parametrize("case_file", sorted((ROOT / "cases").glob("*.toml")),
+                         ids=lambda p: p.stem)
+def test_shipped_case_regression(case_file):
+    """Every shipped case reproduces its gold summary (tests/regression/<case>.json)."""
+    gold = json.loads((ROOT / "tests" / "regression" / f"{case_file.stem}.json").read_text())
+    _, summary = _run(case_file)
+    for key, value in gold.items():
+        assert summary[key] == pytest.approx(value, rel=GOLD_TOLERANCE), key
