@@ -126,7 +126,8 @@ def _run(args, comm) -> int:
             if record.step == 1:
                 if writer_state["writer"] is not None:
                     writer_state["writer"].close()
-                writer_state["writer"] = FieldWriter(model.problem, folder.path / "fields.xdmf")
+                writer_state["writer"] = FieldWriter(model.problem,
+                                                     folder.path / "fields" / "fields.pvd")
             writer_state["writer"].write(record.time)
         if case.output.plots and record.phase == "load" and \
                 record.step == case.loading.load_steps:

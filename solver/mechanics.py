@@ -254,8 +254,9 @@ class MechanicsProblem:
         """Per-point fields of the trial state: porosity, Cauchy invariants, law outputs."""
         J = region.J
         cauchy = region.tau / J[:, None]
-        fields = {
-            "porosity": 1.0 - (1.0 - region.law.initial_porosity) / J,
+        porosity0 = region.law.initial_porosity
+        fields = {   # a dense layer has no pores: its volume change is compression of the solid
+            "porosity": 1.0 - (1.0 - porosity0) / J if porosity0 > 0.0 else np.zeros_like(J),
             "mean_stress": mean_stress(cauchy),
             "von_mises_stress": equivalent_stress(cauchy),
             "volume_ratio": J,

@@ -5,7 +5,8 @@ is it renamed to `<name>` (replacing an older result). A run that stops early st
 partial results to `<name>` so they can be inspected, but with a file `INCOMPLETE` saying why and
 `"status": "incomplete"` in summary.json: a results folder never *looks* complete when it is not.
 
-Fields (fields.xdmf + fields.h5, one time step per converged load step, time = step time in s):
+Fields (fields/fields.pvd: a ParaView collection with one .pvtu per converged load step, one
+grid carrying every field, time = step time in s; open fields.pvd in ParaView):
     displacement_mm        nodal vector (degree-1 interpolant of the solution)
     porosity               cell average, from solid-mass conservation 1 - (1 - porosity0)/J
     plastic_volumetric_strain, equivalent_plastic_strain  (-),  cap_pressure_MPa
@@ -23,7 +24,7 @@ from pathlib import Path
 import dolfinx_solver  # noqa: F401
 import numpy as np
 from dolfinx import fem
-from dolfinx.io import XDMFFile
+from dolfinx.io import VTKFile
 
 FIELD_UNITS = {
     "porosity": "porosity",
@@ -79,13 +80,16 @@ class ResultsFolder:
 
 
 class FieldWriter:
-    """XDMF time series of the displacement and the cell fields."""
+    """Time series (.pvd) of the displacement and the cell fields in one grid per step.
+
+    (DOLFINx's XDMF writer stores every function as its own grid, which ParaView shows as
+    overlapping blocks; the VTK collection keeps all fields on one grid.)"""
 
     def __init__(self, problem, path: Path):
         self.problem = problem
         mesh = problem.mesh
-        self.file = XDMFFile(mesh.comm, str(path), "w")
-        self.file.write_mesh(mesh)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = VTKFile(mesh.comm, str(path), "w")
         self.V1 = fem.functionspace(mesh, ("Lagrange", 1, (mesh.geometry.dim,)))
         self.displacement = fem.Function(self.V1, name="displacement_mm")
         self.W = fem.functionspace(mesh, ("DG", 0))
@@ -109,12 +113,16 @@ class FieldWriter:
     def write(self, t: float):
         self.displacement.interpolate(self.problem.u)
         self.update_cell_fields()
-        self.file.write_function(self.displacement, t)
-        for function in self.cell_functions.values():
-            self.file.write_function(function, t)
+        self.file.write_function([self.displacement, *self.cell_functions.values()], t)
 
     def close(self):
-        self.file.close()
+        """Close and destroy the file object: the C++ writer finalises fields.pvd when it is
+        destroyed, which must happen before the results folder is published (renamed)."""
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+            import gc
+            gc.collect()
 
 
 def write_history(records, path: Path):
