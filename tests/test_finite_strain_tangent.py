@@ -61,9 +61,9 @@ def _states(kind):
     elif kind == "shear":      # light compaction, then strong simple shear at low pressure
         path = [_stretch(0.97, n=n)]
         test = _stretch(0.985, shear=0.12, n=n) + noise
-    elif kind == "corner":     # compaction then shear near the cap/shear junction
-        path = [_stretch(1 - 0.04 * k, n=n) for k in range(1, 5)]
-        test = _stretch(0.845, 1.0, shear=0.06, n=n) + noise
+    elif kind == "corner":     # compaction, slight unloading and shear: the transition
+        path = [_stretch(1 - 0.04 * k, n=n) for k in range(1, 5)]   # surface at the cap/shear
+        test = _stretch(0.8484, 1.0, shear=0.08, n=n) + 0.1 * noise  # junction (checked below)
     elif kind == "unloading":  # elastic unloading from a compacted state
         path = [_stretch(1 - 0.05 * k, n=n) for k in range(1, 5)]
         test = _stretch(0.81, n=n) + 0.2 * noise
@@ -92,6 +92,9 @@ def test_finite_strain_tangent_matches_finite_differences(card, kind, dims):
     block = (slice(None),) + (slice(0, dims),) * 4
     error = np.abs(A[block] - A_fd[block]).max() / np.abs(A[block]).max()
     assert error <= TOL, f"{card} {kind} {dims}D: relative tangent error {error:.2e}"
+    surfaces = {"cap": 3, "shear": 1, "corner": 2, "unloading": 0}
+    if "active_surface" in new_history:    # the state is where the test says it is
+        assert np.any(new_history["active_surface"] == surfaces[kind]), new_history["active_surface"]
     if kind == "cap" and "cap_pressure" in new_history:
         assert np.all(new_history["plastic_volumetric_strain"]
                       < history["plastic_volumetric_strain"]), "state should be compacting"
