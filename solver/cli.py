@@ -100,73 +100,17 @@ def _check(args, comm) -> int:
 
 def _run(args, comm) -> int:
     from .case import CaseError, load_case
+    from .run import run_case
 
     try:
         case = load_case(args.case, args.set)
     except CaseError as exc:
         _say(comm, f"nipstack: error: {exc}", sys.stderr)
         return EXIT_BAD_INPUT
-    from .flat_press import FlatPress, RunIncomplete
-    from .output import (FieldWriter, ResultsFolder, plot_porosity_field,
-                         plot_pressure_thickness, write_history, write_summary)
-
     out = Path(args.out or case.output.directory or f"results/{case.case.name}")
-    _say(comm, f"nipstack {case.case.kind}: {case.case.name} on {comm.size} rank(s) -> {out}")
-    folder = ResultsFolder(out, comm)
-    press = FlatPress(case, comm)
-    V = press.problem.V
-    _say(comm, f"  mesh: {case.geometry.dimension}D, "
-               f"{press.problem.mesh.topology.index_map(case.geometry.dimension).size_global} "
-               f"cells, {V.dofmap.index_map.size_global * V.dofmap.index_map_bs} dofs")
-    writer_state = {"writer": None}
-    peak_plot = {"done": False}
-
-    def on_step(record, model):
-        if case.output.fields:
-            if record.step == 1:
-                if writer_state["writer"] is not None:
-                    writer_state["writer"].close()
-                writer_state["writer"] = FieldWriter(model.problem,
-                                                     folder.path / "fields" / "fields.pvd")
-            writer_state["writer"].write(record.time)
-        if case.output.plots and record.phase == "load" and \
-                record.step == case.loading.load_steps:
-            plot_porosity_field(model.problem, folder.path / "porosity_under_load.png",
-                                f"{case.case.name}: porosity under load "
-                                f"({record.pressure:.1f} MPa)")
-
-    press.on_step = on_step
-    try:
-        press.run()
-    except RunIncomplete as exc:
-        if writer_state["writer"] is not None:
-            writer_state["writer"].close()
-        if comm.rank == 0 and press.records:
-            write_history(press.records, folder.path / "history.csv")
-            write_summary(press.summary(), folder.path / "summary.json")
-        folder.incomplete(str(exc))
-        _say(comm, f"nipstack: run stopped: {exc}\n  partial results in {out} (marked INCOMPLETE)",
-             sys.stderr)
-        return EXIT_INCOMPLETE
-    if writer_state["writer"] is not None:
-        writer_state["writer"].close()
-    summary = press.summary()
-    summary["status"] = "complete"
-    if case.output.plots:
-        plot_porosity_field(press.problem, folder.path / "porosity_final.png",
-                            f"{case.case.name}: porosity after unloading")
-    if comm.rank == 0:
-        write_history(press.records, folder.path / "history.csv")
-        write_summary(summary, folder.path / "summary.json")
-        if case.output.plots:
-            plot_pressure_thickness(press.records, folder.path / "pressure_thickness.png",
-                                    press.top_name, press.top.thickness)
-    folder.complete()
-    _say(comm, f"done in {summary['wall_time_s']:.1f} s: final thickness "
-               f"{summary['final_thickness_mm'] * 1e3:.3f} um, final porosity "
-               f"{summary['final_porosity']:.4f}, peak pressure {summary['peak_pressure_MPa']:.2f} "
-               f"MPa, springback {summary['springback_strain']:.4f}")
-    return 0
+    code, _ = run_case(case, comm, out, log=lambda message: _say(comm, message),
+                       warn=lambda message: _say(comm, message, sys.stderr))
+    return code
 
 
 def _point(args) -> int:

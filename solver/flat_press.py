@@ -35,6 +35,7 @@ from .materials.cards import load_card
 from .mechanics import MechanicsProblem, StepFailure
 from .meshes.layered import Layer, build_layered_strip
 from .newton import NewtonSolver
+from .output import plot_porosity_field, plot_pressure_thickness, write_history
 
 
 class RunIncomplete(RuntimeError):
@@ -350,6 +351,34 @@ class FlatPress:
                 slope = (finals[-1] - finals[-2]) / (depths[-1] - depths[-2])
                 depths.append(depths[-1] - error / slope)
         raise RunIncomplete(f"final thickness {target} mm not reached in 12 press runs")
+
+    # --- outputs -----------------------------------------------------------------------------
+    def step_outputs(self, record, folder):
+        if self.case.output.plots and record.phase == "load" and \
+                record.step == self.case.loading.load_steps:
+            plot_porosity_field(self.problem, folder / "porosity_under_load.png",
+                                f"{self.case.case.name}: porosity under load "
+                                f"({record.pressure:.1f} MPa)")
+
+    def final_outputs(self, folder):
+        if not self.case.output.plots:
+            return
+        plot_porosity_field(self.problem, folder / "porosity_final.png",
+                            f"{self.case.case.name}: porosity after unloading")
+        if self.comm.rank == 0:
+            plot_pressure_thickness(self.records, folder / "pressure_thickness.png",
+                                    self.top_name, self.top.thickness)
+
+    def history_csv(self, path):
+        write_history(self.records, path)
+
+    @staticmethod
+    def describe(summary) -> str:
+        return (f"done in {summary['wall_time_s']:.1f} s: final thickness "
+                f"{summary['final_thickness_mm'] * 1e3:.3f} um, final porosity "
+                f"{summary['final_porosity']:.4f}, peak pressure "
+                f"{summary['peak_pressure_MPa']:.2f} MPa, springback "
+                f"{summary['springback_strain']:.4f}")
 
     # --- summary -----------------------------------------------------------------------------
     def summary(self) -> dict:
