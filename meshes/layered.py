@@ -32,11 +32,18 @@ class Layer:
 
 def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
                         dim: int = 2, depth: float | None = None, elements_depth: int = 1,
-                        comm: MPI.Comm = MPI.COMM_WORLD):
+                        comm: MPI.Comm = MPI.COMM_WORLD,
+                        segments: list[tuple[float, int]] | None = None):
     """Mesh the stack with Gmsh on rank 0 and distribute it.
 
+    Along x the strip is `width` long with `elements_width` equal elements, or, if `segments`
+    is given, a chain of (length, elements) segments (e.g. a coarse inlet tail, a fine process
+    zone, a coarse outlet tail; width is then their total length).
     Returns dolfinx.io.gmsh.MeshData (mesh, cell_tags, facet_tags, physical_groups by name).
     """
+    if segments is None:
+        segments = [(width, elements_width)]
+    width = sum(length for length, _ in segments)
     import gmsh
     from dolfinx.io import gmsh as gmshio
 
@@ -53,15 +60,20 @@ def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
     model.add("layered_strip")
     if comm.rank == 0:
         geo = model.geo
-        origin = geo.addPoint(0.0, 0.0, 0.0)
-        bottom_line = geo.extrude([(0, origin)], width, 0.0, 0.0, [elements_width],
-                                  recombine=True)[1]
-        line = bottom_line
+        point = (0, geo.addPoint(0.0, 0.0, 0.0))
+        lines = []
+        for length, elements in segments:
+            out = geo.extrude([point], length, 0.0, 0.0, [elements], recombine=True)
+            point, lines = out[0], lines + [out[1]]
         bands = []  # (layer, surface tag)
         for layer in layers:
-            out = geo.extrude([line], 0.0, layer.thickness, 0.0, [layer.elements], recombine=True)
-            bands.append((layer, out[1][1]))
-            line = out[0]
+            top_lines = []
+            for line in lines:
+                out = geo.extrude([line], 0.0, layer.thickness, 0.0, [layer.elements],
+                                  recombine=True)
+                bands.append((layer, out[1][1]))
+                top_lines.append(out[0])
+            lines = top_lines
         if dim == 3:
             volumes = []
             for layer, surface in bands:
@@ -71,8 +83,9 @@ def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
             bands = volumes
         geo.synchronize()
 
-        for layer, tag in bands:
-            model.addPhysicalGroup(dim, [tag], name=layer.name)
+        for layer in layers:
+            model.addPhysicalGroup(dim, [tag for owner, tag in bands if owner is layer],
+                                   name=layer.name)
 
         # Boundaries and interfaces, sorted by where they lie (bounding boxes, tolerance 1e-9 mm).
         y_levels = np.cumsum([0.0] + [layer.thickness for layer in layers])
@@ -89,8 +102,8 @@ def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
                     name = "top"
                 else:
                     name = f"interface_{layers[level - 1].name}_{layers[level].name}"
-            elif abs(xmax - xmin) < tol:
-                name = "left" if xmin < tol else "right"
+            elif abs(xmax - xmin) < tol:   # vertical: an end of the strip, or between segments
+                name = "left" if xmin < tol else "right" if xmin > width - tol else None
             elif dim == 3 and abs(zmax - zmin) < tol:
                 name = "front" if zmin < tol else "back"
             if name:

@@ -25,9 +25,10 @@ class _Strict(BaseModel):
 
 class CaseInfo(_Strict):
     name: str = Field(description="Short name of the run; names the default results folder.")
-    kind: Literal["flat_press"] = Field(
+    kind: Literal["flat_press", "calender"] = Field(
         description="Scenario: 'flat_press' = a coated foil between flat rigid platens "
-                    "(laboratory press), loaded, held and unloaded.")
+                    "(laboratory press), loaded, held and unloaded; 'calender' = the web drawn "
+                    "through a two-roll nip (needs a [calender] table).")
     description: str = Field("", description="What the case shows (free text).")
 
 
@@ -73,6 +74,51 @@ class Loading(_Strict):
                                 "symmetry face, the other free (a narrow strip).")
 
 
+class CalenderSpec(_Strict):
+    roll_radius: float = Field(gt=0, description="Radius of both rolls, mm (typically 100-400).")
+    control: Literal["gap", "line_load"] = Field(
+        "gap", description="'gap': fixed roll positions; 'line_load': the roll position is "
+                           "found so that the top roll's force per unit width is `line_load`.")
+    gap: float | None = Field(None, gt=0, description="Distance between the roll surfaces, mm "
+                                                      "(gap control).")
+    line_load: float | None = Field(None, gt=0, description="Roll force per unit width, N/mm "
+                                                            "(line-load control).")
+    line_speed: float = Field(83.33, gt=0, description="Web / roll surface speed, mm/s "
+                                                       "(1 m/min = 16.67 mm/s).")
+    friction: float = Field(0.2, ge=0, le=2, description="Coulomb coefficient roll/web (-).")
+    slip_length: float = Field(1e-4, gt=0, description="Slip over which friction reaches mu p "
+                                                       "(regularisation), mm.")
+    back_tension: float = Field(0.0, ge=0, description="Web tension at the inlet end, MPa.")
+    front_tension: float = Field(0.0, ge=0, description="Web tension at the outlet end, MPa.")
+    elements_per_contact_length: int = Field(12, ge=3, le=400, description="Mesh density "
+                                             "along the web, elements per (estimated) contact "
+                                             "length sqrt(R dh).")
+    travel_contact_lengths: float = Field(4.0, ge=2.5, le=100, description="How far the web "
+                                          "is drawn through the nip, in contact lengths (>= 3.5 "
+                                          "leaves a steady exit zone of 2 contact lengths).")
+    step_fraction: float = Field(0.5, gt=0, le=2, description="Web advance per step, in "
+                                                             "elements.")
+    closing_steps: int = Field(8, ge=1, le=1000, description="Steps to close the nip.")
+    penalty_factor: float = Field(100.0, gt=0, description="Roll penalty = factor x E_ref / "
+                                                           "h_element (-).")
+    tortuosity_exponent_through_plane: float = Field(
+        1.0, ge=0, description="Bruggeman exponent alpha (tortuosity = porosity^-alpha) through "
+                               "the thickness; larger than in-plane after calendering (seed "
+                               "000), 1.0 an assumption (-).")
+    tortuosity_exponent_in_plane: float = Field(0.5, ge=0, description="Bruggeman exponent "
+                                                "in the plane (isotropic value 0.5) (-).")
+    reference_pressure: float = Field(1.0, gt=0, description="Pressure the electronic "
+                                      "conductance ratio (p/p_ref)^(1/3) refers to, MPa.")
+
+    @model_validator(mode="after")
+    def _control_value(self):
+        if self.control == "gap" and self.gap is None:
+            raise ValueError("calender.gap (mm) is required for gap control")
+        if self.control == "line_load" and self.line_load is None:
+            raise ValueError("calender.line_load (N/mm) is required for line-load control")
+        return self
+
+
 class Contact(_Strict):
     penalty_factor: float = Field(
         100.0, gt=0, description="Platen penalty stiffness = factor x E_ref / h_element, with "
@@ -105,7 +151,8 @@ class Case(_Strict):
     geometry: Geometry = Field(default_factory=Geometry)
     layers: list[LayerSpec] = Field(min_length=1, description="Layers, bottom to top; the top "
                                                               "layer meets the platen.")
-    loading: Loading
+    loading: Loading | None = Field(None, description="Flat press: load, hold, unload.")
+    calender: CalenderSpec | None = Field(None, description="Calendering: the roll nip.")
     contact: Contact = Field(default_factory=Contact)
     solver: Solver = Field(default_factory=Solver)
     output: Output = Field(default_factory=Output)
@@ -120,6 +167,16 @@ class Case(_Strict):
 
     @model_validator(mode="after")
     def _target_fits(self):
+        if self.case.kind == "calender":
+            if self.calender is None:
+                raise ValueError("a calender case needs a [calender] table")
+            total = sum(layer.thickness for layer in self.layers)
+            if self.calender.gap is not None and not self.calender.gap < total:
+                raise ValueError(f"calender.gap ({self.calender.gap} mm) must be smaller than "
+                                 f"the web ({total} mm)")
+            return self
+        if self.loading is None:
+            raise ValueError("a flat_press case needs a [loading] table (field required)")
         top = self.layers[-1]
         if self.loading.control != "pressure" and not self.loading.target < top.thickness:
             raise ValueError(f"loading.target ({self.loading.target} mm) must be smaller than "

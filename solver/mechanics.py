@@ -185,7 +185,8 @@ class MechanicsProblem:
                                  _flatten(ufl.grad(v), gdim)) * self.dx
             for term in self.contacts:
                 residual += term.residual
-                jacobian += ufl.derivative(term.residual, self.u, du)
+                if not getattr(term, "independent_of_displacement", False):
+                    jacobian += ufl.derivative(term.residual, self.u, du)
             self._forms = (fem.form(residual), fem.form(jacobian))
         return self._forms
 

@@ -40,6 +40,7 @@ class NewtonReport:
     iterations: int
     residuals: list[float] = field(default_factory=list)   # |r_k| / |f_int|, one per iteration
     force_scale: float = 0.0
+    line_search_cuts: int = 0   # step halvings of the line search (0 when every step was full)
 
     def rates(self) -> list[float]:
         """Convergence-order estimates log(r_k+1/r_k) / log(r_k/r_k-1) from consecutive
@@ -51,8 +52,11 @@ class NewtonReport:
 
 class NewtonSolver:
     def __init__(self, problem: MechanicsProblem, rtol: float = 1e-9, atol: float = 1e-10,
-                 max_iterations: int = 12):
+                 max_iterations: int = 12, max_line_search: int = 6,
+                 divergence: float = 1.0):
         self.problem = problem
+        self.max_line_search = max_line_search
+        self.divergence = divergence
         self.rtol, self.atol, self.max_iterations = rtol, atol, max_iterations
         self._ksp = None
 
@@ -102,22 +106,8 @@ class NewtonSolver:
                 self.border_c = self.du.duplicate()
             _, b_form, c_form, force_form, e_form = self._border_forms
             force_tolerance = self.rtol * 10 * max(abs(target_force), 1e-300)
+        residual, force_scale = self._evaluate()
         for iteration in range(self.max_iterations + 1):
-            problem.update_material()
-            with self.b.localForm() as local:
-                local.set(0.0)
-            fem_petsc.assemble_vector(self.b, self.residual_form)
-            self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-            force_scale = self.b.norm()     # owned entries: the unconstrained force vector
-            with self.b.localForm() as local:   # ghosts were added to their owners: clear them
-                local.array[self.n_owned:] = 0.0
-            fem_petsc.apply_lifting(self.b, [self.jacobian_form], bcs=[problem.bcs],
-                                    x0=[u.x.petsc_vec], alpha=-1.0)
-            self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-            fem_petsc.set_bc(self.b, problem.bcs, u.x.petsc_vec, -1.0)
-            residual = self.b.norm()
-            if not np.isfinite(residual):
-                raise StepFailure("residual is not finite")
             report.force_scale = max(report.force_scale, force_scale)
             relative = residual / report.force_scale if report.force_scale > 0.0 else 0.0
             report.residuals.append(relative)
@@ -134,6 +124,7 @@ class NewtonSolver:
             self.A.zeroEntries()
             fem_petsc.assemble_matrix(self.A, self.jacobian_form, bcs=problem.bcs)
             self.A.assemble()
+            dx = 0.0
             if force_control is None:
                 self._linear_solve(self.b, self.du)
             else:
@@ -148,11 +139,68 @@ class NewtonSolver:
                 dx = (force_error - self.border_c.dot(self.w1)) / denominator
                 self.w1.copy(self.du)
                 self.du.axpy(-dx, self.w2)
-                contact.position.value = float(contact.position.value) - dx
-            u.x.petsc_vec.axpy(-1.0, self.du)
-            u.x.scatter_forward()
+            residual, force_scale = self._line_search(residual, dx, force_control, report)
         raise StepFailure(f"Newton did not converge in {self.max_iterations} iterations "
                           f"(relative residual {report.residuals[-1]:.2e})")
+
+    def _evaluate(self):
+        """Material update and residual at the current u, into self.b (rows of prescribed dofs
+        hold u - u_prescribed). Returns (|r|, |f_int|)."""
+        problem, u = self.problem, self.problem.u
+        problem.update_material()
+        with self.b.localForm() as local:
+            local.set(0.0)
+        fem_petsc.assemble_vector(self.b, self.residual_form)
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        force_scale = self.b.norm()     # owned entries: the unconstrained force vector
+        with self.b.localForm() as local:   # ghosts were added to their owners: clear them
+            local.array[self.n_owned:] = 0.0
+        fem_petsc.apply_lifting(self.b, [self.jacobian_form], bcs=[problem.bcs],
+                                x0=[u.x.petsc_vec], alpha=-1.0)
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        fem_petsc.set_bc(self.b, problem.bcs, u.x.petsc_vec, -1.0)
+        residual = self.b.norm()
+        if not np.isfinite(residual):
+            raise StepFailure("residual is not finite")
+        return residual, force_scale
+
+    def _line_search(self, residual, dx, force_control, report):
+        """u <- u - alpha du (and the platen position <- - alpha dx), alpha = 1, 1/2, ...
+
+        The full Newton step is taken unless it is inadmissible (an inverted element, a failed
+        return map, a non-finite residual) or raises |r| (more than `divergence` times, 1 =
+        monotone); near the solution it is always full, so the quadratic rate is untouched.
+        Far from it, with contact switching on and off between penalty kinks, a full step can
+        overshoot; then it is halved (counted in report.line_search_cuts). Measured on the
+        roll nip: accepting growth up to 1000x cut the iterations per step but made more steps
+        fail; the monotone rule is the robust choice."""
+        problem, u = self.problem, self.problem.u
+        u_start = u.x.array.copy()
+        position = force_control[0].position if force_control is not None else None
+        position_start = float(position.value) if position is not None else 0.0
+        alpha, failure = 1.0, None
+        for trial in range(self.max_line_search + 1):
+            u.x.array[:] = u_start
+            u.x.petsc_vec.axpy(-alpha, self.du)
+            u.x.scatter_forward()
+            if position is not None:
+                position.value = position_start - alpha * dx
+            try:
+                new_residual, force_scale = self._evaluate()
+                failure = None
+            except StepFailure as exc:
+                failure = exc
+            last = trial == self.max_line_search
+            # (under force control |r| excludes the force error and rises legitimately in the
+            # first iteration: there only inadmissible iterates are cut)
+            if failure is None and (last or force_control is not None
+                                    or new_residual <= self.divergence * residual):
+                return new_residual, force_scale
+            if last:
+                raise failure
+            alpha *= 0.5
+            report.line_search_cuts += 1
+        raise AssertionError("unreachable")
 
     def _linear_solve(self, rhs, solution):
         self._ksp.solve(rhs, solution)

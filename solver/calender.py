@@ -1,0 +1,606 @@
+"""Roll-nip calendering: a Lagrangian web drawn through two rigid rolls.
+
+    inlet tail   |<-------------- fine process zone -------------->|   outlet tail
+    ====coarse===|==================================================|===coarse====   -> x
+                                     top roll (R, surface speed V)
+                                         ___
+                                       /     \\
+    web: coating on foil ------------ > nip  > ------------- (springback after the exit)
+                                       \\ ___ /
+                                     bottom roll
+
+The web (layers bottom to top; Gmsh `meshes.layered` with a graded x-direction) is long enough
+that the material initially upstream of the contact passes through the whole nip during the run
+(`travel_contact_lengths` contact lengths a = sqrt(R dh)), enters virgin, is compacted, leaves the
+contact and springs back: the exit zone is material that has gone all the way through.
+
+Configurations, from the layers: one layer = free-standing film (dry electrode, powder), rolls on
+both faces moving symmetrically; three or more layers with porous outer layers = double-sided
+coating, symmetric rolls; otherwise single-sided: the bottom roll (fixed) carries the foil, the
+top roll presses the coating.
+
+Phases. (1) closing: the web is held in x on the nip mid-line and guided at both ends (u_y = 0
+at one node of each end face), and the rolls close to the gap (gap control) or to the line load
+(line-load control, the closure is an unknown of a bordered Newton). (2) rolling: the hold
+is released (optional back/front tension instead), and each step the roll surfaces advance by
+V dt; friction draws the web through the nip. The dwell time is the contact length / V, so a
+rate-dependent coating (DPC relaxation time) sees the real line speed.
+
+Everything is quasi-static; each step is Newton with the consistent tangent.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import dolfinx_solver  # noqa: F401
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from .case import Case
+from .flat_press import RunIncomplete, _constrained_modulus, reference_modulus
+from .materials.cards import load_card
+from .mechanics import MechanicsProblem, StepFailure
+from .meshes.layered import Layer, build_layered_strip
+from .newton import NewtonSolver
+from .rolls import Roll, RollContact
+
+
+@dataclass
+class CalenderStep:
+    step: int
+    phase: str
+    time: float               # s
+    travel: float             # web drawn through the nip (roll surface advance), mm
+    closure: float            # roll closure s, mm
+    gap: float                # distance between the roll surfaces, mm
+    line_load: float          # top roll, N/mm
+    line_load_bottom: float   # bottom roll, N/mm
+    torque: float             # top roll, N mm/mm
+    contact_length: float     # top roll, mm
+    newton_iterations: int
+    residuals: list = field(default_factory=list)
+
+
+def estimate_reduction(law, thickness: float, radius: float, line_load: float) -> float:
+    """Thickness reduction dh (mm) a line load w should give, from the material point alone.
+
+    Uniaxial-strain compaction gives the axial stress sigma(dh); over the entry arc of length
+    a = sqrt(R dh) the pressure rises from 0 to sigma, so w ~ sigma a / 2. Solved by bisection.
+    Used only to lay out the mesh before the real nip is solved."""
+    from .point import run_path
+
+    path = run_path(law, "uniaxial-strain", steps=80, max_strain=0.7, unload=False)
+    strains = -np.asarray(path["axial_strain"])
+    stresses = -np.asarray(path["axial_stress"])
+
+    def load(dh):
+        strain = math.log(thickness / (thickness - dh))
+        return 0.5 * np.interp(strain, strains, stresses) * math.sqrt(radius * dh)
+
+    low, high = 1e-6 * thickness, (1 - math.exp(-strains.max())) * thickness
+    for _ in range(80):
+        middle = 0.5 * (low + high)
+        low, high = (middle, high) if load(middle) < line_load else (low, middle)
+    return 0.5 * (low + high)
+
+
+class Calender:
+    def __init__(self, case: Case, comm, log=print):
+        self.case, self.comm = case, comm
+        self.log = log if comm.rank == 0 else (lambda *a, **k: None)
+        spec = self.spec = case.calender
+        laws = {}
+        for layer in case.layers:
+            overrides = {"initial_porosity": layer.initial_porosity} \
+                if layer.initial_porosity is not None else None
+            laws[layer.name] = load_card(layer.material, overrides=overrides)
+        self.laws = laws
+        layers = case.layers
+        porous = [laws[layer.name].initial_porosity > 0 for layer in layers]
+        if len(layers) == 1:
+            self.configuration = "free_standing"
+        elif len(layers) >= 3 and porous[0] and porous[-1]:
+            self.configuration = "double_sided"
+        else:
+            self.configuration = "single_sided"
+        self.symmetric = self.configuration != "single_sided"
+        self.coating = layers[-1]                       # the roll-side porous layer on top
+        self.thickness = sum(layer.thickness for layer in layers)
+
+        # Nip geometry and mesh layout along the web.
+        R = spec.roll_radius
+        if spec.control == "gap":
+            reduction = self.thickness - spec.gap
+        else:
+            reduction = estimate_reduction(laws[self.coating.name], self.coating.thickness, R,
+                                           spec.line_load)
+            if self.symmetric:
+                reduction *= 2.0
+        per_roll = reduction / (2.0 if self.symmetric else 1.0)
+        self.contact_estimate = a = math.sqrt(R * per_roll)
+        self.element_length = a / spec.elements_per_contact_length
+        self.travel = spec.travel_contact_lengths * a
+        margin = 0.5 * a
+        tail = 2.0 * a
+        fine_length = self.travel + 2.0 * a + 2.0 * margin
+        n_fine = max(int(math.ceil(fine_length / self.element_length)), 4)
+        segments = [(tail, 3), (fine_length, n_fine), (tail, 3)]
+        self.inlet_tail = tail
+        self.nip_x = tail + margin + self.travel + a    # roll centres
+        self.web_length = 2 * tail + fine_length
+        mesh_layers = [Layer(layer.name, layer.thickness, layer.elements) for layer in layers]
+        self.mesh_data = build_layered_strip(mesh_layers, 0.0, 0, comm=comm, segments=segments)
+
+        self.problem = problem = MechanicsProblem(self.mesh_data, laws,
+                                                  case.solver.element_degree,
+                                                  case.solver.petsc_options)
+        # Rolls: the top roll touches the web's top face at zero closure.
+        # Both rolls close symmetrically (each by s), so both touch the web from the first
+        # iteration on and its mid-plane stays at the guides' height; gap = thickness - 2 s.
+        self.rolls = [Roll("top_roll", "top", R, self.nip_x, self.thickness + R, +1, -1.0),
+                      Roll("bottom_roll", "bottom", R, self.nip_x, -R, -1, +1.0)]
+        element_height = min(layer.thickness / layer.elements for layer in layers)
+        stiffest = max(reference_modulus(law) for law in laws.values())
+        coating_modulus = reference_modulus(laws[self.coating.name])
+        self.penalty = spec.penalty_factor * coating_modulus / element_height
+        self.nip = RollContact(problem, self.rolls, spec.friction, spec.slip_length,
+                               self.penalty)
+        self.stiffest_modulus = stiffest
+        heights, compliance = [0.0], [0.0]
+        for layer in layers:
+            heights.append(heights[-1] + layer.thickness)
+            compliance.append(compliance[-1] + layer.thickness
+                              / _constrained_modulus(laws[layer.name]))
+        self._compliance_heights = np.array(heights)
+        self._compliance_fractions = np.array(compliance) / compliance[-1]
+
+        # Web ends: guided in y at one node of each end face; held in x at the inlet while the
+        # nip closes; optional tensions while rolling.
+        guide_y = self.thickness / 2.0
+        self._guides = []
+        for x_end in (0.0, self.web_length):
+            self._guides.append(self._node_bc(x_end, guide_y, component=1))
+        # While the nip closes the web is held in x on the nip mid-line (not at an end: a held
+        # end puts the slender span between it and the squeezed nip in compression and the
+        # span buckles); while rolling only friction holds it.
+        self._inlet_hold = self._column_bc(self.nip_x, component=0)
+        problem.bcs[:] = self._guides + [self._inlet_hold]
+        self.back_tension = fem.Constant(problem.mesh, 0.0)
+        self.front_tension = fem.Constant(problem.mesh, 0.0)
+        v = ufl.TestFunction(problem.V)
+        tdim = problem.mesh.topology.dim
+        tension = (self.back_tension * v[0] * problem.ds(problem.region_tag("left", tdim - 1))
+                   - self.front_tension * v[0]
+                   * problem.ds(problem.region_tag("right", tdim - 1)))
+        problem.contacts.append(_ResidualTerm(tension))
+        # Web guiding: a weak elastic foundation (k_f, N/mm^3) under the web, standing for the
+        # idlers that guide it. The free spans are ~200x longer than thick, so without it a
+        # small vertical imbalance in a first Newton iterate bends them wildly; its beam-on-
+        # foundation length (4 EI / k_f)^(1/4) is ~0.6 mm and the force it takes is reported
+        # (foundation_force_N_per_mm, ~1e-4 of the line load).
+        bottom = problem.ds(problem.region_tag("bottom", tdim - 1))
+        self.foundation_stiffness = 0.1
+        problem.contacts.append(_ResidualTerm(
+            self.foundation_stiffness * problem.u[1] * v[1] * bottom, linear=True))
+        self._foundation_force = fem.form(self.foundation_stiffness * problem.u[1] * bottom)
+
+        self.newton = NewtonSolver(problem, case.solver.newton_rtol, case.solver.newton_atol,
+                                   case.solver.max_iterations)
+        self.records: list[CalenderStep] = []
+        self.on_step = None
+        self.time = 0.0
+        self.travelled = 0.0
+        self.steady_state_step = None
+        self.search = None
+
+    # --- boundary conditions ------------------------------------------------------------------
+    def _node_bc(self, x0, y0, component):
+        V = self.problem.V
+        sub, _ = V.sub(component).collapse()
+        coordinates = sub.tabulate_dof_coordinates()
+        ys = coordinates[:, 1][np.isclose(coordinates[:, 0], x0)]
+        local_best = ys[np.argmin(np.abs(ys - y0))] if len(ys) else np.inf
+        candidates = self.comm.allgather(local_best)
+        target_y = min(candidates, key=lambda y: abs(y - y0))
+        dofs = fem.locate_dofs_geometrical(
+            (V.sub(component), sub),
+            lambda x: np.isclose(x[0], x0) & np.isclose(x[1], target_y))
+        return fem.dirichletbc(np.float64(0.0), dofs[0], V.sub(component))
+
+    def _column_bc(self, x0, component):
+        """u_component = 0 on the nodes of the web column nearest to x = x0."""
+        V = self.problem.V
+        sub, _ = V.sub(component).collapse()
+        xs = sub.tabulate_dof_coordinates()[:, 0]
+        local_best = xs[np.argmin(np.abs(xs - x0))] if len(xs) else np.inf
+        target_x = min(self.comm.allgather(local_best), key=lambda x: abs(x - x0))
+        dofs = fem.locate_dofs_geometrical((V.sub(component), sub),
+                                           lambda x: np.isclose(x[0], target_x))
+        return fem.dirichletbc(np.float64(0.0), dofs[0], V.sub(component))
+
+    def _face_bc(self, boundary, component):
+        problem = self.problem
+        facets = problem.boundary_facets(boundary)
+        sub = problem.V.sub(component)
+        dofs = fem.locate_dofs_topological(sub, problem.mesh.topology.dim - 1, facets)
+        return fem.dirichletbc(np.float64(0.0), dofs, sub)
+
+    # --- predictor -------------------------------------------------------------------------------
+    def _fit_columns_into_gap(self):
+        """Geometric predictor: squeeze each web column (nodes of equal reference x) linearly in
+        y so that its top and bottom lie inside the roll surfaces at the current closure.
+        Newton then starts without the large penetration a closing step would otherwise put
+        on a few surface nodes (which inverts thin elements in the first iterate)."""
+        V = self.problem.V
+        coordinates = V.tabulate_dof_coordinates()[:, :2]
+        u = self.problem.u.x.array.reshape(-1, 2)
+        columns = np.round(coordinates[:, 0] / (1e-3 * self.element_length)).astype(np.int64)
+        # current top and bottom of every column, over all ranks
+        local = {}
+        for key, y in zip(columns, coordinates[:, 1] + u[:, 1]):
+            low, high = local.get(key, (np.inf, -np.inf))
+            local[key] = (min(low, y), max(high, y))
+        merged = {}
+        for part in self.comm.allgather(local):
+            for key, (low, high) in part.items():
+                old_low, old_high = merged.get(key, (np.inf, -np.inf))
+                merged[key] = (min(old_low, low), max(old_high, high))
+        s = float(self.nip.position.value)
+        top, bottom = self.rolls
+        x = coordinates[:, 0] + u[:, 0]
+        xi2 = (x - top.centre_x) ** 2
+        inside = xi2 < top.radius ** 2
+        sag = xi2 / (top.radius + np.sqrt(np.maximum(top.radius ** 2 - xi2, 0.0)))  # R - chord
+        top_apex = top.centre_y0 - top.radius - s
+        bottom_apex = bottom.centre_y0 + bottom.radius + s
+        # a 1e-9 mm overlap (penalty pressure ~0.05 MPa): the surface must be *in* contact,
+        # not on the kink of max(d, 0) where the contact stiffness is zero for Newton
+        overlap = 1e-9
+        ceiling = np.where(inside, top_apex + sag + overlap, np.inf)      # just inside the roll
+        floor = np.where(inside, bottom_apex - sag - overlap, -np.inf)
+        low = np.array([merged[key][0] for key in columns])
+        high = np.array([merged[key][1] for key in columns])
+        new_low = np.maximum(low, floor)
+        new_high = np.minimum(high, ceiling)
+        squeeze = (new_high > new_low) & ((new_low > low) | (new_high < high))
+        # the squeeze goes where the compliance is: weight by the cumulative oedometric
+        # compliance int_0^Y dY / M(Y) of the layers below a node (a stiff foil takes ~none)
+        fraction = np.interp(coordinates[:, 1], self._compliance_heights,
+                             self._compliance_fractions)
+        shift = (new_low - low) + fraction * ((new_high - high) - (new_low - low))
+        u[:, 1] = np.where(squeeze, u[:, 1] + shift, u[:, 1])
+        self.problem.u.x.scatter_forward()
+
+    # --- steps ---------------------------------------------------------------------------------
+    def _solve(self, force_target=None):
+        control = None if force_target is None else (self.nip, force_target)
+        return self.newton.solve(force_control=control)
+
+    def _advance(self, phase, set_load, values, dt_of):
+        """Advance through `values` (closure, line load or travel) with halving on failure."""
+        pending = list(values)
+        previous = self._phase_start
+        cutbacks = 0
+        while pending:
+            target = pending[0]
+            saved_u = self.problem.u.x.array.copy()
+            saved_closure = float(self.nip.position.value)
+            try:
+                force_target = set_load(target, previous, dt_of(target, previous))
+                report = self._solve(force_target)
+            except StepFailure as failure:
+                self.problem.u.x.array[:] = saved_u
+                self.nip.position.value = saved_closure
+                if cutbacks >= self.case.solver.max_cutbacks:
+                    raise RunIncomplete(f"{phase} step towards {target:.6g} failed after "
+                                        f"{cutbacks} cut-backs: {failure}") from None
+                cutbacks += 1
+                self.log(f"  cut-back {cutbacks}: {failure}; retrying with half the increment")
+                pending.insert(0, 0.5 * (previous + target))
+                continue
+            self.problem.commit()
+            self.nip.commit()
+            cutbacks = max(cutbacks - 1, 0)
+            pending.pop(0)
+            self._after_step(phase, target, previous, report)
+            previous = target
+        self._phase_start = previous
+
+    def _after_step(self, phase, target, previous, report):
+        if phase == "rolling":
+            self.travelled = target
+        self.time += self.problem.dt
+        loads = self.nip.line_loads()
+        record = CalenderStep(
+            step=len(self.records) + 1, phase=phase, time=self.time, travel=self.travelled,
+            closure=float(self.nip.position.value), gap=self.gap(), line_load=loads[0],
+            line_load_bottom=loads[1], torque=self.nip.torques()[0],
+            contact_length=self.nip.contact_lengths()[0], newton_iterations=report.iterations,
+            residuals=report.residuals)
+        self.records.append(record)
+        message = (f"step {record.step:3d} {phase:8s} t={record.time:9.4g} s  "
+                   f"travel={record.travel:7.3f} mm  gap={record.gap * 1e3:8.3f} um  "
+                   f"w={record.line_load:8.3f} N/mm  contact={record.contact_length:6.3f} mm  "
+                   f"newton={report.iterations}  |r|/|f|: "
+                   + " ".join(f"{r:.1e}" for r in report.residuals))
+        if phase == "rolling" and record.step % 5 == 0:
+            profile = self.exit_profile()
+            if profile is not None and len(profile[1]) >= 3:
+                spread = 100 * (profile[1].max() - profile[1].min())
+                message += f"  exit porosity {profile[1].mean():.4f} (spread {spread:.2f} pp)"
+                if self.steady_state_step is None and spread < 0.5 and \
+                        profile[0].max() - profile[0].min() >= self.contact_estimate:
+                    self.steady_state_step = record.step
+                    message += "  <- steady state"
+        self.log(message)
+        if self.on_step is not None:
+            self.on_step(record, self)
+
+    def gap(self) -> float:
+        s = float(self.nip.position.value)
+        return self.thickness - 2.0 * s
+
+    def run(self):
+        started = time.perf_counter()
+        spec = self.spec
+        self._phase_start = 0.0
+        self.problem.dt = 0.0
+        n = spec.closing_steps
+        if spec.control == "gap":
+            closure = (self.thickness - spec.gap) / 2.0
+
+            def close(value, previous, dt):
+                self.nip.position.value = value
+                self.problem.dt = dt
+                self._fit_columns_into_gap()
+                return None
+            self._advance("closing", close, [closure * (k + 1) / n for k in range(n)],
+                          lambda value, previous: 0.0)
+        else:
+            # first contact by a small closure, then force control up to the line load
+            self.nip.position.value = 1e-3 * self.contact_estimate ** 2 / spec.roll_radius
+
+            def press(value, previous, dt):
+                self.problem.dt = dt
+                return value
+            self._phase_start = 0.0
+            self._advance("closing", press, [spec.line_load * (k + 1) / n for k in range(n)],
+                          lambda value, previous: 0.0)
+        # rolling: release the inlet hold, apply tensions, advance the roll surfaces
+        self.problem.bcs[:] = self._guides
+        self.back_tension.value = spec.back_tension
+        self.front_tension.value = spec.front_tension
+        advance = spec.step_fraction * self.element_length
+        steps = int(math.ceil(self.travel / advance))
+        travels = [self.travel * (k + 1) / steps for k in range(steps)]
+        self._phase_start = 0.0
+
+        def roll(value, previous, dt):
+            advance = value - previous
+            self.nip.surface_advance.value = advance
+            self.problem.dt = dt
+            # kinematic predictor: the web moves with the roll surfaces (no slip), and the
+            # columns that now lie under the rolls are fitted into the gap
+            u = self.problem.u.x.array.reshape(-1, 2)
+            u[:, 0] += advance
+            self.problem.u.x.scatter_forward()
+            self._fit_columns_into_gap()
+            return spec.line_load if spec.control == "line_load" else None
+        self._advance("rolling", roll, travels,
+                      lambda value, previous: (value - previous) / spec.line_speed)
+        self.wall_time = time.perf_counter() - started
+        return self.records
+
+    # --- post-processing --------------------------------------------------------------------
+    def _cells(self):
+        """Per owned cell of the roll-side coating: reference and current centroid, porosity,
+        plastic volumetric strain, volume ratio J (all quadrature-weighted cell averages)."""
+        problem = self.problem
+        region = next(r for r in problem.regions if r.name == self.coating.name)
+        mesh = problem.mesh
+        n_owned = mesh.topology.index_map(mesh.topology.dim).size_local
+        owned = region.cells < n_owned
+        X_expr = fem.Expression(ufl.SpatialCoordinate(mesh), problem.points)
+        x_expr = fem.Expression(ufl.SpatialCoordinate(mesh) + problem.u, problem.points)
+        cells = region.cells[owned]
+        w = problem.weights / problem.weights.sum()
+        X = np.einsum("cqi,q->ci", X_expr.eval(mesh, cells), w)
+        x = np.einsum("cqi,q->ci", x_expr.eval(mesh, cells), w)
+        fields = problem.region_fields(region)
+        average = {k: problem.cell_average(region, v)[owned] for k, v in fields.items()}
+        data = np.column_stack([X, x, average["porosity"], average["volume_ratio"],
+                                average.get("plastic_volumetric_strain",
+                                            np.zeros(len(cells)))])
+        gathered = self.comm.allgather(data)
+        return np.vstack(gathered)
+
+    def exit_profile(self, cells=None):
+        """Exit porosity along the web: (X of each exited column, its mean porosity)."""
+        cells = self._cells() if cells is None else cells
+        a = self.contact_estimate
+        X, x, porosity, J = cells[:, 0], cells[:, 2], cells[:, 4], cells[:, 5]
+        exited = (x > self.nip_x + 0.5 * a) & (X < self.nip_x - 1.5 * a) & \
+                 (X > self.inlet_tail)
+        if not exited.any():
+            return None
+        columns = np.round(X[exited] / (0.5 * self.element_length)).astype(int)
+        keys = np.unique(columns)
+        column_x = np.array([X[exited][columns == k].mean() for k in keys])
+        # volume-weighted (J) porosity of each column: 1 - solid volume / volume
+        column_porosity = np.array([
+            np.sum(J[exited][columns == k] * porosity[exited][columns == k])
+            / np.sum(J[exited][columns == k]) for k in keys])
+        return column_x, column_porosity, exited
+
+    def surface_profile(self):
+        """Nodal profile of the top surface: current x, contact pressure and shear traction."""
+        problem = self.problem
+        V = problem.V
+        roll = self.rolls[0]
+        facets = problem.boundary_facets("top")
+        dofs = fem.locate_dofs_topological(V.sub(1), problem.mesh.topology.dim - 1, facets)
+        nodes = np.unique(dofs // V.dofmap.index_map_bs)       # unrolled dof -> node (block)
+        nodes = nodes[nodes < V.dofmap.index_map.size_local]   # owned nodes only
+        X = V.tabulate_dof_coordinates()[nodes, :2]
+        u = problem.u.x.array.reshape(-1, 2)[nodes]
+        x = X + u
+        R = roll.radius
+        apex = roll.centre_y0 - roll.side * R + roll.closure_sign * float(self.nip.position.value)
+        xi = x[:, 0] - roll.centre_x
+        zeta = roll.side * (x[:, 1] - apex)
+        distance = np.sqrt(xi ** 2 + (R - zeta) ** 2)
+        n = np.column_stack([xi, -roll.side * (R - zeta)]) / distance[:, None]
+        penetration = (2 * R * zeta - zeta ** 2 - xi ** 2) / (R + distance)
+        pressure = self.penalty * np.maximum(penetration, 0.0)
+        data = np.column_stack([x[:, 0] - self.nip_x, x[:, 1], pressure, n[:, 0], n[:, 1]])
+        data = np.vstack(self.comm.allgather(data))
+        order = np.argsort(data[:, 0])
+        return data[order]
+
+    def _boundary_nodes(self, name):
+        """Reference and current (x, y) of the owned nodes on a named facet set, all ranks."""
+        problem = self.problem
+        V = problem.V
+        tag = problem.region_tag(name, problem.mesh.topology.dim - 1)
+        facets = problem.facet_tags.find(tag)
+        dofs = fem.locate_dofs_topological(V.sub(0), problem.mesh.topology.dim - 1, facets)
+        nodes = np.unique(dofs // V.dofmap.index_map_bs)
+        nodes = nodes[nodes < V.dofmap.index_map.size_local]
+        X = V.tabulate_dof_coordinates()[nodes, :2]
+        x = X + problem.u.x.array.reshape(-1, 2)[nodes]
+        return np.vstack(self.comm.allgather(np.column_stack([X, x])))
+
+    def exit_geometry(self, X_range):
+        """Exit thickness of the roll-side coating and machine-direction elongation of the web
+        over the material that started in X_range (reference x, mm) and has left the nip."""
+        top = self._boundary_nodes("top")
+        below = "bottom" if len(self.case.layers) == 1 else \
+            f"interface_{self.case.layers[-2].name}_{self.coating.name}"
+        base = self._boundary_nodes(below)
+        chosen_top = top[(top[:, 0] >= X_range[0]) & (top[:, 0] <= X_range[1])]
+        chosen_base = base[(base[:, 0] >= X_range[0]) & (base[:, 0] <= X_range[1])]
+        thickness = chosen_top[:, 3].mean() - chosen_base[:, 3].mean()
+        order = np.argsort(chosen_top[:, 0])
+        first, last = chosen_top[order[0]], chosen_top[order[-1]]
+        elongation = (last[2] - first[2]) / (last[0] - first[0])
+        return thickness, elongation
+
+    def summary(self) -> dict:
+        spec = self.spec
+        cells = self._cells()
+        profile = self.exit_profile(cells)
+        final = self.records[-1]
+        out = {"case": self.case.case.name, "configuration": self.configuration,
+               "control": spec.control, "roll_radius_mm": spec.roll_radius,
+               "line_speed_mm_per_s": spec.line_speed, "friction": spec.friction,
+               "initial_thickness_mm": self.thickness,
+               "initial_porosity": self.laws[self.coating.name].initial_porosity,
+               "gap_mm": final.gap, "line_load_N_per_mm": final.line_load,
+               "line_load_bottom_N_per_mm": final.line_load_bottom,
+               "roll_torque_Nmm_per_mm": final.torque,
+               "contact_length_mm": final.contact_length,
+               "dwell_time_s": final.contact_length / spec.line_speed,
+               "steps": len(self.records), "mpi_ranks": self.comm.size,
+               "wall_time_s": getattr(self, "wall_time", None),
+               "newton_iterations_max": max(r.newton_iterations for r in self.records),
+               "foundation_force_N_per_mm": self.comm.allreduce(
+                   fem.assemble_scalar(self._foundation_force))}
+        if profile is not None:
+            column_x, column_porosity, exited = profile
+            steady = column_x < column_x.max() - 0.0  # all exited columns
+            out["exit_porosity"] = float(column_porosity.mean())
+            out["exit_porosity_spread_pp"] = float(100 * np.ptp(column_porosity))
+            out["exit_zone_length_mm"] = float(np.ptp(column_x))
+            out["steady_state_step"] = self.steady_state_step
+            # through-thickness profile of the exit zone (by reference height)
+            Y = cells[exited, 1]
+            levels = np.round((Y - Y.min()) / (self.coating.thickness / self.coating.elements)
+                              ).astype(int)
+            out["exit_porosity_through_thickness"] = [
+                float(np.mean(cells[exited, 4][levels == k])) for k in np.unique(levels)]
+            X_range = (column_x.min(), column_x.max())
+            thickness, elongation = self.exit_geometry(X_range)
+            h0, porosity0 = self.coating.thickness, out["initial_porosity"]
+            out["exit_thickness_mm"] = thickness
+            out["machine_direction_elongation"] = elongation
+            out["exit_mass_balance_error"] = (h0 * (1 - porosity0) - thickness * (
+                1 - out["exit_porosity"]) * elongation) / (h0 * (1 - porosity0))
+            porosity = out["exit_porosity"]
+            alpha_tp = spec.tortuosity_exponent_through_plane
+            alpha_ip = spec.tortuosity_exponent_in_plane
+            out["tortuosity_through_plane"] = porosity ** -alpha_tp
+            out["tortuosity_in_plane"] = porosity ** -alpha_ip
+            out["effective_transport_through_plane"] = porosity ** (1 + alpha_tp)
+            out["effective_transport_in_plane"] = porosity ** (1 + alpha_ip)
+        surface = self.surface_profile()
+        in_contact = surface[:, 2] > 0
+        if in_contact.any():
+            out["peak_nip_pressure_MPa"] = float(surface[:, 2].max())
+            out["max_penetration_mm"] = float(surface[:, 2].max() / self.penalty)
+            contact_x = surface[in_contact, 0]
+            out["contact_entry_x_mm"] = float(contact_x.min())   # from the roll centre line
+            out["contact_exit_x_mm"] = float(contact_x.max())
+            out["electronic_conductance_ratio"] = (out["peak_nip_pressure_MPa"]
+                                                   / spec.reference_pressure) ** (1 / 3)
+            out["line_load_from_pressure_profile_N_per_mm"] = float(np.trapezoid(
+                surface[:, 2] * -surface[:, 4], surface[:, 0]))
+        return out
+
+    # --- outputs ---------------------------------------------------------------------------------
+    def step_outputs(self, record, folder):
+        pass
+
+    def final_outputs(self, folder):
+        surface = self.surface_profile()
+        cells = self._cells()
+        profile = self.exit_profile(cells)
+        if self.comm.rank != 0:
+            return
+        np.savetxt(folder / "nip_profile.csv", surface[:, :3], delimiter=",",
+                   header="x_from_nip_centre_mm,y_mm,pressure_MPa", comments="")
+        if profile is not None:
+            np.savetxt(folder / "exit_porosity_along_web.csv",
+                       np.column_stack(profile[:2]), delimiter=",",
+                       header="reference_x_mm,exit_porosity", comments="")
+        if not self.case.output.plots:
+            return
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(surface[:, 0], surface[:, 2], "-")
+        ax.set_xlabel("x from the roll centre (mm)")
+        ax.set_ylabel("nip pressure (MPa)")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(folder / "nip_pressure.png", dpi=130)
+        plt.close(fig)
+
+    def history_csv(self, path):
+        import csv
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            names = list(asdict(self.records[0]).keys())
+            writer.writerow(names)
+            for record in self.records:
+                row = asdict(record)
+                row["residuals"] = " ".join(f"{r:.3e}" for r in row["residuals"])
+                writer.writerow([row[k] for k in names])
+
+    @staticmethod
+    def describe(summary) -> str:
+        exit_porosity = summary.get("exit_porosity", float("nan"))
+        return (f"done in {summary['wall_time_s']:.1f} s: exit porosity {exit_porosity:.4f}, "
+                f"line load {summary['line_load_N_per_mm']:.2f} N/mm, gap "
+                f"{summary['gap_mm'] * 1e3:.2f} um, contact {summary['contact_length_mm']:.3f} mm")
+
+
+class _ResidualTerm:
+    """An extra residual term: a dead load (web tension) or a linear spring (foundation)."""
+
+    def __init__(self, residual, linear=False):
+        self.residual = residual
+        self.independent_of_displacement = not linear

@@ -1,0 +1,134 @@
+"""Rigid analytic rolls in contact with the web: normal penalty contact and Coulomb friction.
+
+A roll is a cylinder of radius R whose centre c = (c_x, c_y0 + sign * s) moves with the nip
+closure s (one scalar shared by the rolls of a nip, the unknown of line-load control). For a
+point of the web surface at its current position x = X + u:
+
+    r = x - c,   |r|,   n = r / |r|              outward normal of the roll at that point
+    d = R - |r|                                 penetration (> 0 in contact)
+    p = k <d>_+                                 contact pressure (penalty k, MPa/mm)
+    e_t = side * (-n_y, n_x)                    tangent in the rolling direction (+x at the nip)
+    slip = (u - u_n) . e_t - V dt               material tangential motion minus the roll
+                                                surface's advance in this step (V: surface
+                                                speed, mm/s; u_n: displacement at step start)
+    t_t = -mu p slip / sqrt(slip^2 + eps^2)     regularised Coulomb friction (eps: slip length)
+
+so the traction on the web is  t = p n + t_t e_t  and the residual gets  -int t . v ds.
+With |slip| >> eps the friction is mu p opposing the slip; in the stick zone around the neutral
+point it is proportional to the slip. UFL differentiates all of it exactly (the Jacobian is
+consistent), and the derivatives with respect to the closure s give the bordered system of
+line-load control.
+
+The line load of a roll is the vertical force it exerts per unit width,
+    w = int p (-sign n_y) ds + friction part,  N/mm,
+and the torque  T = -int t_t R ds  (N mm / mm) is what drives the web.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dolfinx_solver  # noqa: F401
+import ufl
+from dolfinx import fem
+
+
+@dataclass
+class Roll:
+    name: str             # "top_roll" / "bottom_roll"
+    boundary: str         # the web boundary it touches ("top" / "bottom")
+    radius: float         # mm
+    centre_x: float       # mm
+    centre_y0: float      # mm, centre height at zero closure
+    side: int             # +1 above the web (pushes down), -1 below (pushes up)
+    closure_sign: float   # dc_y/ds: -1 for a top roll moving down, +1 for a bottom roll moving
+                          # up, 0 for a fixed roll
+
+
+def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, friction: float,
+               slip_length: float, penalty: float):
+    """UFL pieces of one roll's contact: residual, force and derivative forms.
+
+    closure: fem.Constant s; u_previous: fem.Function u_n; surface_advance: fem.Constant V dt.
+    Returns a dict of UFL integrands/forms (see `RollContact`)."""
+    mesh = problem.mesh
+    X = ufl.SpatialCoordinate(mesh)
+    u = problem.u
+    v = ufl.TestFunction(problem.V)
+    s = ufl.variable(closure)
+    # Gap relative to the roll's apex (its point nearest the web), free of the cancellation in
+    # R - |x - c| (R ~ 200 mm against a penetration ~ 1e-5 mm):
+    #   xi = x - c_x,  zeta = side (y - y_apex)  (> 0: beyond the apex, towards the centre)
+    #   |r|^2 = xi^2 + (R - zeta)^2,   d = R - |r| = (2 R zeta - zeta^2 - xi^2) / (R + |r|)
+    R = roll.radius
+    apex = roll.centre_y0 - roll.side * R + roll.closure_sign * s
+    xi = X[0] + u[0] - roll.centre_x
+    zeta = roll.side * (X[1] + u[1] - apex)
+    distance = ufl.sqrt(xi * xi + (R - zeta) ** 2)
+    n = ufl.as_vector((xi, -roll.side * (R - zeta))) / distance
+    penetration = (2.0 * R * zeta - zeta * zeta - xi * xi) / (R + distance)
+    pressure = penalty * ufl.max_value(penetration, 0.0)
+    e_t = roll.side * ufl.as_vector((-n[1], n[0]))
+    slip = ufl.dot(u - u_previous, e_t) - surface_advance
+    shear = -friction * pressure * slip / ufl.sqrt(slip * slip + slip_length ** 2)
+    traction = pressure * n + shear * e_t
+    tag = problem.region_tag(roll.boundary, mesh.topology.dim - 1)
+    ds = problem.ds(tag, metadata={"quadrature_degree": problem.quadrature_degree})
+    line_load = -roll.side * traction[1]          # vertical force on the roll, per length
+    residual = -ufl.dot(traction, v)
+    return {
+        "residual": residual * ds,
+        "residual_closure_derivative": ufl.diff(residual, s) * ds,
+        "line_load": line_load * ds,
+        "line_load_displacement_derivative": ufl.derivative(line_load * ds, u, v),
+        "line_load_closure_derivative": ufl.diff(line_load, s) * ds,
+        "torque": -shear * roll.radius * ds,
+        "contact_length": ufl.conditional(ufl.gt(penetration, 0.0), 1.0, 0.0) * ds,
+        "penetration": (pressure, shear),
+        "ds": ds,
+    }
+
+
+class RollContact:
+    """The rolls of one nip, seen by Newton as one contact term with a force control.
+
+    Provides the attributes the bordered Newton uses (`position`, `residual_position_derivative`,
+    `force`, `force_displacement_derivative`, `force_position_derivative`) with the closure s as
+    the 'position' and the top roll's line load as the 'force'."""
+
+    def __init__(self, problem, rolls: list[Roll], friction: float, slip_length: float,
+                 penalty: float):
+        self.problem = problem
+        self.rolls = rolls
+        mesh = problem.mesh
+        self.position = fem.Constant(mesh, 0.0)            # closure s, mm
+        self.surface_advance = fem.Constant(mesh, 0.0)     # V dt, mm
+        self.u_previous = fem.Function(problem.V, name="displacement_at_step_start")
+        self.terms = [roll_terms(problem, roll, self.position, self.u_previous,
+                                 self.surface_advance, friction, slip_length, penalty)
+                      for roll in rolls]
+        self.residual = sum(term["residual"] for term in self.terms)
+        self.residual_position_derivative = sum(term["residual_closure_derivative"]
+                                                for term in self.terms)
+        lead = self.terms[0]   # the controlled roll: the first (top) roll
+        self.force = lead["line_load"]
+        self.force_displacement_derivative = lead["line_load_displacement_derivative"]
+        self.force_position_derivative = lead["line_load_closure_derivative"]
+        self.line_load_forms = [fem.form(term["line_load"]) for term in self.terms]
+        self.torque_forms = [fem.form(term["torque"]) for term in self.terms]
+        self.contact_length_forms = [fem.form(term["contact_length"]) for term in self.terms]
+        problem.contacts.append(self)
+
+    def commit(self):
+        self.u_previous.x.array[:] = self.problem.u.x.array
+
+    def _sum(self, form) -> float:
+        return self.problem.comm.allreduce(fem.assemble_scalar(form))
+
+    def line_loads(self) -> list[float]:
+        return [self._sum(form) for form in self.line_load_forms]
+
+    def torques(self) -> list[float]:
+        return [self._sum(form) for form in self.torque_forms]
+
+    def contact_lengths(self) -> list[float]:
+        return [self._sum(form) for form in self.contact_length_forms]
