@@ -188,7 +188,7 @@ class Calender:
         self._foundation_force = fem.form(self.foundation_stiffness * problem.u[1] * bottom)
 
         self.newton = NewtonSolver(problem, case.solver.newton_rtol, case.solver.newton_atol,
-                                   case.solver.max_iterations)
+                                   case.solver.max_iterations or 25)
         self.records: list[CalenderStep] = []
         self.on_step = None
         self.time = 0.0
@@ -545,8 +545,20 @@ class Calender:
             out["contact_exit_x_mm"] = float(contact_x.max())
             out["electronic_conductance_ratio"] = (out["peak_nip_pressure_MPa"]
                                                    / spec.reference_pressure) ** (1 / 3)
-            out["line_load_from_pressure_profile_N_per_mm"] = float(np.trapezoid(
+            out["nip_pressure_integral_N_per_mm"] = self.nip.pressure_integrals()[0]
+            out["line_load_from_nodal_profile_N_per_mm"] = float(np.trapezoid(
                 surface[:, 2] * -surface[:, 4], surface[:, 0]))
+            # under the roll: the column nearest to the roll centre line
+            top = self._boundary_nodes("top")
+            below = "bottom" if len(self.case.layers) == 1 else \
+                f"interface_{self.case.layers[-2].name}_{self.coating.name}"
+            base = self._boundary_nodes(below)
+            near = np.abs(top[:, 2] - self.nip_x) <= 0.5 * self.element_length
+            near_base = np.abs(base[:, 2] - self.nip_x) <= 0.5 * self.element_length
+            out["thickness_under_roll_mm"] = float(top[near, 3].mean() - base[near_base, 3].mean())
+            under = np.abs(cells[:, 2] - self.nip_x) <= 0.5 * self.element_length
+            out["porosity_under_roll"] = float(np.sum(cells[under, 5] * cells[under, 4])
+                                               / np.sum(cells[under, 5]))
         return out
 
     # --- outputs ---------------------------------------------------------------------------------

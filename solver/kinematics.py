@@ -67,9 +67,14 @@ def symmetric_exp(a: np.ndarray) -> np.ndarray:
 
 
 def log_derivative(eigenvectors: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """L_ijkl = sum_ab N_ia N_jb Theta_ab N_ka N_lb  (n,3,3,3,3), acting on symmetric X."""
-    return np.einsum("nia,njb,nab,nka,nlb->nijkl", eigenvectors, eigenvectors, theta,
-                     eigenvectors, eigenvectors, optimize=True)
+    """L_ijkl = sum_ab N_ia N_jb Theta_ab N_ka N_lb, as (n, 9, 9) matrices [(ij), (kl)].
+
+    Written as L = B^T diag(Theta) B with B_(ab),(ij) = N_ia N_jb: batched matrix products,
+    several times faster than the equivalent five-operand einsum."""
+    n = eigenvectors.shape[0]
+    B = (eigenvectors.transpose(0, 2, 1)[:, :, None, :, None]
+         * eigenvectors.transpose(0, 2, 1)[:, None, :, None, :]).reshape(n, 9, 9)
+    return np.swapaxes(B, 1, 2) @ (theta.reshape(n, 9, 1) * B)
 
 
 def trial_log_strain(F: np.ndarray, plastic_metric_inverse: np.ndarray) -> np.ndarray:
@@ -103,12 +108,14 @@ def stress_update(law, F: np.ndarray, plastic_metric_inverse: np.ndarray,
     tau = from_mandel(tau_m)
     P = tau @ np.swapaxes(F_inv, 1, 2)
 
-    L = log_derivative(eigenvectors, theta)
-    d_eps_dF = np.einsum("nijmk,nkN->nijmN", L, H, optimize=True)
-    D = fourth_from_mandel(tangent_m)
-    d_tau_dF = np.einsum("nikcd,ncdmN->nikmN", D, d_eps_dF, optimize=True)
-    A = (np.einsum("nikmN,nJk->niJmN", d_tau_dF, F_inv, optimize=True)
-         - np.einsum("nik,nJm,nNk->niJmN", tau, F_inv, F_inv, optimize=True))
+    n = F.shape[0]
+    L = log_derivative(eigenvectors, theta).reshape(n, 9, 3, 3)          # [(ij), m, k]
+    d_eps_dF = (L @ H[:, None]).reshape(n, 9, 9)                          # [(ij), (mN)]
+    D = fourth_from_mandel(tangent_m).reshape(n, 9, 9)                    # [(ik), (cd)]
+    d_tau_dF = (D @ d_eps_dF).reshape(n, 3, 3, 9)                         # [i, k, (mN)]
+    A = (F_inv[:, None] @ d_tau_dF).reshape(n, 3, 3, 3, 3)                # sum_k F^-1_Jk ...
+    P_like = tau @ np.swapaxes(F_inv, 1, 2)                               # tau_ik F^-1_Nk
+    A -= P_like[:, :, None, None, :] * F_inv[:, None, :, :, None]         # - tau_ik F^-1_Jm F^-1_Nk
 
     b_elastic = symmetric_exp(2.0 * from_mandel(eps_elastic_m))
     new_metric_inverse = F_inv @ b_elastic @ np.swapaxes(F_inv, 1, 2)

@@ -83,6 +83,7 @@ def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, fricti
         "line_load_closure_derivative": ufl.diff(line_load, s) * ds,
         "torque": -shear * roll.radius * ds,
         "contact_length": ufl.conditional(ufl.gt(penetration, 0.0), 1.0, 0.0) * ds,
+        "pressure_integral": pressure * ds,
         "penetration": (pressure, shear),
         "ds": ds,
     }
@@ -116,6 +117,8 @@ class RollContact:
         self.line_load_forms = [fem.form(term["line_load"]) for term in self.terms]
         self.torque_forms = [fem.form(term["torque"]) for term in self.terms]
         self.contact_length_forms = [fem.form(term["contact_length"]) for term in self.terms]
+        self.pressure_integral_forms = [fem.form(term["pressure_integral"])
+                                        for term in self.terms]
         problem.contacts.append(self)
 
     def commit(self):
@@ -129,6 +132,10 @@ class RollContact:
 
     def torques(self) -> list[float]:
         return [self._sum(form) for form in self.torque_forms]
+
+    def pressure_integrals(self) -> list[float]:
+        """int p ds over each roll's contact arc, N/mm."""
+        return [self._sum(form) for form in self.pressure_integral_forms]
 
     def contact_lengths(self) -> list[float]:
         return [self._sum(form) for form in self.contact_length_forms]
