@@ -119,6 +119,7 @@ class Calender:
                                            spec.line_load)
             if self.symmetric:
                 reduction *= 2.0
+        self.estimated_reduction = reduction
         per_roll = reduction / (2.0 if self.symmetric else 1.0)
         self.contact_estimate = a = math.sqrt(R * per_roll)
         self.element_length = a / spec.elements_per_contact_length
@@ -274,6 +275,31 @@ class Calender:
         u[:, 1] = np.where(squeeze, u[:, 1] + shift, u[:, 1])
         self.problem.u.x.scatter_forward()
 
+    def _control_line_load(self):
+        """Line-load control while rolling, step by step like a calender's hydraulics: each
+        step is solved at a fixed closure, and before it the closure is corrected by a secant
+        on the (closure, line load) history of the rolling steps (relaxed by 0.7; the first
+        correction uses twice the closing stiffness dw/ds). At steady state the line load is
+        the target and `gap_mm` is the gap it took. (The fully coupled bordered Newton works
+        for the loading phase but not across the static-to-rolling change of the contact.)"""
+        target = self.spec.line_load
+        rolling = [r for r in self.records if r.phase == "rolling"]
+        previous = rolling[-1] if rolling else self.records[-1]
+        slope = None
+        for older in reversed(rolling[:-1]):
+            if abs(older.closure - previous.closure) > 1e-12 * self.thickness:
+                slope = (previous.line_load - older.line_load) / (previous.closure
+                                                                   - older.closure)
+                break
+        if slope is None or slope <= 0.0:
+            closing = [r for r in self.records if r.phase == "closing"]
+            slope = 2.0 * (closing[-1].line_load - closing[-2].line_load) / (
+                closing[-1].closure - closing[-2].closure)
+        correction = 0.7 * (target - previous.line_load) / slope
+        limit = 0.02 * self.thickness          # at most 2 % of the web thickness per step
+        self.nip.position.value = previous.closure + max(-limit, min(limit, correction))
+        self._fit_columns_into_gap()
+
     # --- steps ---------------------------------------------------------------------------------
     def _solve(self, force_target=None):
         control = None if force_target is None else (self.nip, force_target)
@@ -349,25 +375,29 @@ class Calender:
         self._phase_start = 0.0
         self.problem.dt = 0.0
         n = spec.closing_steps
+
+        def close(value, previous, dt):
+            self.nip.position.value = value
+            self.problem.dt = dt
+            self._fit_columns_into_gap()
+            return None
+
         if spec.control == "gap":
             closure = (self.thickness - spec.gap) / 2.0
-
-            def close(value, previous, dt):
-                self.nip.position.value = value
-                self.problem.dt = dt
-                self._fit_columns_into_gap()
-                return None
-            self._advance("closing", close, [closure * (k + 1) / n for k in range(n)],
-                          lambda value, previous: 0.0)
-        else:
-            # first contact by a small closure, then force control up to the line load
-            self.nip.position.value = 1e-3 * self.contact_estimate ** 2 / spec.roll_radius
+        else:   # close by geometry to 90 % of the estimated closure, then drive the load
+            closure = 0.9 * self.estimated_reduction / 2.0
+        self._advance("closing", close, [closure * (k + 1) / n for k in range(n)],
+                      lambda value, previous: 0.0)
+        if spec.control == "line_load":
+            start = self.records[-1].line_load
 
             def press(value, previous, dt):
                 self.problem.dt = dt
                 return value
-            self._phase_start = 0.0
-            self._advance("closing", press, [spec.line_load * (k + 1) / n for k in range(n)],
+            self._phase_start = start
+            m = max(2, n // 2)
+            self._advance("loading", press,
+                          [start + (spec.line_load - start) * (k + 1) / m for k in range(m)],
                           lambda value, previous: 0.0)
         # rolling: release the inlet hold, apply tensions, advance the roll surfaces
         self.problem.bcs[:] = self._guides
@@ -388,7 +418,9 @@ class Calender:
             u[:, 0] += advance
             self.problem.u.x.scatter_forward()
             self._fit_columns_into_gap()
-            return spec.line_load if spec.control == "line_load" else None
+            if spec.control == "line_load":
+                self._control_line_load()
+            return None
         self._advance("rolling", roll, travels,
                       lambda value, previous: (value - previous) / spec.line_speed)
         self.wall_time = time.perf_counter() - started

@@ -3,6 +3,8 @@
     nipstack run CASE [--out DIR] [--set key=value ...]    run a case, write a results folder
     nipstack check CASE [--set key=value ...] [--schema]   validate a case file (no solve)
     nipstack point CARD --path hydrostatic|uniaxial-strain|triaxial [...]   one material point
+    nipstack sweep CASE --param KEY=V1,V2,... [--set ...] [--out DIR] [--ranks-per-run N]
+                   [--fit X_KEY,Y_KEY]     run a case per value, tabulate, fit compaction
 
 Exit codes: 0 done; 2 bad input (case file, card, option) - one message, no traceback, no
 results folder; 3 the run stopped early (cut-backs exhausted) - results folder marked INCOMPLETE;
@@ -51,6 +53,24 @@ def _parser() -> argparse.ArgumentParser:
     point.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a card parameter, e.g. --set initial_porosity=0.4")
     point.add_argument("--out", default=None, help="CSV file (default: point_<card>_<path>.csv)")
+
+    sweep = sub.add_parser("sweep", help="run a case once per value of a field; table and "
+                                         "compaction-resistance fit (Meyer et al. 2017)")
+    sweep.add_argument("case", help="case file (TOML)")
+    sweep.add_argument("--param", required=True, metavar="KEY=V1,V2,...",
+                       help="the swept case field and its values, e.g. "
+                            "loading.target=20,40,60,90 or calender.line_load=100,300,600")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a case field for every point (repeatable)")
+    sweep.add_argument("--out", help="sweep folder (default: results/<name>_sweep_<KEY>); "
+                                     "each point runs into <out>/<KEY>=<value>/")
+    sweep.add_argument("--ranks-per-run", type=int, default=None, metavar="N",
+                       help="MPI ranks per point (default: all ranks on each point in turn); "
+                            "size/N groups run different points at the same time")
+    sweep.add_argument("--fit", metavar="X_KEY,Y_KEY",
+                       help="what the compaction fit uses: x a summary entry or the parameter "
+                            "(default: the parameter), y a porosity entry (default: "
+                            "exit_porosity, else final_porosity)")
     return parser
 
 
@@ -68,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 
     comm = MPI.COMM_WORLD
     try:
+        if args.command == "sweep":
+            return _sweep(args, comm)
         return _run(args, comm) if args.command == "run" else _check(args, comm)
     except SystemExit:
         raise
@@ -110,6 +132,42 @@ def _run(args, comm) -> int:
     out = Path(args.out or case.output.directory or f"results/{case.case.name}")
     code, _ = run_case(case, comm, out, log=lambda message: _say(comm, message),
                        warn=lambda message: _say(comm, message, sys.stderr))
+    return code
+
+
+def _sweep(args, comm) -> int:
+    from .case import CaseError
+    from .output import ResultsFolder
+    from .sweep import (parse_fit, parse_param, run_sweep, validate_points, value_text,
+                        write_results)
+
+    ranks_per_run = args.ranks_per_run or comm.size
+    try:
+        key, values = parse_param(args.param)
+        fit_keys = parse_fit(args.fit)
+        if ranks_per_run < 1 or comm.size % ranks_per_run:
+            raise CaseError(f"--ranks-per-run {ranks_per_run}: must divide the number of MPI "
+                            f"ranks ({comm.size})")
+        cases = validate_points(args.case, key, values, args.set)
+    except CaseError as exc:
+        _say(comm, f"nipstack: error: {exc}", sys.stderr)
+        return EXIT_BAD_INPUT
+    out = Path(args.out or f"results/{cases[0].case.name}_sweep_{key}")
+    folder = ResultsFolder(out, comm)
+    rows = run_sweep(args.case, key, values, args.set, folder.path, comm, ranks_per_run,
+                     log=lambda message: _say(comm, message))
+    if comm.rank == 0:
+        write_results(rows, args.case, key, values, args.set, ranks_per_run, fit_keys, cases[0],
+                      folder.path, log=lambda message: _say(comm, message))
+    folder.complete()
+    stopped = [value_text(row[key]) for row in rows if row["status"] != "complete"]
+    if stopped:
+        _say(comm, f"nipstack: sweep: {len(stopped)} point(s) stopped early ({key} = "
+                   f"{', '.join(stopped)}): excluded from the fit, see {out}/INCOMPLETE",
+             sys.stderr)
+    _say(comm, f"wrote {out}/sweep.csv, sweep.json"
+               + (", compaction_fit.json/png" if (out / "compaction_fit.json").exists() else ""))
+    code = EXIT_INCOMPLETE if comm.bcast(bool(stopped), root=0) else 0
     return code
 
 

@@ -1,0 +1,324 @@
+"""Parameter sweep: run one case once per value of a case field, tabulate, fit compaction.
+
+    nipstack sweep CASE --param KEY=V1,V2,... [--set key=value ...] [--out DIR]
+                        [--ranks-per-run N] [--fit X_KEY,Y_KEY]
+
+Each point is the case with `--set KEY=Vi` applied after the other overrides, run by `run_case`
+into `DIR/KEY=Vi/` (its own atomic results folder). Every point's case is validated before the
+first one runs. The sweep folder itself is written atomically (`.DIR.partial`, renamed at the
+end) and holds:
+
+    sweep.csv            one row per point: index, the parameter value, status, every scalar
+                         (numeric) summary entry
+    sweep.json           the same rows plus the sweep's inputs and the fit
+    compaction_fit.json  the fitted compaction-resistance model (only with >= 3 complete points)
+    compaction_fit.png   the points and the fitted curve
+    INCOMPLETE           only if some point stopped early: which ones and why
+
+Compaction-resistance model (Meyer, Bockholt, Haselrieder, Kwade 2017, "Characterization of
+the calendering process for compaction of electrodes for lithium-ion batteries",
+J. Mater. Process. Technol. 249, 172-178):
+
+    porosity(q) = porosity_min + (porosity_0 - porosity_min) * exp(-q / gamma_c)
+
+q is the compaction load: the line load in N/mm for calendering (Meyer's q_L), the platen
+pressure in MPa for a flat press; gamma_c, the compaction resistance, has the unit of q. The
+porosities are fractions (-). porosity_0 is the porosity the curve extrapolates to at q = 0,
+porosity_min the porosity approached at infinite load.
+
+Parallel layout: MPI.COMM_WORLD is split into size // N groups of N ranks
+(`comm.Split(color=rank // N)`); group g runs the points g, g + groups, g + 2 groups, ... in
+sequence, each on its N ranks. The rows are gathered to world rank 0, which writes the table and
+the fit. Only world rank 0 prints: the step lines of its own group's points, and one line per
+point when all have finished.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import numbers
+from pathlib import Path
+
+import numpy as np
+
+from .case import CaseError, load_case
+
+MODEL = "porosity(q) = porosity_min + (porosity_0 - porosity_min) * exp(-q / gamma_c)"
+SOURCE = ("Meyer, Bockholt, Haselrieder, Kwade (2017), J. Mater. Process. Technol. 249, "
+          "172-178")
+DEFAULT_Y_KEYS = ("exit_porosity", "final_porosity")
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+def parse_param(text: str) -> tuple[str, list[float]]:
+    """'loading.target=20,40,60' -> ('loading.target', [20.0, 40.0, 60.0]), or CaseError."""
+    if "=" not in text:
+        raise CaseError(f"--param '{text}': expected KEY=V1,V2,..., e.g. loading.target=20,40,60")
+    key, raw = (part.strip() for part in text.split("=", 1))
+    if not key:
+        raise CaseError(f"--param '{text}': no field name before '='")
+    values = []
+    for item in raw.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise CaseError(f"--param '{text}': value {item.strip()!r} is not a number") from None
+        if not math.isfinite(value):
+            raise CaseError(f"--param '{text}': value {item.strip()!r} is not finite")
+        values.append(value)
+    if len(set(values)) != len(values):
+        raise CaseError(f"--param '{text}': a value is repeated")
+    return key, values
+
+
+def parse_fit(text: str | None) -> tuple[str | None, str | None]:
+    """'x_key,y_key' -> (x_key, y_key); None -> (None, None) (the defaults)."""
+    if text is None:
+        return None, None
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise CaseError(f"--fit '{text}': expected X_KEY,Y_KEY, e.g. "
+                        "line_load_N_per_mm,exit_porosity")
+    return parts[0], parts[1]
+
+
+def value_text(value: float) -> str:
+    """The value as a TOML number and folder-name part: 20.0 -> '20', 0.06 -> '0.06'."""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def point_overrides(key: str, value: float, overrides: list[str]) -> list[str]:
+    return [*overrides, f"{key}={value_text(value)}"]
+
+
+def validate_points(case_path, key: str, values: list[float], overrides: list[str]):
+    """Load (and so validate) every point's case before anything runs; returns the cases."""
+    cases = []
+    for value in values:
+        try:
+            case = load_case(case_path, point_overrides(key, value, overrides))
+        except CaseError as exc:
+            raise CaseError(f"--param {key}={value_text(value)}: {exc}") from None
+        cases.append(case)
+    calender = cases[0].calender
+    if calender is not None:   # a swept field that the chosen control ignores sweeps nothing
+        for field, control in (("calender.line_load", "line_load"), ("calender.gap", "gap")):
+            if key == field and calender.control != control:
+                raise CaseError(f"--param {key}: calender.control is '{calender.control}', so "
+                                f"{key} is not used (add --set calender.control=\"{control}\")")
+    return cases
+
+
+def quantity_unit(key: str, case) -> str:
+    """Unit of a parameter or summary key, for the fit report."""
+    if key == "loading.target" and case.loading is not None:
+        return "MPa" if case.loading.control == "pressure" else "mm"
+    known = {"calender.line_load": "N/mm", "calender.gap": "mm", "calender.line_speed": "mm/s"}
+    if key in known:
+        return known[key]
+    for suffix, unit in (("_N_per_mm", "N/mm"), ("_MPa", "MPa"), ("_mm", "mm"), ("_s", "s")):
+        if key.endswith(suffix):
+            return unit
+    return "unit of " + key
+
+
+# --- running --------------------------------------------------------------------------------
+
+def _scalars(summary: dict) -> dict:
+    return {name: (int(value) if isinstance(value, numbers.Integral) else float(value))
+            for name, value in summary.items()
+            if isinstance(value, numbers.Real) and not isinstance(value, bool)}
+
+
+def run_sweep(case_path, key: str, values: list[float], overrides: list[str], out: Path, comm,
+              ranks_per_run: int | None = None, log=print) -> list[dict]:
+    """Run every point into `out/KEY=V/` (collective on `comm`). Returns the rows, in the order
+    of `values`, on rank 0 of `comm` (an empty list elsewhere). Each row: index, KEY (the value),
+    status ('complete' or 'incomplete'), exit_code, folder, reason (incomplete only), and the
+    scalar summary entries. The caller validates the points first (validate_points)."""
+    from .run import run_case
+
+    ranks_per_run = ranks_per_run or comm.size
+    if ranks_per_run < 1 or comm.size % ranks_per_run:
+        raise CaseError(f"--ranks-per-run {ranks_per_run}: must divide the number of MPI ranks "
+                        f"({comm.size})")
+    groups = comm.size // ranks_per_run
+    group = comm.rank // ranks_per_run
+    sub = comm.Split(color=group, key=comm.rank)
+    say = log if comm.rank == 0 else (lambda *a, **k: None)
+    say(f"nipstack sweep: {key} = {', '.join(value_text(v) for v in values)} "
+        f"({len(values)} points, {groups} group(s) of {ranks_per_run} rank(s))")
+    rows = []
+    try:
+        for index in range(group, len(values), groups):
+            value = values[index]
+            case = load_case(case_path, point_overrides(key, value, overrides))
+            folder = Path(out) / f"{key}={value_text(value)}"
+            say(f"sweep point {index + 1}/{len(values)}: {key} = {value_text(value)}")
+            code, summary = run_case(case, sub, folder, log=say, warn=say)
+            row = {"index": index, key: value, "exit_code": code, "folder": folder.name}
+            if summary is not None:
+                row["status"] = "complete"
+                row.update(_scalars(summary))
+            else:
+                row["status"] = "incomplete"
+                marker = folder / "INCOMPLETE"
+                if sub.rank == 0 and marker.exists():
+                    row["reason"] = marker.read_text().strip()
+            rows.append(row)
+    finally:
+        sub.Free()
+    gathered = comm.gather(rows if comm.rank % ranks_per_run == 0 else [], root=0)
+    if comm.rank != 0:
+        return []
+    rows = sorted((row for part in gathered for row in part), key=lambda row: row["index"])
+    for row in rows:
+        numbers = "  ".join(f"{name}={row[name]:.6g}" for name in DEFAULT_Y_KEYS if name in row)
+        log(f"  {key} = {value_text(row[key])}: {row['status']}  {numbers}".rstrip())
+    return rows
+
+
+# --- the compaction-resistance fit ----------------------------------------------------------
+
+def _model(q, porosity_0, porosity_min, gamma_c):
+    return porosity_min + (porosity_0 - porosity_min) * np.exp(-np.asarray(q) / gamma_c)
+
+
+def fit_compaction_resistance(q, porosity) -> dict:
+    """Least-squares fit of Meyer et al.'s model (module docstring) to points (q, porosity).
+
+    Bounds 0 <= porosity_min <= porosity_0 <= 1 and gamma_c > 0 are kept by fitting
+    porosity_0 in [0, 1], s = porosity_min / porosity_0 in [0, 1] and gamma_c in (0, inf).
+    The start: for 60 trial gamma_c log-spaced over the q range, porosity is linear in
+    (porosity_min, porosity_0 - porosity_min); the best linear fit starts the nonlinear one.
+    Returns porosity_0, porosity_min, gamma_c (unit of q), r_squared; raises ValueError with
+    fewer than 3 points or if the fit fails."""
+    from scipy.optimize import curve_fit
+
+    q = np.asarray(q, dtype=float)
+    y = np.asarray(porosity, dtype=float)
+    if len(q) < 3:
+        raise ValueError(f"{len(q)} point(s): the model has 3 parameters and needs at least 3")
+    scale = float(np.max(np.abs(q))) or 1.0
+    best = None
+    for gamma in np.logspace(-2, 2, 60) * scale:
+        basis = np.column_stack([np.ones_like(q), np.exp(-q / gamma)])
+        (a, b), *_ = np.linalg.lstsq(basis, y, rcond=None)
+        error = float(np.sum((basis @ [a, b] - y) ** 2))
+        if best is None or error < best[0]:
+            best = (error, a, b, gamma)
+    _, a, b, gamma = best
+    p0 = float(np.clip(a + b, 1e-6, 1.0 - 1e-9))
+    s = float(np.clip(a / p0, 1e-9, 1.0 - 1e-9))
+
+    def scaled(q, porosity_0, s, gamma_c):
+        return _model(q, porosity_0, s * porosity_0, gamma_c)
+
+    try:
+        (p0, s, gamma), _ = curve_fit(scaled, q, y, p0=[p0, s, gamma],
+                                      bounds=([0.0, 0.0, 1e-12 * scale], [1.0, 1.0, np.inf]),
+                                      xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=20000)
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(f"the least-squares fit failed: {exc}") from None
+    residual = y - scaled(q, p0, s, gamma)
+    total = float(np.sum((y - y.mean()) ** 2))
+    ss_res = float(np.sum(residual ** 2))
+    r_squared = 1.0 - ss_res / total if total > 0 else (1.0 if ss_res == 0 else float("nan"))
+    return {"porosity_0": float(p0), "porosity_min": float(p0 * s), "gamma_c": float(gamma),
+            "r_squared": r_squared}
+
+
+# --- writing --------------------------------------------------------------------------------
+
+def write_table(rows: list[dict], key: str, path: Path):
+    columns = ["index", key, "status", "exit_code"]
+    for row in rows:
+        columns += [name for name in row if name not in columns and name not in ("folder",
+                                                                                "reason")]
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([f"{row[c]:.12g}" if isinstance(row.get(c), float) else row.get(c, "")
+                             for c in columns])
+
+
+def fit_rows(rows: list[dict], x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(q, porosity) of the complete points; KeyError naming a key no complete row has."""
+    complete = [row for row in rows if row["status"] == "complete"]
+    for name in (x_key, y_key):
+        if complete and not all(name in row for row in complete):
+            raise KeyError(name)
+    return (np.array([row[x_key] for row in complete], dtype=float),
+            np.array([row[y_key] for row in complete], dtype=float))
+
+
+def plot_fit(q, porosity, fit: dict, x_label: str, y_key: str, path: Path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    curve = np.linspace(0.0, 1.05 * float(np.max(q)), 200)
+    ax.plot(q, porosity, "o", label="runs")
+    ax.plot(curve, _model(curve, fit["porosity_0"], fit["porosity_min"], fit["gamma_c"]), "-",
+            label=(f"fit: $\\varepsilon_0$={fit['porosity_0']:.4f}, "
+                   f"$\\varepsilon_{{min}}$={fit['porosity_min']:.4f},\n"
+                   f"$\\gamma_c$={fit['gamma_c']:.4g}, $R^2$={fit['r_squared']:.4f}"))
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(f"{y_key} (-)")
+    ax.set_title("compaction resistance (Meyer et al. 2017)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def write_results(rows: list[dict], case_path, key: str, values: list[float],
+                  overrides: list[str], ranks_per_run: int, fit_keys, case, folder: Path,
+                  log=print) -> dict:
+    """sweep.csv, the fit (json + png when possible), sweep.json, INCOMPLETE (rank 0 only).
+    Returns the fit record: the parameters, or {'fitted': False, 'reason': ...}."""
+    write_table(rows, key, folder / "sweep.csv")
+    x_key, y_key = fit_keys
+    x_key = x_key or key
+    complete = [row for row in rows if row["status"] == "complete"]
+    if y_key is None:
+        y_key = next((name for name in DEFAULT_Y_KEYS if complete and name in complete[0]),
+                     DEFAULT_Y_KEYS[-1])
+    unit = quantity_unit(x_key, case)
+    fit = {"fitted": False, "model": MODEL, "source": SOURCE, "x": x_key, "y": y_key,
+           "q_unit": unit}
+    try:
+        q, porosity = fit_rows(rows, x_key, y_key)
+        if len(q) < 3:
+            raise ValueError(f"only {len(q)} of {len(rows)} point(s) complete; the model has "
+                             "3 parameters and needs at least 3")
+        fit.update(fit_compaction_resistance(q, porosity))
+        fit.update(fitted=True, gamma_c_unit=unit, points=len(q), q=q.tolist(),
+                   porosity=porosity.tolist())
+    except KeyError as exc:
+        fit["reason"] = f"no summary entry or parameter named {exc.args[0]!r}"
+    except ValueError as exc:
+        fit["reason"] = str(exc)
+    if fit["fitted"]:
+        (folder / "compaction_fit.json").write_text(json.dumps(fit, indent=2) + "\n")
+        plot_fit(q, porosity, fit, f"{x_key} ({unit})", y_key, folder / "compaction_fit.png")
+        log(f"compaction fit ({y_key} against {x_key}): porosity_0 = {fit['porosity_0']:.4f}, "
+            f"porosity_min = {fit['porosity_min']:.4f}, gamma_c = {fit['gamma_c']:.4g} {unit}, "
+            f"R^2 = {fit['r_squared']:.5f}")
+    else:
+        log(f"no compaction fit: {fit['reason']}")
+    record = {"case": str(case_path), "parameter": key, "values": values,
+              "overrides": overrides, "ranks_per_run": ranks_per_run, "points": rows, "fit": fit}
+    (folder / "sweep.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+    stopped = [row for row in rows if row["status"] != "complete"]
+    if stopped:
+        (folder / "INCOMPLETE").write_text("".join(
+            f"{row['folder']}: {row.get('reason', 'stopped early')}\n" for row in stopped))
+    return fit
