@@ -39,9 +39,8 @@ import numpy as np
 import ufl
 from dolfinx import fem
 
-from .case import Case
+from .case import Case, layer_laws
 from .flat_press import RunIncomplete, _constrained_modulus, reference_modulus
-from .materials.cards import load_card
 from .mechanics import MechanicsProblem, StepFailure
 from .meshes.layered import Layer, build_layered_strip
 from .newton import NewtonSolver
@@ -92,12 +91,7 @@ class Calender:
         self.case, self.comm = case, comm
         self.log = log if comm.rank == 0 else (lambda *a, **k: None)
         spec = self.spec = case.calender
-        laws = {}
-        for layer in case.layers:
-            overrides = {"initial_porosity": layer.initial_porosity} \
-                if layer.initial_porosity is not None else None
-            laws[layer.name] = load_card(layer.material, overrides=overrides)
-        self.laws = laws
+        self.laws = laws = layer_laws(case.layers)
         layers = case.layers
         porous = [laws[layer.name].initial_porosity > 0 for layer in layers]
         if len(layers) == 1:

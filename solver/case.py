@@ -243,6 +243,19 @@ def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
     return case
 
 
+def layer_laws(layers: list[LayerSpec]) -> dict:
+    """The constitutive law of every layer, by layer name, from its card (with the layer's
+    initial-porosity override)."""
+    from .materials.cards import load_card
+
+    laws = {}
+    for layer in layers:
+        overrides = {"initial_porosity": layer.initial_porosity} \
+            if layer.initial_porosity is not None else None
+        laws[layer.name] = load_card(layer.material, overrides=overrides)
+    return laws
+
+
 def _check_materials(case: Case, path: Path):
     from .materials.cards import CardError, load_card
 

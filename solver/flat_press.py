@@ -30,8 +30,7 @@ import numpy as np
 import ufl
 from dolfinx import fem
 
-from .case import Case
-from .materials.cards import load_card
+from .case import Case, layer_laws
 from .mechanics import MechanicsProblem, StepFailure
 from .meshes.layered import Layer, build_layered_strip
 from .newton import NewtonSolver
@@ -92,12 +91,7 @@ class FlatPress:
         self.mesh_data = build_layered_strip(layers, geometry.width, geometry.elements_width,
                                              dim=geometry.dimension, depth=geometry.depth,
                                              elements_depth=geometry.elements_depth, comm=comm)
-        laws = {}
-        for spec in case.layers:
-            overrides = {"initial_porosity": spec.initial_porosity} \
-                if spec.initial_porosity is not None else None
-            laws[spec.name] = load_card(spec.material, overrides=overrides)
-        self.laws = laws
+        self.laws = laws = layer_laws(case.layers)
         solver = case.solver
         self.problem = problem = MechanicsProblem(self.mesh_data, laws, solver.element_degree,
                                                   solver.petsc_options)
