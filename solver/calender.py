@@ -141,8 +141,9 @@ class Calender:
         stiffest = max(reference_modulus(law) for law in laws.values())
         coating_modulus = reference_modulus(laws[self.coating.name])
         self.penalty = spec.penalty_factor * coating_modulus / element_height
+        self.contact_smoothing_length = spec.contact_smoothing * coating_modulus / self.penalty
         self.nip = RollContact(problem, self.rolls, spec.friction, spec.slip_length,
-                               self.penalty)
+                               self.penalty, self.contact_smoothing_length)
         self.stiffest_modulus = stiffest
         heights, compliance = [0.0], [0.0]
         for layer in layers:
@@ -216,12 +217,22 @@ class Calender:
                                            lambda x: np.isclose(x[0], target_x))
         return fem.dirichletbc(np.float64(0.0), dofs[0], V.sub(component))
 
-    def _face_bc(self, boundary, component):
+    def _winder_bc(self):
+        """The winder: u_x of the outlet end face follows its position at the start of rolling
+        plus the web travel (`self._winder_value`, a function on the x-component space)."""
         problem = self.problem
-        facets = problem.boundary_facets(boundary)
-        sub = problem.V.sub(component)
-        dofs = fem.locate_dofs_topological(sub, problem.mesh.topology.dim - 1, facets)
-        return fem.dirichletbc(np.float64(0.0), dofs, sub)
+        facets = problem.boundary_facets("right")
+        sub, collapse_map = problem.V.sub(0).collapse()
+        dofs = fem.locate_dofs_topological((problem.V.sub(0), sub),
+                                           problem.mesh.topology.dim - 1, facets)
+        self._winder_value = fem.Function(sub)
+        self._winder_dofs = dofs        # [parent dofs, collapsed dofs]
+        return fem.dirichletbc(self._winder_value, dofs, problem.V.sub(0))
+
+    def _set_winder(self, travel):
+        parent, collapsed = self._winder_dofs
+        self._winder_value.x.array[collapsed] = self._winder_start[collapsed] + travel
+        self._winder_value.x.scatter_forward()
 
     # --- predictor -------------------------------------------------------------------------------
     def _fit_columns_into_gap(self):
@@ -338,7 +349,7 @@ class Calender:
         record = CalenderStep(
             step=len(self.records) + 1, phase=phase, time=self.time, travel=self.travelled,
             closure=float(self.nip.position.value), gap=self.gap(), line_load=loads[0],
-            line_load_bottom=loads[1], torque=self.nip.torques()[0],
+            line_load_bottom=loads[1], torque=self.nip.converged_torques[0],
             contact_length=self.nip.contact_lengths()[0], newton_iterations=report.iterations,
             residuals=report.residuals)
         self.records.append(record)
@@ -382,7 +393,7 @@ class Calender:
         else:   # close by geometry to 90 % of the estimated closure, then drive the load
             closure = 0.9 * self.estimated_reduction / 2.0
         self._advance("closing", close, [closure * (k + 1) / n for k in range(n)],
-                      lambda value, previous: 0.0)
+                      lambda value, previous: spec.closing_time * (value - previous) / closure)
         if spec.control == "line_load":
             start = self.records[-1].line_load
 
@@ -393,9 +404,17 @@ class Calender:
             m = max(2, n // 2)
             self._advance("loading", press,
                           [start + (spec.line_load - start) * (k + 1) / m for k in range(m)],
-                          lambda value, previous: 0.0)
-        # rolling: release the inlet hold, apply tensions, advance the roll surfaces
+                          lambda value, previous: spec.closing_time / m)
+        # rolling: release the inlet hold, apply tensions, advance the roll surfaces (the
+        # winder, if it drives the web, pulls the outlet end by the same travel)
         self.problem.bcs[:] = self._guides
+        if spec.web_drive == "winder":
+            winder = self._winder_bc()
+            parent, collapsed = self._winder_dofs
+            self._winder_start = np.zeros_like(self._winder_value.x.array)
+            self._winder_start[collapsed] = self.problem.u.x.array[parent]
+            self._set_winder(0.0)
+            self.problem.bcs.append(winder)
         self.back_tension.value = spec.back_tension
         self.front_tension.value = spec.front_tension
         advance = spec.step_fraction * self.element_length
@@ -412,6 +431,8 @@ class Calender:
             u = self.problem.u.x.array.reshape(-1, 2)
             u[:, 0] += advance
             self.problem.u.x.scatter_forward()
+            if spec.web_drive == "winder":
+                self._set_winder(value)
             self._fit_columns_into_gap()
             if spec.control == "line_load":
                 self._control_line_load()
@@ -422,11 +443,13 @@ class Calender:
         return self.records
 
     # --- post-processing --------------------------------------------------------------------
-    def _cells(self):
-        """Per owned cell of the roll-side coating: reference and current centroid, porosity,
-        plastic volumetric strain, volume ratio J (all quadrature-weighted cell averages)."""
+    def _cells(self, layer=None):
+        """Per cell of a layer (default: the roll-side coating), gathered from all ranks:
+        reference and current centroid, porosity, volume ratio J, plastic volumetric strain
+        (quadrature-weighted cell averages)."""
         problem = self.problem
-        region = next(r for r in problem.regions if r.name == self.coating.name)
+        name = (layer or self.coating).name
+        region = next(r for r in problem.regions if r.name == name)
         mesh = problem.mesh
         n_owned = mesh.topology.index_map(mesh.topology.dim).size_local
         owned = region.cells < n_owned
@@ -463,7 +486,10 @@ class Calender:
         return column_x, column_porosity, exited
 
     def surface_profile(self):
-        """Nodal profile of the top surface: current x, contact pressure and shear traction."""
+        """Nodal profile of the top surface, sorted along the web: x from the roll centre line,
+        y, contact pressure p, roll normal (n_x, n_y), shear traction on the web (MPa, > 0
+        drives it forward; the regularised Coulomb law of `rolls` on the last step's slip),
+        penetration into the roll (mm, > 0 in contact)."""
         problem = self.problem
         V = problem.V
         roll = self.rolls[0]
@@ -481,8 +507,18 @@ class Calender:
         distance = np.sqrt(xi ** 2 + (R - zeta) ** 2)
         n = np.column_stack([xi, -roll.side * (R - zeta)]) / distance[:, None]
         penetration = (2 * R * zeta - zeta ** 2 - xi ** 2) / (R + distance)
-        pressure = self.penalty * np.maximum(penetration, 0.0)
-        data = np.column_stack([x[:, 0] - self.nip_x, x[:, 1], pressure, n[:, 0], n[:, 1]])
+        delta = self.contact_smoothing_length
+        pressure = self.penalty * (0.5 * (penetration + np.sqrt(penetration ** 2 + delta ** 2))
+                                   if delta > 0 else np.maximum(penetration, 0.0))
+        # shear traction on the web (+ drives it forward) from the slip of the last step
+        tangent = roll.side * np.column_stack([-n[:, 1], n[:, 0]])
+        start = getattr(self.nip, "u_step_start", self.nip.u_previous.x.array)
+        step = u - start.reshape(-1, 2)[nodes]
+        slip = np.einsum("ij,ij->i", step, tangent) - float(self.nip.surface_advance.value)
+        epsilon = self.spec.slip_length
+        shear = -self.spec.friction * pressure * slip / np.sqrt(slip ** 2 + epsilon ** 2)
+        data = np.column_stack([x[:, 0] - self.nip_x, x[:, 1], pressure, n[:, 0], n[:, 1],
+                                shear, penetration])
         data = np.vstack(self.comm.allgather(data))
         order = np.argsort(data[:, 0])
         return data[order]
@@ -528,6 +564,8 @@ class Calender:
                "gap_mm": final.gap, "line_load_N_per_mm": final.line_load,
                "line_load_bottom_N_per_mm": final.line_load_bottom,
                "roll_torque_Nmm_per_mm": final.torque,
+               "roll_torque_bottom_Nmm_per_mm": self.nip.converged_torques[1],
+               "web_drive": spec.web_drive,
                "contact_length_mm": final.contact_length,
                "dwell_time_s": final.contact_length / spec.line_speed,
                "steps": len(self.records), "mpi_ranks": self.comm.size,
@@ -546,8 +584,18 @@ class Calender:
             Y = cells[exited, 1]
             levels = np.round((Y - Y.min()) / (self.coating.thickness / self.coating.elements)
                               ).astype(int)
-            out["exit_porosity_through_thickness"] = [
+            out["exit_porosity_through_thickness"] = through = [
                 float(np.mean(cells[exited, 4][levels == k])) for k in np.unique(levels)]
+            # > 0: the roll-side surface layer leaves denser than the layer next to the foil
+            # (or, free-standing, the film's lower face), percentage points
+            out["roll_side_densification_pp"] = 100.0 * (through[0] - through[-1])
+            out["exit_porosity_by_layer"] = {}
+            for layer in self.case.layers:
+                if self.laws[layer.name].initial_porosity > 0:
+                    layer_profile = self.exit_profile(self._cells(layer))
+                    if layer_profile is not None:
+                        out["exit_porosity_by_layer"][layer.name] = float(
+                            layer_profile[1].mean())
             X_range = (column_x.min(), column_x.max())
             thickness, elongation = self.exit_geometry(X_range)
             h0, porosity0 = self.coating.thickness, out["initial_porosity"]
@@ -563,16 +611,31 @@ class Calender:
             out["effective_transport_through_plane"] = porosity ** (1 + alpha_tp)
             out["effective_transport_in_plane"] = porosity ** (1 + alpha_ip)
         surface = self.surface_profile()
-        in_contact = surface[:, 2] > 0
+        in_contact = surface[:, 6] > 0
         if in_contact.any():
             out["peak_nip_pressure_MPa"] = float(surface[:, 2].max())
-            out["max_penetration_mm"] = float(surface[:, 2].max() / self.penalty)
+            out["max_penetration_mm"] = float(surface[:, 6].max())
             contact_x = surface[in_contact, 0]
             out["contact_entry_x_mm"] = float(contact_x.min())   # from the roll centre line
             out["contact_exit_x_mm"] = float(contact_x.max())
             out["electronic_conductance_ratio"] = (out["peak_nip_pressure_MPa"]
                                                    / spec.reference_pressure) ** (1 / 3)
             out["nip_pressure_integral_N_per_mm"] = self.nip.pressure_integrals()[0]
+            # neutral point: where the shear on the coating turns from driving (entry) to
+            # braking (exit); the friction mobilised is max |t_t| / (mu p) over the arc
+            contact = surface[in_contact]
+            forward = contact[:, 5] > 0
+            turns = np.nonzero(forward[:-1] & ~forward[1:])[0]
+            if len(turns):
+                k = turns[0]
+                x0, x1, t0, t1 = contact[k, 0], contact[k + 1, 0], contact[k, 5], contact[k + 1, 5]
+                out["neutral_point_x_mm"] = float(x0 + (x1 - x0) * t0 / (t0 - t1))
+            else:
+                out["neutral_point_x_mm"] = None
+            if spec.friction > 0:
+                out["friction_mobilised_max"] = float(np.max(
+                    np.abs(contact[:, 5]) / (spec.friction * contact[:, 2])))
+            out["shear_traction_max_MPa"] = float(np.max(np.abs(contact[:, 5])))
             out["line_load_from_nodal_profile_N_per_mm"] = float(np.trapezoid(
                 surface[:, 2] * -surface[:, 4], surface[:, 0]))
             # under the roll: the column nearest to the roll centre line
@@ -594,12 +657,15 @@ class Calender:
 
     def final_outputs(self, folder):
         surface = self.surface_profile()
+        layers = [(layer.name, self._cells(layer)) for layer in self.case.layers]
         cells = self._cells()
         profile = self.exit_profile(cells)
+        summary = self.summary()
         if self.comm.rank != 0:
             return
-        np.savetxt(folder / "nip_profile.csv", surface[:, :3], delimiter=",",
-                   header="x_from_nip_centre_mm,y_mm,pressure_MPa", comments="")
+        np.savetxt(folder / "nip_profile.csv", surface[:, [0, 1, 2, 5]], delimiter=",",
+                   header="x_from_nip_centre_mm,y_mm,pressure_MPa,shear_traction_MPa",
+                   comments="")
         if profile is not None:
             np.savetxt(folder / "exit_porosity_along_web.csv",
                        np.column_stack(profile[:2]), delimiter=",",
@@ -610,13 +676,50 @@ class Calender:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(surface[:, 0], surface[:, 2], "-")
+        ax.plot(surface[:, 0], surface[:, 2], "-", label="pressure p")
+        ax.plot(surface[:, 0], surface[:, 5], "--", label="shear traction (+ forward)")
         ax.set_xlabel("x from the roll centre (mm)")
-        ax.set_ylabel("nip pressure (MPa)")
+        ax.set_ylabel("nip traction (MPa)")
+        ax.legend()
         ax.grid(alpha=0.3)
         fig.tight_layout()
         fig.savefig(folder / "nip_pressure.png", dpi=130)
         plt.close(fig)
+
+        # porosity over the web around the nip (current configuration, cell centroids); the
+        # vertical scale is stretched so that the thin web can be read
+        fig, ax = plt.subplots(figsize=(8, 3))
+        window = 3.0 * self.contact_estimate
+        porous = [(name, c) for name, c in layers if self.laws[name].initial_porosity > 0]
+        low = min(c[:, 4].min() for _, c in porous)
+        high = max(c[:, 4].max() for _, c in porous)
+        for name, layer_cells in layers:
+            x = layer_cells[:, 2] - self.nip_x
+            near = np.abs(x) <= window
+            if self.laws[name].initial_porosity > 0:
+                image = ax.scatter(x[near], 1e3 * layer_cells[near, 3],
+                                   c=layer_cells[near, 4], s=12, marker="s", cmap="viridis",
+                                   vmin=low, vmax=high)
+            else:
+                ax.scatter(x[near], 1e3 * layer_cells[near, 3], c="0.6", s=12, marker="s")
+        fig.colorbar(image, ax=ax, label="porosity")
+        ax.set_xlabel("x from the roll centre (mm; web moves to the right)")
+        ax.set_ylabel("height (um)")
+        fig.tight_layout()
+        fig.savefig(folder / "porosity_field.png", dpi=130)
+        plt.close(fig)
+
+        through = summary.get("exit_porosity_through_thickness")
+        if through:
+            heights = (np.arange(len(through)) + 0.5) / len(through)
+            fig, ax = plt.subplots(figsize=(4, 4))
+            ax.plot(through, heights, "o-")
+            ax.set_xlabel("exit porosity")
+            ax.set_ylabel(f"height in {self.coating.name} (0 = foil side, 1 = roll side)")
+            ax.grid(alpha=0.3)
+            fig.tight_layout()
+            fig.savefig(folder / "porosity_through_thickness.png", dpi=130)
+            plt.close(fig)
 
     def history_csv(self, path):
         import csv

@@ -49,6 +49,16 @@ class LayerSpec(_Strict):
     elements: int = Field(4, ge=1, le=10000, description="Elements through the thickness.")
     initial_porosity: float | None = Field(
         None, ge=0, lt=1, description="Overrides the card's initial porosity (-), porous laws.")
+    parameters: dict[str, float] = Field(
+        default_factory=dict, description="Overrides of the card's scalar parameters for this "
+                                          "layer, e.g. {relaxation_time = 0.01} (card units).")
+
+    def card_overrides(self) -> dict | None:
+        """The card values this layer replaces (None: the card as it is)."""
+        overrides = dict(self.parameters)
+        if self.initial_porosity is not None:
+            overrides["initial_porosity"] = self.initial_porosity
+        return overrides or None
 
 
 class Loading(_Strict):
@@ -86,8 +96,15 @@ class CalenderSpec(_Strict):
     line_speed: float = Field(83.33, gt=0, description="Web / roll surface speed, mm/s "
                                                        "(1 m/min = 16.67 mm/s).")
     friction: float = Field(0.2, ge=0, le=2, description="Coulomb coefficient roll/web (-).")
-    slip_length: float = Field(1e-4, gt=0, description="Slip over which friction reaches mu p "
-                                                       "(regularisation), mm.")
+    slip_length: float = Field(1e-4, gt=0, description="Regularisation of the roll friction: "
+                               "the slip per step (mm) over which the shear traction rises to "
+                               "mu p; with the default step (half an element) 1e-4 mm is a slip "
+                               "speed of ~0.1 % of the line speed.")
+    web_drive: Literal["rolls", "winder"] = Field(
+        "rolls", description="What moves the web: 'rolls' - friction with the turning rolls "
+                             "draws it through the nip (needs friction > 0); 'winder' - the "
+                             "outlet end is pulled at the line speed (a frictionless nip, or a "
+                             "web driven by the winder with the rolls idling).")
     back_tension: float = Field(0.0, ge=0, description="Web tension at the inlet end, MPa.")
     front_tension: float = Field(0.0, ge=0, description="Web tension at the outlet end, MPa.")
     elements_per_contact_length: int = Field(12, ge=3, le=400, description="Mesh density "
@@ -99,10 +116,19 @@ class CalenderSpec(_Strict):
     step_fraction: float = Field(0.5, gt=0, le=2, description="Web advance per step, in "
                                                              "elements.")
     closing_steps: int = Field(8, ge=1, le=1000, description="Steps to close the nip.")
+    closing_time: float = Field(10.0, gt=0, description="Time over which the nip closes on the "
+                                "standing web before it moves, s. Only a rate-dependent coating "
+                                "sees it; the default is slow (the start-up material is near "
+                                "its long-time state; the exit zone is material that entered "
+                                "later at the line speed).")
     penalty_factor: float = Field(5.0, gt=0, description="Roll penalty = factor x E_ref / "
                                   "h_element (-). 5 keeps the penetration below ~0.5 % of the "
                                   "thickness reduction (reported: max_penetration_mm); stiffer "
                                   "penalties make the contact set chatter in Newton.")
+    contact_smoothing: float = Field(
+        1e-3, ge=0, description="Smoothing of the roll contact's penalty kink: the pressure at "
+                                "zero gap, (k delta)/2, is half this fraction of the coating's "
+                                "reference modulus (-); 0 = the plain penalty <d>_+.")
     tortuosity_exponent_through_plane: float = Field(
         1.0, ge=0, description="Bruggeman exponent alpha (tortuosity = porosity^-alpha) through "
                                "the thickness; larger than in-plane after calendering (seed "
@@ -118,6 +144,10 @@ class CalenderSpec(_Strict):
             raise ValueError("calender.gap (mm) is required for gap control")
         if self.control == "line_load" and self.line_load is None:
             raise ValueError("calender.line_load (N/mm) is required for line-load control")
+        if self.web_drive == "rolls" and self.friction == 0.0:
+            raise ValueError("a frictionless nip cannot draw the web: set calender.web_drive "
+                             "= 'winder' (the outlet end is pulled at the line speed) or give "
+                             "calender.friction > 0")
         return self
 
 
@@ -245,26 +275,19 @@ def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
 
 def layer_laws(layers: list[LayerSpec]) -> dict:
     """The constitutive law of every layer, by layer name, from its card (with the layer's
-    initial-porosity override)."""
+    overrides)."""
     from .materials.cards import load_card
 
-    laws = {}
-    for layer in layers:
-        overrides = {"initial_porosity": layer.initial_porosity} \
-            if layer.initial_porosity is not None else None
-        laws[layer.name] = load_card(layer.material, overrides=overrides)
-    return laws
+    return {layer.name: load_card(layer.material, overrides=layer.card_overrides())
+            for layer in layers}
 
 
 def _check_materials(case: Case, path: Path):
     from .materials.cards import CardError, load_card
 
     for index, layer in enumerate(case.layers):
-        overrides = {}
-        if layer.initial_porosity is not None:
-            overrides["initial_porosity"] = layer.initial_porosity
         try:
-            load_card(layer.material, overrides=overrides or None)
+            load_card(layer.material, overrides=layer.card_overrides())
         except CardError as exc:
             raise CaseError(f"case file '{path}': field 'layers.{index}.material': {exc}") from None
 

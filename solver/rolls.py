@@ -13,6 +13,11 @@ point of the web surface at its current position x = X + u:
                                                 speed, mm/s; u_n: displacement at step start)
     t_t = -mu p slip / sqrt(slip^2 + eps^2)     regularised Coulomb friction (eps: slip length)
 
+The smoothed law (delta > 0) takes the kink out of <d>_+: without it Newton can cycle between
+two contact sets at the arc's ends (measured: the free-standing film and the double-sided web
+failed their first rolling steps). It differs from <d>_+ by less than k_n delta / 2 anywhere
+and decays within a few delta of the contact edge, i.e. within tens of micrometres of web.
+
 so the traction on the web is  t = p n + t_t e_t  and the residual gets  -int t . v ds.
 With |slip| >> eps the friction is mu p opposing the slip; in the stick zone around the neutral
 point it is proportional to the slip. UFL differentiates all of it exactly (the Jacobian is
@@ -45,7 +50,7 @@ class Roll:
 
 
 def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, friction: float,
-               slip_length: float, penalty: float):
+               slip_length: float, penalty: float, smoothing: float = 0.0):
     """UFL pieces of one roll's contact: residual, force and derivative forms.
 
     closure: fem.Constant s; u_previous: fem.Function u_n; surface_advance: fem.Constant V dt.
@@ -66,7 +71,10 @@ def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, fricti
     distance = ufl.sqrt(xi * xi + (R - zeta) ** 2)
     n = ufl.as_vector((xi, -roll.side * (R - zeta))) / distance
     penetration = (2.0 * R * zeta - zeta * zeta - xi * xi) / (R + distance)
-    pressure = penalty * ufl.max_value(penetration, 0.0)
+    if smoothing > 0.0:
+        pressure = penalty * 0.5 * (penetration + ufl.sqrt(penetration ** 2 + smoothing ** 2))
+    else:
+        pressure = penalty * ufl.max_value(penetration, 0.0)
     e_t = roll.side * ufl.as_vector((-n[1], n[0]))
     slip = ufl.dot(u - u_previous, e_t) - surface_advance
     shear = -friction * pressure * slip / ufl.sqrt(slip * slip + slip_length ** 2)
@@ -97,7 +105,7 @@ class RollContact:
     the 'position' and the top roll's line load as the 'force'."""
 
     def __init__(self, problem, rolls: list[Roll], friction: float, slip_length: float,
-                 penalty: float):
+                 penalty: float, smoothing: float = 0.0):
         self.problem = problem
         self.rolls = rolls
         mesh = problem.mesh
@@ -105,7 +113,8 @@ class RollContact:
         self.surface_advance = fem.Constant(mesh, 0.0)     # V dt, mm
         self.u_previous = fem.Function(problem.V, name="displacement_at_step_start")
         self.terms = [roll_terms(problem, roll, self.position, self.u_previous,
-                                 self.surface_advance, friction, slip_length, penalty)
+                                 self.surface_advance, friction, slip_length, penalty,
+                                 smoothing)
                       for roll in rolls]
         self.residual = sum(term["residual"] for term in self.terms)
         self.residual_position_derivative = sum(term["residual_closure_derivative"]
@@ -122,6 +131,11 @@ class RollContact:
         problem.contacts.append(self)
 
     def commit(self):
+        """Accept the converged step. The friction depends on the slip in the step, so the
+        torques are taken now (after the commit the slip is measured from the new state), and
+        the step's start is kept (`u_step_start`) for the shear-traction profile."""
+        self.converged_torques = self.torques()
+        self.u_step_start = self.u_previous.x.array.copy()
         self.u_previous.x.array[:] = self.problem.u.x.array
 
     def _sum(self, form) -> float:
@@ -131,6 +145,8 @@ class RollContact:
         return [self._sum(form) for form in self.line_load_forms]
 
     def torques(self) -> list[float]:
+        """Roll torques (N mm/mm) at the current state and slip in the step; valid before
+        `commit` (afterwards use `converged_torques`)."""
         return [self._sum(form) for form in self.torque_forms]
 
     def pressure_integrals(self) -> list[float]:
