@@ -76,6 +76,10 @@ def main(argv=None) -> int:
               "/ solve ms per iteration | iteration / solve | exit porosity |\n"
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     if comm.rank == 0:
+        import json
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        summary_path = args.out.with_name(f"calender_timing_summary_{comm.size}ranks.json")
+        summary_path.write_text(json.dumps(summary, indent=1, default=float) + "\n")
         print(header)
         print(row)
         args.out.parent.mkdir(parents=True, exist_ok=True)
