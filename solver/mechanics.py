@@ -13,6 +13,12 @@ quadrature degree equals the degree of the quadrature spaces (2 x element degree
 Material history (Cp^-1 and the law's variables) is kept per region as NumPy arrays of shape
 (cells, points, ...). ``update_material`` computes a trial state from the step-start history;
 ``commit`` makes it the new history once the step has converged.
+
+Interface terms (``nipstack.interfaces.InterfaceTerm``, the stack's zero-thickness interfaces
+represented by thin bands of cells): the band cell groups are named in ``bands`` and carry no
+bulk material (P = A = 0 there); each term added with ``add_interface`` contributes its own
+residual and Jacobian forms, is updated inside ``update_material`` after the bulk regions and
+is committed with them.
 """
 from __future__ import annotations
 
@@ -80,7 +86,7 @@ class MechanicsProblem:
     """Finite-strain quasi-static problem on a mesh with named regions."""
 
     def __init__(self, mesh_data, region_laws: dict, degree: int = 2,
-                 petsc_options: dict | None = None):
+                 petsc_options: dict | None = None, bands: tuple = ()):
         self.mesh = mesh_data.mesh
         self.comm = self.mesh.comm
         self.gdim = self.mesh.geometry.dim
@@ -115,6 +121,11 @@ class MechanicsProblem:
             cells = self.cell_tags.find(tag).astype(np.int32)
             covered[cells] = True
             self.regions.append(Region(name, law, cells, n_points))
+        self.band_cells = {}            # band name -> local cells (owned + ghost), no material
+        for name in bands:
+            cells = self.cell_tags.find(self.region_tag(name, tdim)).astype(np.int32)
+            covered[cells] = True
+            self.band_cells[name] = cells
         if not self.comm.allreduce(bool(covered.all()), op=MPI.LAND):
             raise ValueError("some cells of the mesh belong to no region with a material")
 
@@ -122,6 +133,7 @@ class MechanicsProblem:
         self.A_dofs = self.A_q.function_space.dofmap.list
         self.dt = 0.0
         self.contacts: list[ContactTerm] = []
+        self.interfaces: list = []     # interface terms (residual, jacobian, update, commit)
         self.bcs: list[fem.DirichletBC] = []
         self.petsc_options = {"ksp_type": "preonly", "pc_type": "lu",
                               "pc_factor_mat_solver_type": "mumps"}
@@ -187,6 +199,9 @@ class MechanicsProblem:
                 residual += term.residual
                 if not getattr(term, "independent_of_displacement", False):
                     jacobian += ufl.derivative(term.residual, self.u, du)
+            for term in self.interfaces:
+                residual += term.residual
+                jacobian += term.jacobian
             self._forms = (fem.form(residual), fem.form(jacobian))
         return self._forms
 
@@ -227,6 +242,8 @@ class MechanicsProblem:
                 A2 = A[:, :gdim, :gdim, :gdim, :gdim].reshape(len(region.cells), -1)
                 self._write_quadrature(self.P_q, self.P_dofs[region.cells], P2, gdim * gdim)
                 self._write_quadrature(self.A_q, self.A_dofs[region.cells], A2, gdim ** 4)
+            for term in self.interfaces:
+                term.update(self)
         except Exception as exc:  # noqa: BLE001 - turned into a collective failure below
             error = f"{type(exc).__name__}: {exc}"
         errors = [e for e in self.comm.allgather(error) if e]
@@ -244,6 +261,16 @@ class MechanicsProblem:
         for region in self.regions:
             region.metric_inverse = region.trial_metric_inverse
             region.history = region.trial_history
+        for term in self.interfaces:
+            term.commit()
+
+    def add_interface(self, term):
+        """Add an interface term (an object with `residual` and `jacobian` UFL forms over its
+        band cells, `update(problem)` called in every material update, and `commit()`)."""
+        if self._forms is not None:
+            raise RuntimeError("add interface terms before the forms are compiled")
+        self.interfaces.append(term)
+        return term
 
     # --- cell fields for output -------------------------------------------------------------
     def cell_average(self, region: Region, values: np.ndarray) -> np.ndarray:
