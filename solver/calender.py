@@ -472,7 +472,8 @@ class Calender:
         cells = self._cells() if cells is None else cells
         a = self.contact_estimate
         X, x, porosity, J = cells[:, 0], cells[:, 2], cells[:, 4], cells[:, 5]
-        exited = (x > self.nip_x + 0.5 * a) & (X < self.nip_x - 1.5 * a) & \
+        exited = (x > self.nip_x + self.spec.exit_distance * a) & \
+            (X < self.nip_x - 1.5 * a) & \
                  (X > self.inlet_tail)
         if not exited.any():
             return None

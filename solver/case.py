@@ -113,6 +113,10 @@ class CalenderSpec(_Strict):
     travel_contact_lengths: float = Field(4.0, ge=2.5, le=100, description="How far the web "
                                           "is drawn through the nip, in contact lengths (>= 3.5 "
                                           "leaves a steady exit zone of 2 contact lengths).")
+    exit_distance: float = Field(0.5, gt=0, le=10, description="How far past the roll "
+                                 "centre line a column of the web counts as having left the "
+                                 "nip (sprung back), in contact lengths. A foil-backed coating "
+                                 "recovers within ~0.5; a free-standing film takes longer.")
     step_fraction: float = Field(0.5, gt=0, le=2, description="Web advance per step, in "
                                                              "elements.")
     closing_steps: int = Field(8, ge=1, le=1000, description="Steps to close the nip.")
