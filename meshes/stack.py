@@ -1,0 +1,524 @@
+r"""A cell stack with zero-thickness interfaces represented by thin bands (Gmsh, structured).
+
+    y
+    ^   +------------------------------------+  top                      (platen side)
+    |   |  layer 2                           |
+    |   +====================================+  interface_<1>_<2>: a band, one element thick
+    |   |  layer 1                           |
+    |   +------------------------------------+  interface_<0>_<1>: shared nodes (no band)
+    |   |  layer 0                           |
+    |   +------------------------------------+  bottom                   (support)
+    |  left                                right
+    +----------------------------------------> x      (z: depth, 3D; faces front z=0, back z=depth)
+
+Layers are listed bottom to top, each a structured band of `elements` cells through its
+thickness; the columns of nodes are vertical and shared by every layer (x positions uniform,
+or given by `x_nodes`), so the nodes of neighbouring layers pair up in vertical columns.
+
+An interface listed in `interfaces` gets a **band**: one row of cells between the two layers
+whose bottom nodes belong to the lower layer's top face and whose top nodes are the upper
+layer's bottom face, paired column by column. The band is `band_thickness` thick (default
+1e-6 of the thinner neighbour: geometrically negligible; it is added to the stack height, the
+layers keep their thicknesses). The band carries no bulk material: ``nipstack.interfaces``
+turns it into a zero-thickness interface (with degree-1 elements the jump
+u(X, Y + H) - u(X, Y) = H du/dY holds exactly at every point of a band cell).
+
+Geometry of a level between layers (all profiles are functions of x, and of z in 3D):
+  * ``shape``: both faces follow it (a wavy interface without initial gap);
+  * the lower layer's ``waviness``: its top face displaced by a sinusoid (the "uneven coating"
+    hot spot); the layers above follow it, the one above gets thinner where it rises;
+  * ``roughness`` (band interfaces only): an initial gap g0(x) = max(r) - r(x) >= 0 carved into
+    the rough face (``rough_face`` = "upper": the upper layer's bottom, asperities pointing
+    down, "lower": the lower layer's top). The highest asperity touches (g0 = 0), the valleys
+    are open by up to max(r) - min(r). The band then spans the gap: it is H = h + g0 thick.
+
+Groups (Gmsh physical groups, found by name, never number): one cell group per layer (its
+name), one cell group per band ``interface_<lower>_<upper>`` with facet groups
+``interface_<lower>_<upper>_bottom`` and ``..._top`` (its two faces); a level without band is the
+facet group ``interface_<lower>_<upper>`` (as in ``meshes.layered``); ``bottom``, ``top``,
+``left``, ``right`` (+ ``front``, ``back`` in 3D). Lengths in mm.
+
+Cells: quadrilaterals (hexahedra in 3D), or in 2D ``cell_type="crossed_triangle"``: every
+layer quadrilateral split into four triangles through a centre node (the "union jack" pattern
+of Nagtegaal, Parks & Rice 1974, free of volumetric locking under incompressible plastic flow,
+where fully integrated Q1 locks) and every band cell into two triangles (nodal, trapezoidal
+integration of the interface).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from mpi4py import MPI
+
+
+# --- profiles ---------------------------------------------------------------------------------
+@dataclass
+class Sinusoid:
+    """h(x[, z]) = amplitude cos(2 pi x / wavelength + phase) [cos(2 pi z / wavelength_z)], mm."""
+
+    amplitude: float
+    wavelength: float
+    phase: float = 0.0
+    wavelength_z: float | None = None
+
+    def __post_init__(self):
+        if not self.wavelength > 0.0:
+            raise ValueError(f"wavelength must be > 0 mm, got {self.wavelength}")
+        if self.wavelength_z is not None and not self.wavelength_z > 0.0:
+            raise ValueError(f"wavelength_z must be > 0 mm, got {self.wavelength_z}")
+
+    def heights(self, x, z=None, width=None, depth=None):
+        x = np.asarray(x, dtype=float)
+        h = self.amplitude * np.cos(2.0 * np.pi * x / self.wavelength + self.phase)
+        if self.wavelength_z is not None and z is not None:
+            h = h * np.cos(2.0 * np.pi * np.asarray(z, dtype=float) / self.wavelength_z)
+        return h
+
+
+@dataclass
+class RandomRoughness:
+    """Gaussian random surface with a Gaussian spectrum (autocorrelation rms^2 exp(-r^2/l^2)).
+
+    White noise on a grid of spacing l/8 covering the strip (plus 3 l on each side) is smoothed
+    by the Gaussian kernel exp(-2 r^2 / l^2) (separable in x, z), then shifted to zero mean and
+    scaled to the exact RMS `rms` over the strip; nodes take linearly interpolated values. The
+    surface depends only on (seed, rms, correlation_length, width, depth), not on the mesh.
+    """
+
+    rms: float
+    correlation_length: float
+    seed: int = 0
+
+    def __post_init__(self):
+        if not self.rms > 0.0:
+            raise ValueError(f"rms must be > 0 mm, got {self.rms}")
+        if not self.correlation_length > 0.0:
+            raise ValueError(f"correlation_length must be > 0 mm, got {self.correlation_length}")
+
+    def _axis(self, length):
+        step = self.correlation_length / 8.0
+        margin = 3.0 * self.correlation_length
+        n = int(np.ceil((length + 2 * margin) / step)) + 1
+        return -margin + step * np.arange(n), step
+
+    def _kernel(self, step):
+        r = step * np.arange(-int(np.ceil(2 * self.correlation_length / step)),
+                             int(np.ceil(2 * self.correlation_length / step)) + 1)
+        k = np.exp(-2.0 * r ** 2 / self.correlation_length ** 2)
+        return k / np.sqrt(np.sum(k ** 2))
+
+    def grid(self, width, depth=None):
+        """(xs, zs or None, field) of the smoothed field on its grid, zero mean, RMS = rms."""
+        rng = np.random.default_rng(self.seed)
+        xs, step = self._axis(width)
+        kernel = self._kernel(step)
+        if depth is None:
+            noise = rng.standard_normal(xs.size)
+            field_ = np.convolve(noise, kernel, mode="same")
+            zs = None
+            inside = (xs >= 0.0) & (xs <= width)
+            values = field_[inside]
+        else:
+            zs, _ = self._axis(depth)
+            noise = rng.standard_normal((xs.size, zs.size))
+            field_ = np.apply_along_axis(lambda c: np.convolve(c, kernel, mode="same"), 0, noise)
+            field_ = np.apply_along_axis(lambda c: np.convolve(c, kernel, mode="same"), 1, field_)
+            inside = ((xs[:, None] >= 0.0) & (xs[:, None] <= width)
+                      & (zs[None, :] >= 0.0) & (zs[None, :] <= depth))
+            values = field_[inside]
+        mean = values.mean()
+        rms = np.sqrt(np.mean((values - mean) ** 2))
+        return xs, zs, (field_ - mean) * (self.rms / rms)
+
+    def heights(self, x, z=None, width=None, depth=None):
+        if width is None:
+            raise ValueError("RandomRoughness.heights needs the strip width")
+        x = np.asarray(x, dtype=float)
+        xs, zs, values = self.grid(width, depth if z is not None else None)
+        if zs is None:
+            return np.interp(x, xs, values)
+        z = np.asarray(z, dtype=float)
+        # bilinear interpolation on the regular grid
+        fx = np.clip((x - xs[0]) / (xs[1] - xs[0]), 0, xs.size - 1.000001)
+        fz = np.clip((z - zs[0]) / (zs[1] - zs[0]), 0, zs.size - 1.000001)
+        i, k = np.floor(fx).astype(int), np.floor(fz).astype(int)
+        a, b = fx - i, fz - k
+        return ((1 - a) * (1 - b) * values[i, k] + a * (1 - b) * values[i + 1, k]
+                + (1 - a) * b * values[i, k + 1] + a * b * values[i + 1, k + 1])
+
+
+# --- specification ------------------------------------------------------------------------------
+@dataclass
+class StackLayer:
+    name: str
+    thickness: float                 # mm
+    elements: int                    # elements through the thickness
+    waviness: object | None = None   # profile displacing the layer's top face (e.g. Sinusoid)
+    grading: float = 1.0             # ratio of successive element heights, bottom to top
+                                     # (< 1: finest at the top, > 1: finest at the bottom)
+
+
+@dataclass
+class StackInterface:
+    """An interface represented by a band (the lower and upper layer names)."""
+
+    lower: str
+    upper: str
+    band_thickness: float | None = None    # mm; default band_ratio x thinner neighbour
+    band_ratio: float = 1e-6
+    roughness: object | None = None        # initial-gap profile (Sinusoid, RandomRoughness)
+    rough_face: str = "upper"              # "upper" | "lower"
+    shape: object | None = None            # conforming shape of the interface
+
+    @property
+    def name(self) -> str:
+        return f"interface_{self.lower}_{self.upper}"
+
+
+@dataclass
+class BandInfo:
+    """What the interface term needs to know about a band (same on every rank)."""
+
+    name: str
+    lower: str
+    upper: str
+    thickness: float          # h, mm (the band height where the initial gap is zero)
+    max_initial_gap: float    # mm
+    level: float              # nominal y of the band bottom, mm
+
+
+@dataclass
+class StackMesh:
+    """dolfinx.io.gmsh.MeshData-like (mesh, cell_tags, facet_tags, physical_groups) + layout."""
+
+    mesh: object
+    cell_tags: object
+    facet_tags: object
+    physical_groups: dict
+    layers: list
+    bands: dict = field(default_factory=dict)    # name -> BandInfo
+    width: float = 0.0
+    depth: float | None = None
+    height: float = 0.0             # highest point of the top face, mm
+    cell_type: str = "quadrilateral"
+    layer_bottoms: dict = field(default_factory=dict)    # nominal y of each layer's bottom
+
+    @property
+    def dim(self) -> int:
+        return self.mesh.topology.dim
+
+
+def _as_layer(layer) -> StackLayer:
+    if isinstance(layer, StackLayer):
+        return layer
+    if isinstance(layer, (tuple, list)):
+        return StackLayer(*layer)
+    if isinstance(layer, dict):
+        return StackLayer(**layer)
+    # e.g. meshes.layered.Layer
+    return StackLayer(layer.name, layer.thickness, layer.elements,
+                      getattr(layer, "waviness", None), getattr(layer, "grading", 1.0))
+
+
+def _as_interface(spec) -> StackInterface:
+    if isinstance(spec, StackInterface):
+        return spec
+    if isinstance(spec, (tuple, list)):
+        return StackInterface(*spec)
+    if isinstance(spec, dict):
+        return StackInterface(**spec)
+    raise TypeError(f"cannot read an interface from {spec!r}")
+
+
+def _heights(profile, x, z, width, depth):
+    if profile is None:
+        return np.zeros_like(x)
+    return np.asarray(profile.heights(x, z, width, depth), dtype=float)
+
+
+def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: int = 2,
+                depth: float | None = None, elements_depth: int = 1,
+                x_nodes=None, cell_type: str = "quadrilateral",
+                comm: MPI.Comm = MPI.COMM_WORLD) -> StackMesh:
+    """Mesh a stack (Gmsh discrete entities on rank 0, distributed by DOLFINx).
+
+    layers : bottom to top, StackLayer or (name, thickness, elements[, waviness]).
+    interfaces : StackInterface (or (lower, upper) tuples / dicts) for the levels that get a
+        band; lower/upper must be neighbouring layers in this order.
+    x_nodes : optional increasing column positions from 0 to width (overrides elements_width),
+        e.g. refined where contact patches will be.
+    cell_type : "quadrilateral" (hexahedra in 3D) or, in 2D, "crossed_triangle".
+    """
+    layers = [_as_layer(layer) for layer in layers]
+    interfaces = [_as_interface(spec) for spec in interfaces]
+    names = [layer.name for layer in layers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"layer names must be unique, got {names}")
+    if dim not in (2, 3):
+        raise ValueError(f"dimension must be 2 or 3, got {dim}")
+    if dim == 3 and not depth:
+        raise ValueError("a 3D stack needs a depth (mm)")
+    if cell_type not in ("quadrilateral", "crossed_triangle"):
+        raise ValueError(f"cell_type must be 'quadrilateral' or 'crossed_triangle', "
+                         f"got {cell_type!r}")
+    if cell_type == "crossed_triangle" and dim == 3:
+        raise ValueError("crossed triangles are a 2D option; 3D stacks use hexahedra")
+    for layer in layers:
+        if not layer.grading > 0.0:
+            raise ValueError(f"layer '{layer.name}': grading must be > 0, got {layer.grading}")
+        if not layer.thickness > 0.0 or int(layer.elements) < 1:
+            raise ValueError(f"layer '{layer.name}': thickness must be > 0 mm and elements "
+                             f">= 1, got {layer.thickness}, {layer.elements}")
+    if not layers:
+        raise ValueError("a stack needs at least one layer")
+    band_at = {}   # level index (1..n-1) -> StackInterface
+    for spec in interfaces:
+        if spec.lower not in names or spec.upper not in names:
+            raise ValueError(f"interface {spec.name}: unknown layer (layers: {names})")
+        k = names.index(spec.upper)
+        if k == 0 or names[k - 1] != spec.lower:
+            raise ValueError(f"interface {spec.name}: '{spec.lower}' must be the layer right "
+                             f"below '{spec.upper}' (layers bottom to top: {names})")
+        if k in band_at:
+            raise ValueError(f"interface {spec.name} listed twice")
+        if spec.rough_face not in ("upper", "lower"):
+            raise ValueError(f"interface {spec.name}: rough_face must be 'upper' or 'lower'")
+        band_at[k] = spec
+
+    if x_nodes is None:
+        xs = np.linspace(0.0, width, int(elements_width) + 1)
+    else:
+        xs = np.asarray(x_nodes, dtype=float)
+        if xs.ndim != 1 or xs.size < 2 or np.any(np.diff(xs) <= 0.0) or \
+                abs(xs[0]) > 1e-14 * width or abs(xs[-1] - width) > 1e-12 * width:
+            raise ValueError("x_nodes must increase strictly from 0 to width")
+        xs = xs.copy()
+        xs[0], xs[-1] = 0.0, width
+    if dim == 3:
+        zs = np.linspace(0.0, depth, int(elements_depth) + 1)
+        X, Z = np.meshgrid(xs, zs, indexing="ij")       # (nx+1, nz+1)
+    else:
+        zs = None
+        X, Z = xs.copy(), None
+
+    # nominal levels: band bottoms, layer bottoms
+    n = len(layers)
+    bands: dict[str, BandInfo] = {}
+    band_height = {}
+    y = 0.0
+    layer_bottoms = {}
+    base = [0.0] * (n + 1)
+    for k, layer in enumerate(layers):
+        base[k] = y
+        if k in band_at:
+            spec = band_at[k]
+            h = spec.band_thickness if spec.band_thickness is not None else \
+                spec.band_ratio * min(layer.thickness, layers[k - 1].thickness)
+            if not h > 0.0:
+                raise ValueError(f"interface {spec.name}: band thickness must be > 0 mm")
+            band_height[k] = h
+            y += h
+        layer_bottoms[layer.name] = y
+        y += layer.thickness
+    base[n] = y
+
+    # face profiles of every level: (lower face, upper face) heights over the columns
+    faces = []
+    gaps = {}
+    for k in range(n + 1):
+        shape = np.zeros_like(X)
+        if k >= 1 and layers[k - 1].waviness is not None:
+            shape = shape + _heights(layers[k - 1].waviness, X, Z, width, depth)
+        spec = band_at.get(k)
+        if spec is not None and spec.shape is not None:
+            shape = shape + _heights(spec.shape, X, Z, width, depth)
+        lower = base[k] + shape
+        if spec is None:
+            faces.append((lower, lower))
+            continue
+        g0 = np.zeros_like(X)
+        if spec.roughness is not None:
+            r = _heights(spec.roughness, X, Z, width, depth)
+            g0 = r.max() - r
+        gaps[k] = g0
+        h = band_height[k]
+        if spec.rough_face == "upper":
+            faces.append((lower, lower + h + g0))
+        else:
+            faces.append((lower - g0, lower + h))
+        bands[spec.name] = BandInfo(spec.name, spec.lower, spec.upper, h, float(g0.max()),
+                                    base[k])
+    # every layer must keep a positive thickness in every column
+    for k, layer in enumerate(layers):
+        local = faces[k + 1][0] - faces[k][1]
+        if np.min(local) <= 0.0:
+            raise ValueError(f"layer '{layer.name}': the profiles leave it a thickness of "
+                             f"{np.min(local):.3g} mm somewhere (roughness or waviness too "
+                             "large for the layer)")
+
+    mesh_data = None
+    if comm.rank == 0:
+        mesh_data = _gmsh_model(layers, faces, band_at, X, Z, xs, zs, dim, cell_type,
+                                width, depth)
+    return _to_dolfinx(mesh_data, comm, dim, layers, bands, width, depth, faces,
+                       cell_type, layer_bottoms)
+
+
+def _gmsh_model(layers, faces, band_at, X, Z, xs, zs, dim, cell_type, width, depth):
+    """Nodes, cells and facets of the stack as lists (rank 0)."""
+    shape = X.shape
+    rows = []             # list of y arrays over the columns
+    cell_blocks = []      # (group name, row index r: cells between rows r and r+1)
+    row_names = {}        # row index -> facet group name of that horizontal face (if any)
+    n = len(layers)
+    current = 0
+    rows.append(faces[0][1])
+    row_names[0] = "bottom"
+    for k, layer in enumerate(layers):
+        bottom = faces[k][1]
+        top = faces[k + 1][0]
+        r = float(layer.grading)
+        if abs(r - 1.0) < 1e-12:
+            fractions = np.arange(1, layer.elements + 1) / layer.elements
+        else:
+            fractions = (r ** np.arange(1, layer.elements + 1) - 1.0) / (r ** layer.elements - 1.0)
+        for e in range(1, layer.elements + 1):
+            rows.append(bottom + (top - bottom) * fractions[e - 1])
+            cell_blocks.append((layer.name, current))
+            current += 1
+        if k + 1 == n:
+            row_names[current] = "top"
+        elif (k + 1) in band_at:
+            spec = band_at[k + 1]
+            row_names[current] = f"{spec.name}_bottom"
+            rows.append(faces[k + 1][1])
+            cell_blocks.append((spec.name, current))
+            current += 1
+            row_names[current] = f"{spec.name}_top"
+        else:
+            row_names[current] = f"interface_{layer.name}_{layers[k + 1].name}"
+    n_rows = len(rows)
+    n_col = X.size
+    node_id = np.arange(n_rows * n_col).reshape((n_rows,) + shape) + 1   # Gmsh tags from 1
+    coords = np.zeros((n_rows,) + shape + (3,))
+    for r in range(n_rows):
+        coords[r, ..., 0] = X
+        coords[r, ..., 1] = rows[r]
+        if dim == 3:
+            coords[r, ..., 2] = Z
+    coords = coords.reshape(-1, 3)
+    next_node = coords.shape[0] + 1
+
+    cells = {}      # group name -> list of node-id tuples
+    facets = {}     # group name -> list of node-id tuples
+    extra_nodes = []
+    layer_names = {layer.name for layer in layers}
+    nx = xs.size - 1
+    if dim == 2:
+        for name, r in cell_blocks:
+            for i in range(nx):
+                bl, br = node_id[r, i], node_id[r, i + 1]
+                tl, tr = node_id[r + 1, i], node_id[r + 1, i + 1]
+                if cell_type == "quadrilateral":
+                    cells.setdefault(name, []).append((bl, br, tr, tl))
+                elif name in layer_names:
+                    centre = coords[[bl - 1, br - 1, tr - 1, tl - 1]].mean(axis=0)
+                    extra_nodes.append(centre)
+                    c = next_node
+                    next_node += 1
+                    cells.setdefault(name, []).extend(
+                        [(bl, br, c), (br, tr, c), (tr, tl, c), (tl, bl, c)])
+                else:   # band: two triangles, one vertical edge each
+                    cells.setdefault(name, []).extend([(bl, br, tr), (bl, tr, tl)])
+            # lateral faces
+            facets.setdefault("left", []).append((node_id[r, 0], node_id[r + 1, 0]))
+            facets.setdefault("right", []).append((node_id[r, nx], node_id[r + 1, nx]))
+        for r, name in row_names.items():
+            for i in range(nx):
+                facets.setdefault(name, []).append((node_id[r, i], node_id[r, i + 1]))
+    else:
+        nz = zs.size - 1
+        for name, r in cell_blocks:
+            for i in range(nx):
+                for k in range(nz):
+                    n0 = node_id[r]
+                    n1 = node_id[r + 1]
+                    cells.setdefault(name, []).append(
+                        (n0[i, k], n0[i + 1, k], n1[i + 1, k], n1[i, k],
+                         n0[i, k + 1], n0[i + 1, k + 1], n1[i + 1, k + 1], n1[i, k + 1]))
+            for k in range(nz):
+                facets.setdefault("left", []).append(
+                    (node_id[r, 0, k], node_id[r, 0, k + 1], node_id[r + 1, 0, k + 1],
+                     node_id[r + 1, 0, k]))
+                facets.setdefault("right", []).append(
+                    (node_id[r, nx, k], node_id[r + 1, nx, k], node_id[r + 1, nx, k + 1],
+                     node_id[r, nx, k + 1]))
+            for i in range(nx):
+                facets.setdefault("front", []).append(
+                    (node_id[r, i, 0], node_id[r + 1, i, 0], node_id[r + 1, i + 1, 0],
+                     node_id[r, i + 1, 0]))
+                facets.setdefault("back", []).append(
+                    (node_id[r, i, nz], node_id[r, i + 1, nz], node_id[r + 1, i + 1, nz],
+                     node_id[r + 1, i, nz]))
+        for r, name in row_names.items():
+            for i in range(nx):
+                for k in range(nz):
+                    facets.setdefault(name, []).append(
+                        (node_id[r, i, k], node_id[r, i + 1, k], node_id[r, i + 1, k + 1],
+                         node_id[r, i, k + 1]))
+    if extra_nodes:
+        coords = np.vstack([coords, np.array(extra_nodes)])
+    return coords, cells, facets
+
+
+def _to_dolfinx(model_data, comm, dim, layers, bands, width, depth, faces, cell_type,
+                layer_bottoms):
+    import gmsh
+    from dolfinx.io import gmsh as gmshio
+
+    initialised_here = not gmsh.isInitialized()
+    if initialised_here:
+        gmsh.initialize(interruptible=False)
+    gmsh.option.setNumber("General.Terminal", 0)
+    model = gmsh.model()
+    model.add("stack")
+    if comm.rank == 0:
+        coords, cells, facets = model_data
+        if dim == 2:
+            cell_type_id = 3 if cell_type == "quadrilateral" else 2
+            facet_type_id = 1
+        else:
+            cell_type_id, facet_type_id = 5, 3
+        element_tag = 1
+        first = None
+        order = [layer.name for layer in layers] + [name for name in cells
+                                                     if name not in {l.name for l in layers}]
+        for name in order:
+            entity = model.addDiscreteEntity(dim)
+            if first is None:
+                first = entity
+                model.mesh.addNodes(dim, entity, np.arange(1, coords.shape[0] + 1),
+                                    coords.ravel())
+            connectivity = np.asarray(cells[name], dtype=np.int64)
+            tags = np.arange(element_tag, element_tag + len(connectivity))
+            element_tag += len(connectivity)
+            model.mesh.addElementsByType(entity, cell_type_id, tags, connectivity.ravel())
+            model.addPhysicalGroup(dim, [entity], name=name)
+        for name, connectivity in facets.items():
+            entity = model.addDiscreteEntity(dim - 1)
+            connectivity = np.asarray(connectivity, dtype=np.int64)
+            tags = np.arange(element_tag, element_tag + len(connectivity))
+            element_tag += len(connectivity)
+            model.mesh.addElementsByType(entity, facet_type_id, tags, connectivity.ravel())
+            model.addPhysicalGroup(dim - 1, [entity], name=name)
+    mesh_data = gmshio.model_to_mesh(model, comm, 0, gdim=dim)
+    model.remove()
+    if initialised_here:
+        gmsh.finalize()
+    top_lower, _ = faces[-1]
+    return StackMesh(mesh=mesh_data.mesh, cell_tags=mesh_data.cell_tags,
+                     facet_tags=mesh_data.facet_tags, physical_groups=mesh_data.physical_groups,
+                     layers=layers, bands=bands, width=width, depth=depth,
+                     height=float(np.max(top_lower)), cell_type=cell_type,
+                     layer_bottoms=layer_bottoms)

@@ -1,0 +1,499 @@
+r"""Zero-thickness interfaces between stack layers, represented by thin bands of cells.
+
+Representation
+--------------
+An interface between two layers is a **band of one element through its thickness**
+(``meshes.stack.build_stack``): its bottom nodes are the lower layer's top face, its top nodes
+the upper layer's bottom face, paired in vertical columns (structured mesh, vertical element
+edges). The band is h thick (default 1e-6 of the thinner neighbour: geometrically negligible)
+plus, for a rough interface, the initial gap g0(X) >= 0, so its local height is H = h + g0.
+
+With **degree-1 elements** (Q1 quadrilaterals/hexahedra, or P1 triangles) and vertical edges,
+at fixed X a band cell is a straight vertical segment along which u is linear, so at *every*
+point of the band
+
+    Delta(X) = u(X, Y_top(X)) - u(X, Y_bottom(X)) = H(X) du/dY            (exact, any H > 0)
+
+(for Q1, H(X) is the linear interpolant of the column heights, a nodal field; for the two P1
+triangles of a band cell, H is the height of the triangle's vertical edge, a cell field, and
+the jump is that column's nodal jump: a nodal, trapezoidal integration of the interface).
+With degree 2 the band would have a mid-row of nodes that only the interface couples: under
+softening or open contact those nodes carry no stiffness (a spurious mode, a singular matrix),
+so the stack uses degree 1. The band cells get no bulk stiffness (P = A = 0).
+
+Interface law at the band's quadrature points
+---------------------------------------------
+Frame: the reference tangent T_ref of the iso-eta lines of the band (eta = 0 on the bottom
+face, 1 on the top face; T_ref = (1, -H d eta/dX) in 2D, T1 = (1, -H deta/dX, 0) and
+T2 = (0, -H deta/dZ, 1) in 3D: the interface profile, exactly as meshed), pushed forward,
+a = F T_ref; t = a/|a|, n = its normal pointing from the lower to the upper layer (2D:
+n = (-t_y, t_x); 3D: n = a2 x a1 / |.|, t2 = t1 x n). The gap
+
+    d = Delta + g0 e_Y,     g_n = d . n,     g_t = Delta . t        (local jump [g_n, g_t])
+
+(g0 e_Y is the initial vertical opening of a rough interface; the band thickness h is not a
+gap). The law (``materials.interface_*``, ``materials.cohesive_*``) returns the local traction
+[t_n, t_t] (t_n > 0 resists opening, t_n < 0 is contact pressure) and its tangent; they are
+stored in quadrature functions (the P_q/A_q pattern) and the interface contributes
+
+    R = int_band  t . (Grad du e_Y) w dX,      t = t_n n + t_t t,    w = |T_ref| (2D),
+                                                                      |T2 x T1| (3D)
+
+which equals int_Gamma t . delta Delta dS over the interface (dS of the iso-eta surface:
+dX dY = dS H / w and delta Delta = H Grad du e_Y). The consistent Jacobian is the law tangent
+composed with d(g)/du (UFL derivative of the gap expressions) plus the frame-rotation part
+(UFL derivative of R with the local tractions held fixed). Quadratic Newton convergence is
+the check.
+
+State per quadrature point (as for bulk regions): ``update`` computes a trial state from the
+history of the step start inside every residual evaluation; ``commit`` keeps it once the step
+is accepted. Augmented Lagrangian (contact laws with ``augment``): after Newton converges the
+driver calls ``augment`` (Uzawa update of lambda_n on the step-start state) and re-solves until
+the constraint violation (|g_n| at points in contact, and any penetration) is below its
+tolerance.
+
+MPI: each band cell carries both faces' nodes, so the pairing needs no communication; the
+law acts point by point on each rank's cells, and reductions (contact fraction, maxima) sum
+over the ranks' owned cells.
+
+An optional ``regularisation`` spring k_r (MPa/mm) adds k_r (g - g_ref) (g_ref = the local
+gap of the undeformed state) to the traction that is assembled (not to the reported law
+traction): it keeps a layer that is held only by open frictionless contacts from being a
+rigid-body mode of the Newton matrix (first touch of a rough interface, frictionless sliding
+with free lateral edges). It transmits k_r x (the jump) of force: keep it ~1e-9 of the contact
+penalty and report it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import basix
+import basix.ufl
+import dolfinx_solver  # noqa: F401  (loads MPI before dolfinx/petsc4py)
+import numpy as np
+import ufl
+from dolfinx import fem, la
+from dolfinx import mesh as dmesh
+from mpi4py import MPI
+
+#: interface output fields (per point): name -> unit
+FIELDS = {"gap_normal": "mm", "gap_tangential": "mm", "normal_traction": "MPa",
+          "pressure": "MPa", "damage": "-", "contact": "-"}
+
+
+@dataclass
+class InterfaceBand:
+    """The cells of one band interface, its law and the state at its quadrature points."""
+
+    name: str
+    law: object
+    cells: np.ndarray            # local cells (this rank's), sorted
+    n_points: int
+    regularisation: float = 0.0
+    owned: np.ndarray = None     # bool (cells*points,): point of an owned cell
+    area: np.ndarray = None      # interface area carried by each point (cells*points,)
+    coordinates: np.ndarray = None   # reference X of the points (cells*points, gdim)
+    g_ref: np.ndarray = None
+    history: dict = None
+    trial: dict = None
+    jump: np.ndarray = None      # local [g_n, g_t(...)] at the last update
+    traction: np.ndarray = None  # law traction at the last update
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = len(self.cells) * self.n_points
+        self.history = self.law.initial_state(n)
+        self.trial = {k: np.array(v, copy=True) for k, v in self.history.items()}
+
+    @property
+    def is_contact(self) -> bool:
+        return hasattr(self.law, "augment")
+
+
+def _copy_state(state):
+    return {k: np.array(v, copy=True) for k, v in state.items()}
+
+
+class InterfaceTerm:
+    """The zero-thickness interfaces of a stack, as one term of a MechanicsProblem.
+
+    problem : MechanicsProblem built with degree=1 and bands=(names of the band cell groups)
+    stack_mesh : meshes.stack.StackMesh (band thicknesses and initial gaps)
+    laws : {band name: interface law}
+    regularisation : {band name: k_r in MPa/mm} (default 0)
+    gap_tolerance : a point is in contact if t_n < 0 and g_n <= gap_tolerance (mm; None: any
+        g_n, i.e. contact = compressive normal traction)
+    """
+
+    def __init__(self, problem, stack_mesh, laws: dict, regularisation: dict | None = None,
+                 gap_tolerance: float | None = None):
+        mesh = problem.mesh
+        self.problem = problem
+        self.mesh = mesh
+        self.comm = mesh.comm
+        gdim = self.gdim = mesh.geometry.dim
+        tdim = mesh.topology.dim
+        if problem.V.ufl_element().embedded_superdegree > 1:
+            raise ValueError("band interfaces need degree-1 elements (MechanicsProblem(..., "
+                             "degree=1)): with degree 2 the band's mid-row nodes are a "
+                             "spurious mode under softening or open contact")
+        self.gap_tolerance = gap_tolerance
+        regularisation = regularisation or {}
+        simplex = mesh.topology.cell_name() in ("triangle", "tetrahedron")
+        self.n_owned_cells = mesh.topology.index_map(tdim).size_local
+        points = problem.points
+        n_points = len(problem.weights)
+        self.bands: dict[str, InterfaceBand] = {}
+        for name, law in laws.items():
+            if name not in problem.band_cells:
+                raise KeyError(f"'{name}' is not a band of the problem (bands: "
+                               f"{sorted(problem.band_cells)})")
+            cells = np.sort(problem.band_cells[name]).astype(np.int32)
+            self.bands[name] = InterfaceBand(name, law, cells, n_points,
+                                             float(regularisation.get(name, 0.0)))
+        self.all_cells = np.concatenate([b.cells for b in self.bands.values()]) \
+            if self.bands else np.zeros(0, dtype=np.int32)
+        offsets = np.cumsum([0] + [len(b.cells) for b in self.bands.values()])
+        self._slices = {name: slice(offsets[k], offsets[k + 1])
+                        for k, name in enumerate(self.bands)}
+
+        # --- nodal / cell fields describing the bands ------------------------------------------
+        S1 = fem.functionspace(mesh, ("Lagrange", 1))
+        SH = fem.functionspace(mesh, ("DG", 0)) if simplex else S1
+        self.eta = fem.Function(S1, name="band_eta")
+        self.height = fem.Function(SH, name="band_height")
+        self.initial_gap = fem.Function(SH, name="band_initial_gap")
+        self._set_band_fields(stack_mesh, S1, SH, simplex)
+
+        # --- UFL ----------------------------------------------------------------------------------
+        u = problem.u
+        v = ufl.TestFunction(problem.V)
+        du = ufl.TrialFunction(problem.V)
+        H, g0, eta = self.height, self.initial_gap, self.eta
+        F = ufl.Identity(gdim) + ufl.grad(u)
+        dYu = ufl.as_vector([ufl.grad(u)[i, 1] for i in range(gdim)])
+        dYv = ufl.as_vector([ufl.grad(v)[i, 1] for i in range(gdim)])
+        e_Y = ufl.as_vector([0.0, 1.0] + [0.0] * (gdim - 2))
+        Delta = H * dYu
+        d = Delta + g0 * e_Y
+        ge = ufl.grad(eta)
+        if gdim == 2:
+            T = ufl.as_vector([1.0, -H * ge[0]])
+            a = F * T
+            t1 = a / ufl.sqrt(ufl.dot(a, a))
+            n = ufl.as_vector([-t1[1], t1[0]])
+            frame = [n, t1]
+            w = ufl.sqrt(ufl.dot(T, T))
+        else:
+            T1 = ufl.as_vector([1.0, -H * ge[0], 0.0])
+            T2 = ufl.as_vector([0.0, -H * ge[2], 1.0])
+            a1, a2 = F * T1, F * T2
+            c = ufl.cross(a2, a1)
+            n = c / ufl.sqrt(ufl.dot(c, c))
+            t1 = a1 / ufl.sqrt(ufl.dot(a1, a1))
+            t2 = ufl.cross(t1, n)
+            frame = [n, t1, t2]
+            cw = ufl.cross(T2, T1)
+            w = ufl.sqrt(ufl.dot(cw, cw))
+        g_loc = ufl.as_vector([ufl.dot(d, n)] + [ufl.dot(Delta, e) for e in frame[1:]])
+
+        cell_name = mesh.topology.cell_name()
+        qdeg = problem.quadrature_degree
+        self.T_q = fem.Function(fem.functionspace(mesh, basix.ufl.quadrature_element(
+            cell_name, value_shape=(gdim,), degree=qdeg)), name="interface_traction")
+        self.D_q = fem.Function(fem.functionspace(mesh, basix.ufl.quadrature_element(
+            cell_name, value_shape=(gdim, gdim), degree=qdeg)), name="interface_tangent")
+        self.T_dofs = self.T_q.function_space.dofmap.list
+        self.D_dofs = self.D_q.function_space.dofmap.list
+
+        band_tags = dmesh.meshtags(mesh, tdim, np.unique(self.all_cells).astype(np.int32),
+                                   np.ones(len(np.unique(self.all_cells)), dtype=np.int32))
+        dxb = ufl.Measure("dx", domain=mesh, subdomain_data=band_tags, metadata={
+            "quadrature_degree": qdeg, "quadrature_scheme": "default"})(1)
+
+        def rotate(local):
+            return sum((local[k] * frame[k] for k in range(1, gdim)), local[0] * frame[0])
+
+        self.residual = ufl.inner(rotate(self.T_q), dYv) * w * dxb
+        dg = ufl.derivative(g_loc, u, du)
+        self.jacobian = ufl.derivative(self.residual, u, du) \
+            + ufl.inner(rotate(ufl.dot(self.D_q, dg)), dYv) * w * dxb
+        self._gap_expression = fem.Expression(g_loc, points)
+        area = abs(ufl.JacobianDeterminant(mesh)) * w / H
+        X = ufl.SpatialCoordinate(mesh)
+        geometry = fem.Expression(ufl.as_vector([X[i] for i in range(gdim)] + [area]), points)
+
+        weights = np.asarray(problem.weights)
+        for name, band in self.bands.items():
+            if len(band.cells):
+                values = geometry.eval(mesh, band.cells)
+                band.coordinates = values[..., :gdim].reshape(-1, gdim)
+                band.area = (values[..., gdim] * weights[None, :]).reshape(-1)
+                band.g_ref = self._gap_expression.eval(mesh, band.cells).reshape(-1, gdim)
+            else:
+                band.coordinates = np.zeros((0, gdim))
+                band.area = np.zeros(0)
+                band.g_ref = np.zeros((0, gdim))
+            band.owned = np.repeat(band.cells < self.n_owned_cells, n_points)
+            band.jump = band.g_ref.copy()
+            band.traction = np.zeros_like(band.g_ref)
+        problem.add_interface(self)
+
+    # --- band description fields ------------------------------------------------------------------
+    def _set_band_fields(self, stack_mesh, S1, SH, simplex):
+        """eta (0 bottom face, 1 top face), the band height H and the initial gap g0 from the
+        node coordinates of the band cells (each band cell pairs its nodes in vertical columns;
+        the classification of triangle nodes that are not on their cell's vertical edge is
+        completed by a reverse/forward scatter)."""
+        mesh = self.mesh
+        x = mesh.geometry.x
+        xdofs = mesh.geometry.dofmaps[0]
+        v_dofs = self.problem.V.dofmap.list
+        column_pairs = []      # (bottom, top) displacement blocks of the band columns
+        s1_dofs = S1.dofmap.list
+        sh_dofs = SH.dofmap.list
+        gdim = self.gdim
+        width = stack_mesh.width
+        tol = 1e-10 * width
+        bottom = fem.Function(S1)
+        top = fem.Function(S1)
+        # (quadrilaterals/hexahedra) nodal column height H, band thickness h, rough flag and
+        # a count, accumulated over the ranks that hold the node in a band cell
+        acc = {key: fem.Function(S1) for key in ("H", "h", "rough", "count")}
+        for name, band in self.bands.items():
+            info = stack_mesh.bands[name]
+            h = info.thickness
+            for c in band.cells:
+                nodes = xdofs[c]
+                P = x[nodes]
+                dofs1 = s1_dofs[c]
+                k = len(nodes)
+                pairs = []
+                for i in range(k):
+                    for j in range(i + 1, k):
+                        same_column = abs(P[i, 0] - P[j, 0]) <= tol and (
+                            gdim == 2 or abs(P[i, 2] - P[j, 2]) <= tol)
+                        if same_column:
+                            pairs.append((i, j) if P[i, 1] < P[j, 1] else (j, i))
+                if not pairs or (not simplex and 2 * len(pairs) != k):
+                    raise ValueError(f"band '{name}': cell {c} does not pair its nodes in "
+                                     "vertical columns (the band must come from build_stack)")
+                heights = []
+                for i, j in pairs:
+                    column_pairs.append((v_dofs[c][i], v_dofs[c][j]))
+                    height = P[j, 1] - P[i, 1]
+                    heights.append(height)
+                    bottom.x.array[dofs1[i]] = 1.0
+                    top.x.array[dofs1[j]] = 1.0
+                    if not simplex:
+                        for node in (dofs1[i], dofs1[j]):
+                            acc["H"].x.array[node] = height
+                            acc["h"].x.array[node] = h
+                            acc["rough"].x.array[node] = float(info.max_initial_gap > 0.0)
+                            acc["count"].x.array[node] = 1.0
+                if simplex:
+                    height = heights[0]
+                    self.height.x.array[sh_dofs[c]] = height
+                    self.initial_gap.x.array[sh_dofs[c]] = \
+                        0.0 if info.max_initial_gap == 0.0 else max(height - h, 0.0)
+        self.column_pairs = np.unique(np.array(column_pairs, dtype=np.int64).reshape(-1, 2),
+                                      axis=0)
+        for f in (bottom, top):
+            f.x.scatter_reverse(la.InsertMode.add)
+            f.x.scatter_forward()
+        if self.comm.allreduce(int(np.any((bottom.x.array > 0) & (top.x.array > 0))),
+                               op=MPI.MAX):
+            raise ValueError("a node lies on both faces of a band")
+        self.eta.x.array[:] = np.where(top.x.array > 0, 1.0, 0.0)
+        if not simplex:
+            # owner and ghost copies of a node were set alike: the owner averages the sum of
+            # the copies, then sends the value to the ghosts
+            for f in acc.values():
+                f.x.scatter_reverse(la.InsertMode.add)
+            count = np.maximum(acc["count"].x.array, 1.0)
+            H = acc["H"].x.array / count
+            rough = acc["rough"].x.array > 0.0
+            self.height.x.array[:] = H
+            self.initial_gap.x.array[:] = np.where(
+                rough, np.maximum(H - acc["h"].x.array / count, 0.0), 0.0)
+            self.height.x.scatter_forward()
+            self.initial_gap.x.scatter_forward()
+        else:
+            self.height.x.scatter_forward()
+            self.initial_gap.x.scatter_forward()
+
+    # --- the update called in every material update ----------------------------------------------
+    def update(self, problem):
+        if len(self.all_cells) == 0:
+            return
+        gdim = self.gdim
+        values = self._gap_expression.eval(self.mesh, self.all_cells)
+        for name, band in self.bands.items():
+            if len(band.cells) == 0:
+                continue
+            jump = values[self._slices[name]].reshape(-1, gdim)
+            traction, tangent, state = band.law.update(jump, band.history, problem.dt)
+            if not (np.all(np.isfinite(traction)) and np.all(np.isfinite(tangent))):
+                raise FloatingPointError(f"non-finite traction on interface '{name}'")
+            band.jump, band.traction, band.trial = jump, traction, state
+            assembled, stiffness = traction, tangent
+            if band.is_contact:
+                # exactly touching (lambda_n + k_n g_n = 0, e.g. a conforming band at rest):
+                # take the closed branch of the normal tangent (both are generalised
+                # derivatives of the kink); with the open one the first Newton step of a stack
+                # held only by its contacts would be a rigid-body jump
+                k_n = band.law.normal_stiffness
+                touching = band.history["lambda_n"] + k_n * jump[:, 0] == 0.0
+                if np.any(touching):
+                    stiffness = tangent.copy()
+                    stiffness[touching, 0, 0] = k_n
+            if band.regularisation > 0.0:
+                assembled = traction + band.regularisation * (jump - band.g_ref)
+                stiffness = stiffness + band.regularisation * np.eye(gdim)
+            problem._write_quadrature(self.T_q, self.T_dofs[band.cells], assembled, gdim)
+            problem._write_quadrature(self.D_q, self.D_dofs[band.cells],
+                                      stiffness.reshape(len(assembled), -1), gdim * gdim)
+
+    def commit(self):
+        for band in self.bands.values():
+            band.history = band.trial
+
+    # --- step control -------------------------------------------------------------------------------
+    def save_state(self):
+        return {name: _copy_state(band.history) for name, band in self.bands.items()}
+
+    def restore_state(self, saved):
+        for name, band in self.bands.items():
+            band.history = _copy_state(saved[name])
+
+    def augment(self) -> int:
+        """Uzawa update lambda_n <- min(lambda_n + k_n g_n, 0) of every contact band, on the
+        step-start state with the jump of the last update (the converged one). Returns the
+        number of bands augmented."""
+        count = 0
+        for band in self.bands.values():
+            if band.is_contact:
+                if len(band.cells):
+                    band.history = band.law.augment(band.jump, band.history)
+                count += 1
+        return count
+
+    def contact_mask(self, band) -> np.ndarray:
+        mask = band.traction[:, 0] < 0.0
+        if self.gap_tolerance is not None:
+            mask &= band.jump[:, 0] <= self.gap_tolerance
+        return mask
+
+    def constraint_violation(self, name: str | None = None) -> float:
+        """Largest |g_n| at points in contact and largest penetration -g_n (mm) over the contact
+        bands (or one band); collective."""
+        worst = 0.0
+        for key, band in self.bands.items():
+            if (name is not None and key != name) or not band.is_contact or not len(band.cells):
+                continue
+            g_n = band.jump[:, 0]
+            closed = band.traction[:, 0] < 0.0
+            worst = max(worst, float(np.max(np.abs(g_n[closed]), initial=0.0)),
+                        float(np.max(-g_n, initial=0.0)))
+        return self.comm.allreduce(worst, op=MPI.MAX)
+
+    def max_jump_change(self, displacement: np.ndarray) -> float:
+        """Largest change |du_top - du_bottom| of the nodal jump over the band columns for a
+        displacement increment given as a local array with ghosts (blocked); collective."""
+        d = displacement.reshape(-1, self.gdim)
+        if len(self.column_pairs):
+            change = d[self.column_pairs[:, 1]] - d[self.column_pairs[:, 0]]
+            worst = float(np.max(np.sqrt(np.sum(change ** 2, axis=1))))
+        else:
+            worst = 0.0
+        return self.comm.allreduce(worst, op=MPI.MAX)
+
+    # --- results ------------------------------------------------------------------------------------
+    def point_fields(self, name: str) -> dict[str, np.ndarray]:
+        """Per-point fields of a band at the last update (this rank's points)."""
+        band = self.bands[name]
+        m = band.jump.shape[1]
+        t_n = band.traction[:, 0]
+        fields = {
+            "gap_normal": band.jump[:, 0].copy(),
+            "gap_tangential": np.sqrt(np.sum(band.jump[:, 1:m] ** 2, axis=1)),
+            "normal_traction": t_n.copy(),
+            "pressure": -t_n,
+            "damage": np.asarray(band.trial.get("damage", np.zeros_like(t_n)), dtype=float),
+            "contact": self.contact_mask(band).astype(float),
+        }
+        return fields
+
+    def statistics(self, name: str) -> dict[str, float]:
+        """Contact fraction (area in contact / interface area, summed over ranks), max and mean
+        interfacial pressure (over the interface and over the contact area), max gap, max
+        penetration, max damage. Collective."""
+        band = self.bands[name]
+        comm = self.comm
+        fields = self.point_fields(name)
+        own = band.owned
+        area = band.area[own]
+        contact = fields["contact"][own]
+        pressure = fields["pressure"][own]
+        sums = comm.allreduce(np.array([area.sum(), (area * contact).sum(),
+                                        (area * pressure).sum(),
+                                        (area * pressure * contact).sum()]), op=MPI.SUM)
+        total, in_contact, force, contact_force = sums
+
+        def global_max(values):
+            return comm.allreduce(float(np.max(values, initial=-np.inf)), op=MPI.MAX)
+
+        fraction = in_contact / total if total > 0 else 0.0
+        return {
+            "area": total,
+            "contact_fraction": fraction,
+            "max_pressure": global_max(pressure),
+            "mean_pressure": force / total if total > 0 else 0.0,
+            "mean_contact_pressure": contact_force / in_contact if in_contact > 0 else 0.0,
+            "max_gap": global_max(fields["gap_normal"][own]),
+            "max_penetration": max(global_max(-fields["gap_normal"][own]), 0.0),
+            "max_damage": global_max(fields["damage"][own]),
+            "min_pressure": -global_max(-pressure),
+        }
+
+    def profile(self, name: str):
+        """Rows along the interface on rank 0 (None elsewhere): coordinates of the interface
+        point (x[, z]) and the fields averaged over the points of a column (same X)."""
+        band = self.bands[name]
+        fields = self.point_fields(name)
+        own = band.owned
+        keys = list(FIELDS)
+        gdim = self.gdim
+        local = np.column_stack([band.coordinates[own]] + [band.area[own]]
+                                + [fields[k][own] for k in keys]) if own.any() else \
+            np.zeros((0, gdim + 1 + len(keys)))
+        gathered = self.comm.gather(local, root=0)
+        if self.comm.rank != 0:
+            return None
+        data = np.vstack(gathered)
+        columns = [0] if gdim == 2 else [0, 2]
+        scale = max(np.max(np.abs(data[:, columns])), 1e-300) if len(data) else 1.0
+        keys_xz = np.round(data[:, columns] / scale, 10)
+        unique, inverse = np.unique(keys_xz, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        rows = []
+        for k in range(len(unique)):
+            members = data[inverse == k]
+            weight = members[:, gdim]
+            total = weight.sum()
+            row = [members[0, c] for c in columns] + [total]
+            row += list((members[:, gdim + 1:] * weight[:, None]).sum(axis=0) / total)
+            rows.append(row)
+        header = ["x_mm"] + (["z_mm"] if gdim == 3 else []) + ["area_weight"] + \
+            [f"{k}_{FIELDS[k]}" if FIELDS[k] != "-" else k for k in keys]
+        return header, np.array(rows)
+
+    def cell_fields(self, name: str) -> dict[str, np.ndarray]:
+        """Area-weighted cell averages (cells of the band on this rank)."""
+        band = self.bands[name]
+        fields = self.point_fields(name)
+        n_cells = len(band.cells)
+        area = band.area.reshape(n_cells, -1)
+        total = area.sum(axis=1)
+        return {k: (v.reshape(n_cells, -1) * area).sum(axis=1) / total
+                for k, v in fields.items()}

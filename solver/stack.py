@@ -1,0 +1,852 @@
+r"""Cell-stack compaction: layers with material cards, zero-thickness interfaces, a rigid plate.
+
+    rigid plate (penalty contact; pressure control: its position is an unknown of Newton)
+      +----------------------------------------+  top
+      |  layer n-1                             |
+      +========================================+  interface (band: contact / cohesive / bonded)
+      |  ...                                   |
+      +----------------------------------------+  bottom: rollers (u_y = 0)
+    lateral faces: rollers ("confined", uniaxial strain of a wide stack), "free" (one corner
+    held in x [and z]), or "symmetric" (rollers on the left face only)
+
+The stack is meshed by ``meshes.stack.build_stack`` (structured, degree 1: see
+``nipstack.interfaces`` for why) and every listed interface becomes a thin band on which an
+interface law acts (``nipstack.interfaces.InterfaceTerm``). Loading: load (pressure or plate
+displacement in steps), hold (time passes at constant pressure), unload (pressure down in
+steps, then the plate is released). Each step is solved by Newton with the consistent tangent;
+with contact interfaces an augmented-Lagrangian loop updates the multipliers after Newton
+converges until the constraint violation (|g_n| at points in contact, and any penetration) is
+below max(al_atol, al_rtol x plate displacement); the AL iterations are reported. A failed step
+is halved and retried (cut-backs).
+
+Pressure control, two methods (``pressure_method``; "auto": the secant when a contact
+interface is rough, else the bordered Newton with the secant as the fallback of a failed step):
+  * "bordered": the plate position is an unknown of Newton with the force equation
+    (``NewtonSolver.solve(force_control=...)``); used for stacks whose interfaces start closed;
+  * "secant": a secant iteration on the plate position, each iterate a position-controlled
+    Newton solve from the step-start history; used when a contact interface is rough. Measured
+    on rough lithium on LLZO: the bordered Newton chatters without converging (the force-
+    displacement response of a perfectly plastic layer touching at a few asperities is nearly
+    flat and kinked), the secant converges in a few solves.
+A stack with rough contacts is first *seated* (plate displacement doubled from 1e-3 of the
+largest initial gap until every rough contact carries load). Newton steps that would change an
+interface jump by more than 0.25 x the smallest neighbouring element height are scaled down
+(force control and a released plate only: there a layer held by open contacts is a near
+rigid-body mode; see JumpLimitedNewton).
+
+After ``unload`` the plate is released: a layer held only by open frictionless contacts then
+floats, its position set by the weak regularisation spring of the interface, so the plate
+displacement of the release step says nothing physical.
+
+Results: ``records`` (one per step: pressure, plate displacement, per-interface contact
+fraction, max/mean interfacial pressure, max gap, ...), ``summary()`` (per-layer thickness and
+porosity change, per-interface contact fraction and j_loc/j_app = 1/fraction, seed 003), and
+``write_results(folder)`` (history.csv, interface profiles along x, summary.json, fields for
+ParaView). Units mm, N, MPa, s; in 2D forces are per unit depth (N/mm).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dolfinx_solver  # noqa: F401
+import numpy as np
+import ufl
+from dolfinx import fem
+from dolfinx import mesh as dmesh
+from mpi4py import MPI
+
+from .interfaces import InterfaceTerm
+from .materials.cards import load_card
+from .materials.cohesive_bilinear import BilinearCohesive
+from .materials.cohesive_exponential import ExponentialCohesive
+from .materials.interface_bonded import BondedInterface
+from .materials.interface_contact import FrictionalContact
+from .mechanics import MechanicsProblem, StepFailure
+from .meshes.stack import StackInterface, StackLayer, build_stack
+from .newton import NewtonSolver
+
+#: interface law names -> classes
+INTERFACE_LAWS = {"contact": FrictionalContact, "bonded": BondedInterface,
+                  "cohesive_bilinear": BilinearCohesive,
+                  "cohesive_exponential": ExponentialCohesive}
+#: default penalty factor, by law: contact (augmented Lagrangian) k_n = factor x E_soft / h_min
+#: with E_soft the softer neighbour's modulus and h_min the smallest neighbouring element
+#: height; factor 1 when a neighbour is plastic (J2, DPC), 10 between elastic layers. Measured:
+#: lithium (J2) on LLZO with k = 10 E_max/h_min chatters (cut-backs at every step, 5x the
+#: time), with 1 E_soft/h_min not at all and the AL loop needs 0-2 updates (plastic flow keeps
+#: the multiplier update contractive); between elastic layers the Uzawa update contracts by
+#: ~ K_local / (K_local + k_n), so 1 E_soft/h_min needed 20-30 updates a step.
+#: Bonded and cohesive: k = factor x E_max / h_min (a stiff tie).
+DEFAULT_STIFFNESS_FACTOR = {"contact": 1.0, "bonded": 100.0, "cohesive_bilinear": 100.0}
+ELASTIC_CONTACT_FACTOR = 10.0
+
+
+class JumpLimitedNewton(NewtonSolver):
+    """Newton whose step is scaled down (with the plate's) when it would change an interface
+    jump by more than `limit` mm in one iteration.
+
+    While a layer is held only by open contacts (first touch of a rough interface, re-contact
+    after release) the tangent sees no normal stiffness there and the full Newton step is a
+    huge rigid-body jump into the neighbour (then a failed return map or an inverted element).
+    Limiting the jump change to a fraction of the neighbouring element height lets the contact
+    close in a few iterations; near the solution the steps are far below the limit, so the
+    quadratic convergence is untouched. `limited_steps` counts the scaled steps."""
+
+    def __init__(self, problem, interfaces, limit, *args, **kwargs):
+        super().__init__(problem, *args, **kwargs)
+        self.interfaces, self.limit = interfaces, limit
+        self.limited_steps = 0
+        self._increment = fem.Function(problem.V)
+
+    def _line_search(self, residual, dx, force_control, report):
+        if self.limit:
+            n = self.du.getLocalSize()
+            self._increment.x.array[:n] = self.du.getArray(readonly=True)
+            self._increment.x.scatter_forward()
+            change = self.interfaces.max_jump_change(self._increment.x.array)
+            if change > self.limit:
+                scale = self.limit / change
+                self.du.scale(scale)
+                dx *= scale
+                self.limited_steps += 1
+        return super()._line_search(residual, dx, force_control, report)
+
+
+class RunIncomplete(RuntimeError):
+    """A step failed after all cut-backs; the records so far are kept."""
+
+
+@dataclass
+class LayerSpec:
+    """One layer: a material card (name or path) or a law object, thickness (mm), elements
+    through the thickness, optional waviness of its top face, optional card overrides."""
+
+    name: str
+    material: object
+    thickness: float
+    elements: int
+    waviness: object | None = None
+    overrides: dict | None = None
+    grading: float = 1.0      # ratio of successive element heights, bottom to top
+
+
+@dataclass
+class InterfaceSpec:
+    """An interface between neighbouring layers `lower` and `upper`, represented by a band.
+
+    law: "contact" (FrictionalContact: normal_stiffness, friction_coefficient,
+    tangential_stiffness), "bonded", "cohesive_bilinear", "cohesive_exponential" (their
+    parameters in `parameters`; a missing normal_stiffness / penalty_stiffness defaults to
+    factor x E_max / h_el of the two neighbours), or a law object.
+    roughness / rough_face / shape / band_ratio / band_thickness: see meshes.stack.
+    regularisation (MPa/mm): spring on the jump that removes rigid-body modes of layers held
+    only by open contact; default 1e-9 x the normal stiffness for contact, 0 otherwise.
+    """
+
+    lower: str
+    upper: str
+    law: object = "contact"
+    parameters: dict = field(default_factory=dict)
+    roughness: object | None = None
+    rough_face: str = "upper"
+    shape: object | None = None
+    band_ratio: float = 1e-6
+    band_thickness: float | None = None
+    regularisation: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"interface_{self.lower}_{self.upper}"
+
+
+@dataclass
+class StackRecord:
+    step: int
+    phase: str
+    time: float
+    pressure: float                  # plate force / apparent area, MPa
+    plate_displacement: float        # descent of the highest point of the top face, mm
+    platen_position: float
+    platen_penetration: float        # penalty penetration of the plate, mm
+    newton_iterations: int           # all Newton iterations of the step (AL solves included)
+    al_iterations: int               # multiplier updates in the step
+    constraint_violation: float      # |g_n| left at contact points after the AL loop, mm
+    interfaces: dict = field(default_factory=dict)     # name -> statistics
+    layers: dict = field(default_factory=dict)         # name -> {thickness, porosity}
+    residuals: list = field(default_factory=list)
+
+
+def _modulus(law) -> float:
+    if hasattr(law, "youngs_modulus"):
+        return float(law.youngs_modulus)
+    if getattr(law, "solid_youngs_modulus", None):
+        return float(law.solid_youngs_modulus)
+    table = getattr(law, "elasticity_table", None)
+    if table:
+        return float(max(table["youngs_modulus"]))
+    raise TypeError(f"law {law!r} states no modulus")
+
+
+def _constrained_modulus(law) -> float:
+    if hasattr(law, "effective_youngs_modulus"):
+        youngs = float(law.effective_youngs_modulus(law.initial_state(1))[0])
+        nu = getattr(law, "poisson_ratio", None) or float(law.elasticity_table["poisson_ratio"][0])
+    else:
+        youngs, nu = float(law.youngs_modulus), float(law.poisson_ratio)
+    return youngs * (1 - nu) / ((1 + nu) * (1 - 2 * nu))
+
+
+def plastic_hardness(law, dim: int) -> float | None:
+    """Indentation hardness H of a perfectly plastic (J2) layer, MPa, for the seed-003 estimate
+    fraction = P / H: plane strain (2D) the Prandtl flat-punch / flattened-wedge value
+    (2 + pi) k with k = Y / sqrt(3) (von Mises), i.e. 2.97 Y; 3D Tabor's H = 3 Y."""
+    if getattr(law, "name", None) != "j2":
+        return None
+    Y = float(law.yield_stress)
+    return (2.0 + np.pi) * Y / np.sqrt(3.0) if dim == 2 else 3.0 * Y
+
+
+class StackCompaction:
+    """A stack of layers with band interfaces under a rigid plate (Python API).
+
+    layers : LayerSpec list, bottom to top.  interfaces : InterfaceSpec list (levels not
+    listed are perfectly bonded through shared nodes).  width (mm), elements_width, dim 2|3,
+    depth and elements_depth (3D), x_nodes (optional column positions), cell_type
+    ("quadrilateral" | "crossed_triangle", 2D), lateral ("confined" | "free" | "symmetric").
+    """
+
+    def __init__(self, layers, interfaces=(), width: float = 0.1, elements_width: int = 10,
+                 dim: int = 2, depth: float | None = None, elements_depth: int = 1,
+                 x_nodes=None, cell_type: str = "quadrilateral", lateral: str = "confined",
+                 platen_penalty_factor: float = 10.0, newton_rtol: float = 1e-9,
+                 newton_atol: float = 1e-12, max_iterations: int = 30,
+                 al_rtol: float = 1e-3, al_atol: float = 1e-10, max_al_iterations: int = 30,
+                 max_cutbacks: int = 8, gap_tolerance: float | None = None,
+                 jump_step_limit: float | None = 0.25, pressure_method: str = "auto",
+                 pressure_rtol: float = 1e-9, max_secant_iterations: int = 30,
+                 petsc_options: dict | None = None, comm=MPI.COMM_WORLD, log=print):
+        self.comm = comm
+        self.log = log if comm.rank == 0 else (lambda *a, **k: None)
+        self.layer_specs = [layer if isinstance(layer, LayerSpec) else LayerSpec(**layer)
+                            for layer in layers]
+        self.interface_specs = [spec if isinstance(spec, InterfaceSpec) else InterfaceSpec(**spec)
+                                for spec in interfaces]
+        if lateral not in ("confined", "free", "symmetric"):
+            raise ValueError(f"lateral must be 'confined', 'free' or 'symmetric', got {lateral!r}")
+        self.dim, self.lateral = dim, lateral
+        self.al_rtol, self.al_atol = al_rtol, al_atol
+        if pressure_method not in ("auto", "bordered", "secant"):
+            raise ValueError(f"pressure_method must be 'auto', 'bordered' or 'secant', got "
+                             f"{pressure_method!r}")
+        self.pressure_rtol, self.max_secant_iterations = pressure_rtol, max_secant_iterations
+        self.max_al_iterations, self.max_cutbacks = max_al_iterations, max_cutbacks
+
+        # materials
+        self.laws = {}
+        for spec in self.layer_specs:
+            law = load_card(spec.material, spec.overrides) if isinstance(
+                spec.material, (str, Path)) else spec.material
+            self.laws[spec.name] = law
+        names = [spec.name for spec in self.layer_specs]
+
+        # mesh
+        stack_layers = [StackLayer(s.name, s.thickness, s.elements, s.waviness, s.grading)
+                        for s in self.layer_specs]
+        stack_interfaces = [StackInterface(s.lower, s.upper, s.band_thickness, s.band_ratio,
+                                           s.roughness, s.rough_face, s.shape)
+                            for s in self.interface_specs]
+        self.stack_mesh = build_stack(stack_layers, width, elements_width, stack_interfaces,
+                                      dim=dim, depth=depth, elements_depth=elements_depth,
+                                      x_nodes=x_nodes, cell_type=cell_type, comm=comm)
+        self.width, self.depth = width, depth
+        self.apparent_area = width * (depth if dim == 3 else 1.0)
+
+        # interface laws
+        element_height = {s.name: s.thickness * self._smallest_fraction(s)
+                          for s in self.layer_specs}
+        self.interface_laws, regularisation = {}, {}
+        self.interface_law_names = {}
+        for spec in self.interface_specs:
+            lower, upper = self.laws[spec.lower], self.laws[spec.upper]
+            h_min = min(element_height[spec.lower], element_height[spec.upper])
+            elastic_pair = all(getattr(law_, "name", "") == "elastic" for law_ in (lower, upper))
+            law = self._make_interface_law(spec, min(_modulus(lower), _modulus(upper)) / h_min,
+                                           max(_modulus(lower), _modulus(upper)) / h_min,
+                                           elastic_pair)
+            self.interface_laws[spec.name] = law
+            self.interface_law_names[spec.name] = getattr(law, "name", type(law).__name__)
+            if spec.regularisation is not None:
+                regularisation[spec.name] = spec.regularisation
+            elif hasattr(law, "augment"):
+                regularisation[spec.name] = 1e-9 * law.normal_stiffness
+        self.regularisation = regularisation
+        if pressure_method == "auto":
+            rough_contact = any(spec.roughness is not None and
+                                hasattr(self.interface_laws[spec.name], "augment")
+                                for spec in self.interface_specs)
+            # bordered first, the secant as a fallback within the same step (auto_fallback)
+            pressure_method = "secant" if rough_contact else "bordered"
+            self.auto_fallback = not rough_contact
+        else:
+            self.auto_fallback = False
+        self.pressure_method = pressure_method
+        self.fallbacks = 0      # steps the bordered Newton failed and the secant solved
+
+        # problem
+        problem = MechanicsProblem(self.stack_mesh, self.laws, degree=1,
+                                   petsc_options=petsc_options,
+                                   bands=tuple(self.interface_laws))
+        self.problem = problem
+        self.interfaces = InterfaceTerm(problem, self.stack_mesh, self.interface_laws,
+                                        regularisation, gap_tolerance)
+        problem.fix_component("bottom", 1)
+        if lateral == "confined":
+            problem.fix_component("left", 0)
+            problem.fix_component("right", 0)
+            if dim == 3:
+                problem.fix_component("front", 2)
+                problem.fix_component("back", 2)
+        elif lateral == "symmetric":
+            problem.fix_component("left", 0)
+            if dim == 3:
+                problem.fix_component("front", 2)
+        else:
+            self._fix_point((0.0, 0.0, 0.0), 0)
+        if dim == 3 and lateral != "confined":
+            self._fix_point((0.0, 0.0, 0.0), 2)
+            if lateral == "free":
+                self._fix_point((width, 0.0, 0.0), 2)
+
+        top_name = names[-1]
+        self.height0 = self.stack_mesh.height
+        self.platen_position = fem.Constant(problem.mesh, self.height0)
+        self.platen_penalty = platen_penalty_factor * _modulus(self.laws[top_name]) \
+            / element_height[top_name]
+        self.platen = problem.add_rigid_platen(
+            "top", self.platen_position, fem.Constant(problem.mesh, self.platen_penalty))
+        # the jump may change by at most jump_step_limit x the smallest element height of the
+        # layers next to a band per Newton iteration (None: no limit)
+        limit = None
+        if jump_step_limit and self.interface_specs:
+            limit = jump_step_limit * min(min(element_height[s.lower], element_height[s.upper])
+                                          for s in self.interface_specs)
+        self.jump_limit = limit
+        self.newton = JumpLimitedNewton(problem, self.interfaces, limit, newton_rtol,
+                                        newton_atol, max_iterations)
+        self._force = fem.form(self.platen.force)
+
+        # measures: top-face dofs (component 1), reference volume per point of each layer
+        V = problem.V
+        fdim = problem.gdim - 1
+        top_dofs = fem.locate_dofs_topological(V.sub(1), fdim, problem.boundary_facets("top"))
+        n_owned = V.dofmap.index_map.size_local * V.dofmap.index_map_bs
+        self._top_dofs = top_dofs[top_dofs < n_owned]
+        coordinates = V.tabulate_dof_coordinates()
+        self._top_Y = coordinates[self._top_dofs // V.dofmap.index_map_bs, 1]
+        detJ = fem.Expression(abs(ufl.JacobianDeterminant(problem.mesh)), problem.points)
+        n_owned_cells = problem.mesh.topology.index_map(problem.mesh.topology.dim).size_local
+        self._layer_dV = {}
+        for region in problem.regions:
+            if len(region.cells):
+                dv = detJ.eval(problem.mesh, region.cells) * problem.weights[None, :]
+                dv[region.cells >= n_owned_cells] = 0.0
+                self._layer_dV[region.name] = dv.reshape(-1)
+            else:
+                self._layer_dV[region.name] = np.zeros(0)
+        self._layer_V0 = {name: self.comm.allreduce(dv.sum(), op=MPI.SUM)
+                          for name, dv in self._layer_dV.items()}
+        self.compliance_estimate = sum(s.thickness / _constrained_modulus(self.laws[s.name])
+                                       for s in self.layer_specs)
+        self.records: list[StackRecord] = []
+        self.snapshots: dict[str, dict] = {}     # phase -> {interface: (header, rows)}
+        self.time = 0.0
+        self._last_position = self.height0
+        self.writer = None
+        self.log(f"stack: {len(names)} layers ({', '.join(names)}), "
+                 f"{len(self.interface_laws)} band interfaces, "
+                 f"{problem.mesh.topology.index_map(problem.mesh.topology.dim).size_global} "
+                 f"cells, {V.dofmap.index_map.size_global * 2 if dim == 2 else V.dofmap.index_map.size_global * 3} dofs")
+
+    @staticmethod
+    def _smallest_fraction(spec):
+        r, n = float(spec.grading), spec.elements
+        if abs(r - 1.0) < 1e-12:
+            return 1.0 / n
+        return min(1.0, r ** (n - 1)) * (r - 1.0) / (r ** n - 1.0)
+
+    # --- set-up helpers ------------------------------------------------------------------------
+    def _make_interface_law(self, spec, soft_scale, stiff_scale, elastic_pair=False):
+        law = spec.law
+        if not isinstance(law, str):
+            return law
+        if law not in INTERFACE_LAWS:
+            raise ValueError(f"interface {spec.name}: unknown law {law!r}; expected one of "
+                             f"{', '.join(INTERFACE_LAWS)} or a law object")
+        parameters = dict(spec.parameters)
+        default = ELASTIC_CONTACT_FACTOR if (law == "contact" and elastic_pair) else \
+            DEFAULT_STIFFNESS_FACTOR.get(law, 100.0)
+        factor = parameters.pop("stiffness_factor", default)
+        if law == "contact":
+            parameters.setdefault("normal_stiffness", factor * soft_scale)
+        elif law == "bonded":
+            parameters.setdefault("normal_stiffness", factor * stiff_scale)
+        elif law == "cohesive_bilinear":
+            parameters.setdefault("penalty_stiffness", factor * stiff_scale)
+        return INTERFACE_LAWS[law](**parameters)
+
+    def _fix_point(self, point, component):
+        problem = self.problem
+        gdim = problem.gdim
+        tol = 1e-9 * self.width
+
+        def at(x):
+            close = np.ones(x.shape[1], dtype=bool)
+            for i in range(gdim):
+                close &= np.abs(x[i] - point[i]) < tol
+            return close
+        vertices = dmesh.locate_entities(problem.mesh, 0, at)
+        problem.mesh.topology.create_connectivity(0, problem.mesh.topology.dim)
+        sub = problem.V.sub(component)
+        dofs = fem.locate_dofs_topological(sub, 0, vertices)
+        problem.bcs.append(fem.dirichletbc(np.float64(0.0), dofs, sub))
+
+    # --- measures -------------------------------------------------------------------------------
+    def platen_force(self) -> float:
+        return self.comm.allreduce(fem.assemble_scalar(self._force), op=MPI.SUM)
+
+    def top_height(self) -> float:
+        """Highest point of the top face (current), mm."""
+        y = self._top_Y + self.problem.u.x.array[self._top_dofs]
+        return self.comm.allreduce(float(np.max(y, initial=-np.inf)), op=MPI.MAX)
+
+    def layer_measures(self) -> dict:
+        """Mean thickness (current volume / apparent area) and porosity of every layer, from
+        det F at the quadrature points of the last material update."""
+        out = {}
+        for region in self.problem.regions:
+            dv = self._layer_dV[region.name]
+            volume = self.comm.allreduce(float((region.J * dv).sum()) if len(dv) else 0.0,
+                                         op=MPI.SUM)
+            V0 = self._layer_V0[region.name]
+            porosity0 = getattr(region.law, "initial_porosity", 0.0) or 0.0
+            out[region.name] = {
+                "thickness": volume / self.apparent_area,
+                "porosity": 1.0 - (1.0 - porosity0) * V0 / volume if porosity0 > 0 else 0.0,
+            }
+        return out
+
+    # --- one step ---------------------------------------------------------------------------------
+    def _solve(self, mode: str, target: float, dt: float):
+        """One step: an augmented-Lagrangian loop around the inner solve (mode "position":
+        Newton with the plate at `target` mm; "pressure": the bordered Newton or the secant on
+        the plate position, to `target` MPa). After each converged inner solve the multipliers
+        are updated (Uzawa) until the violation is below max(al_atol, al_rtol x plate
+        displacement). Returns (Newton reports, AL updates, violation)."""
+        problem, newton = self.problem, self.newton
+        problem.dt = dt
+        reports, al = [], 0
+        contact = any(b.is_contact for b in self.interfaces.bands.values())
+        while True:
+            if mode == "position":
+                reports.append(self._newton(target))
+            elif self.pressure_method == "secant":
+                reports += self._secant(target)
+            else:
+                # the jump-step limit guards force control (layers held only by their contacts
+                # until they touch); under position control the plate anchors the stack
+                newton.limit = self.jump_limit
+                if al == 0:    # (an AL re-solve starts from the converged position)
+                    self.platen_position.value = self._pressure_guess(target)
+                reports.append(newton.solve(force_control=(self.platen,
+                                                           target * self.apparent_area)))
+            violation = self.interfaces.constraint_violation() if contact else 0.0
+            compression = abs(self.height0 - self.top_height())
+            tolerance = max(self.al_atol, self.al_rtol * compression)
+            if violation <= tolerance:
+                return reports, al, violation
+            if al >= self.max_al_iterations:
+                raise StepFailure(f"augmented Lagrangian: violation {violation:.3e} mm > "
+                                  f"{tolerance:.3e} mm after {al} updates")
+            self.interfaces.augment()
+            al += 1
+
+    def _newton(self, position):
+        """Newton with the plate at `position` (the jump-step limit only for a released plate,
+        which leaves layers held by their contacts alone)."""
+        self.newton.limit = self.jump_limit if position > self.height0 else None
+        self.platen_position.value = position
+        return self.newton.solve()
+
+    def _secant(self, target: float):
+        """Pressure control by a secant iteration on the plate position, each iterate solved
+        by Newton under position control from the step-start history (the trials of one step
+        do not accumulate plastic flow; the multipliers are fixed). Robust where the bordered
+        Newton chatters: a soft plastic layer meeting a stiff one at a few asperities has a
+        nearly flat, kinked force-displacement response. Converged when
+        |P - target| <= pressure_rtol x target."""
+        area = self.apparent_area
+        x_a = self._last_position
+        P_a = self.records[-1].pressure if self.records else 0.0
+        slope = getattr(self, "_secant_slope", None)      # d position / d pressure, mm/MPa
+        if slope is None or not slope < 0.0:
+            slope = -self.compliance_estimate
+        x = float(self.platen_position.value) if self._secant_restart else \
+            x_a + (target - P_a) * slope
+        reports = []
+        tolerance = self.pressure_rtol * max(abs(target), 1e-12)
+        for _ in range(self.max_secant_iterations):
+            reports.append(self._newton(x))
+            P = self.platen_force() / area
+            if abs(P - target) <= tolerance:
+                if P != P_a and x != x_a and (x - x_a) / (P - P_a) < 0.0:
+                    self._secant_slope = (x - x_a) / (P - P_a)
+                self._secant_restart = True       # an AL re-solve starts from here
+                return reports
+            if P != P_a and (x - x_a) / (P - P_a) < 0.0:
+                slope = (x - x_a) / (P - P_a)
+            change = (target - P) * slope
+            previous = abs(x - x_a)
+            if previous > 0.0 and abs(change) > 4.0 * previous:   # a flat stretch: go carefully
+                change = np.sign(change) * 4.0 * previous
+            x_a, P_a = x, P
+            x = x + change
+        raise StepFailure(f"pressure {target:.6g} MPa not reached by the secant on the plate "
+                          f"position in {self.max_secant_iterations} solves (at {P:.6g} MPa)")
+
+    def _pressure_guess(self, pressure):
+        if self.records and self.records[-1].pressure > 0.0:
+            return self._last_position
+        # first touch: an elastic estimate of the travel (keeps the plate in contact)
+        return self._last_position - max(pressure, 0.0) * self.compliance_estimate - \
+            1e-9 * self.height0
+
+    def run_phase(self, phase: str, targets, times, mode: str):
+        """Advance through targets (pressures in MPa or platen positions in mm) reached at the
+        given times, halving a failed increment (restores u, the interface state, the plate)."""
+        pending = list(zip(targets, times))
+        previous_target = self._current_target(mode)
+        previous_time = self.time
+        cutbacks = 0
+        problem = self.problem
+        while pending:
+            target, t_end = pending[0]
+            saved_u = problem.u.x.array.copy()
+            saved_interfaces = self.interfaces.save_state()
+            try:
+                self._secant_restart = False
+                try:
+                    reports, al, violation = self._solve(mode, target, t_end - previous_time)
+                except StepFailure as first:
+                    if not (mode == "pressure" and self.auto_fallback):
+                        raise
+                    # e.g. frictional stick/slip on a sloped interface makes the bordered
+                    # Newton cycle (it only cuts inadmissible iterates); the secant's
+                    # position-controlled Newton has the monotone line search
+                    problem.u.x.array[:] = saved_u
+                    self.interfaces.restore_state(saved_interfaces)
+                    self.platen_position.value = self._last_position
+                    self.log(f"  bordered Newton failed ({first}); secant on the plate")
+                    self.pressure_method = "secant"
+                    try:
+                        reports, al, violation = self._solve(mode, target,
+                                                             t_end - previous_time)
+                    finally:
+                        self.pressure_method = "bordered"
+                    self.fallbacks += 1
+            except StepFailure as failure:
+                problem.u.x.array[:] = saved_u
+                self.interfaces.restore_state(saved_interfaces)
+                self.platen_position.value = self._last_position
+                if cutbacks >= self.max_cutbacks:
+                    raise RunIncomplete(f"{phase} step towards {target:.6g} failed after "
+                                        f"{cutbacks} cut-backs: {failure}") from None
+                cutbacks += 1
+                self.log(f"  cut-back {cutbacks}: {failure}")
+                pending.insert(0, (0.5 * (previous_target + target),
+                                   0.5 * (previous_time + t_end)))
+                continue
+            problem.commit()
+            cutbacks = max(cutbacks - 1, 0)
+            pending.pop(0)
+            previous_target, previous_time = target, t_end
+            self.time = t_end
+            self._last_position = float(self.platen_position.value)
+            self._record(phase, reports, al, violation)
+
+    def _current_target(self, mode):
+        if mode == "position":
+            return float(self.platen_position.value)
+        return self.records[-1].pressure if self.records else 0.0
+
+    def _record(self, phase, reports, al, violation):
+        force = self.platen_force()
+        top = self.top_height()
+        position = float(self.platen_position.value)
+        record = StackRecord(
+            step=len(self.records) + 1, phase=phase, time=self.time,
+            pressure=force / self.apparent_area, plate_displacement=self.height0 - top,
+            platen_position=position, platen_penetration=max(top - position, 0.0),
+            newton_iterations=int(sum(r.iterations for r in reports)), al_iterations=al,
+            constraint_violation=violation,
+            interfaces={name: self.interfaces.statistics(name) for name in self.interface_laws},
+            layers=self.layer_measures(), residuals=reports[-1].residuals)
+        self.records.append(record)
+        parts = [f"{name[10:]}: f={s['contact_fraction']:.4f} pmax={s['max_pressure']:.4g}"
+                 for name, s in record.interfaces.items()]
+        self.log(f"step {record.step:3d} {phase:7s} t={record.time:8.4g} s  "
+                 f"p={record.pressure:9.4g} MPa  w={record.plate_displacement * 1e3:9.4f} um  "
+                 f"newton={record.newton_iterations} AL={al}  " + "  ".join(parts))
+        if self.writer is not None:
+            self.writer.write(self.time)
+
+    def _snapshot(self, phase):
+        self.snapshots[phase] = {name: self.interfaces.profile(name)
+                                 for name in self.interface_laws}
+
+    # --- loading programme --------------------------------------------------------------------------
+    def seat(self, displacement: float | None = None):
+        """Bring the plate onto the stack under position control until every rough contact
+        interface touches (carries compression at one point at least): the pressure-controlled
+        steps then start from a closed contact. The plate displacement starts at 1e-3 of the
+        largest initial gap (or `displacement`) and doubles until contact."""
+        rough = [name for name, info in self.stack_mesh.bands.items()
+                 if info.max_initial_gap > 0 and self.interfaces.bands[name].is_contact]
+        if displacement is None:
+            if not rough:
+                return
+            displacement = 1e-3 * max(self.stack_mesh.bands[n].max_initial_gap for n in rough)
+        largest = 2.0 * max([self.stack_mesh.bands[n].max_initial_gap for n in rough] + [0.0])
+        while True:
+            self.run_phase("seat", [self.height0 - displacement], [self.time], "position")
+            stats = self.records[-1].interfaces
+            if all(stats[name]["contact_fraction"] > 0 for name in rough) or \
+                    displacement > largest:
+                return
+            displacement *= 2.0
+
+    def load(self, pressure: float, steps: int = 5, duration: float = 1.0):
+        """Ramp the plate pressure (MPa) from its current value to `pressure` in equal steps
+        (a stack with rough interfaces is seated first, see `seat`)."""
+        if not self.records:
+            self.seat()
+        start = self.records[-1].pressure if self.records else 0.0
+        targets = [start + (pressure - start) * (k + 1) / steps for k in range(steps)]
+        times = [self.time + duration * (k + 1) / steps for k in range(steps)]
+        self.run_phase("load", targets, times, "pressure")
+        self._snapshot("load")
+
+    def compress(self, displacement: float, steps: int = 5, duration: float = 1.0):
+        """Clamp: move the plate down to `displacement` (mm below the initial top)."""
+        start = float(self.platen_position.value)
+        end = self.height0 - displacement
+        targets = [start + (end - start) * (k + 1) / steps for k in range(steps)]
+        times = [self.time + duration * (k + 1) / steps for k in range(steps)]
+        self.run_phase("load", targets, times, "position")
+        self._snapshot("load")
+
+    def hold(self, duration: float, steps: int = 1, mode: str = "pressure"):
+        """Hold the current pressure (mode "pressure") or plate position ("position")."""
+        current = self.records[-1]
+        target = current.pressure if mode == "pressure" else current.platen_position
+        times = [self.time + duration * (k + 1) / steps for k in range(steps)]
+        self.run_phase("hold", [target] * steps, times, mode)
+        self._snapshot("hold")
+
+    def unload(self, steps: int = 4, duration: float = 1.0, release: bool = True):
+        """Ramp the pressure down to zero; the last step releases the plate (moves it back to
+        where it started) so that the stack is free."""
+        start = self.records[-1].pressure
+        times = [self.time + duration * (k + 1) / steps for k in range(steps)]
+        pressures = [start * (1.0 - (k + 1) / steps) for k in range(steps - 1)]
+        if pressures:
+            self.run_phase("unload", pressures, times[:-1], "pressure")
+        if release:
+            self.run_phase("release", [self.height0 + 1e-3 * self.height0], [times[-1]],
+                           "position")
+        self._snapshot("unload")
+
+    def run(self, pressure: float, load_steps: int = 5, load_time: float = 1.0,
+            hold_time: float = 0.0, hold_steps: int = 0, unload_steps: int = 0,
+            unload_time: float = 1.0, output: str | Path | None = None):
+        """Load to `pressure` (MPa), hold, unload; optionally write results to `output`."""
+        started = time.perf_counter()
+        if output is not None:
+            self.open_fields(Path(output) / "fields" / "fields.pvd")
+        try:
+            self.load(pressure, load_steps, load_time)
+            if hold_steps:
+                self.hold(hold_time, hold_steps)
+            if unload_steps:
+                self.unload(unload_steps, unload_time)
+        finally:
+            self.wall_time = time.perf_counter() - started
+            if output is not None:
+                self.close_fields()
+                self.write_results(output)
+        return self.records
+
+    # --- results ------------------------------------------------------------------------------------
+    def summary(self) -> dict:
+        records = self.records
+        if not records:
+            return {"dimension": self.dim, "steps": 0, "mpi_ranks": self.comm.size,
+                    "status": "no step converged"}
+        peak = max(records, key=lambda r: r.pressure)
+        final = records[-1]
+        layers = {}
+        for spec in self.layer_specs:
+            law = self.laws[spec.name]
+            h0 = self._layer_V0[spec.name] / self.apparent_area
+            entry = {"material": getattr(law, "card_name", type(law).__name__),
+                     "thickness_mm": h0,
+                     "thickness_change_at_peak_mm": peak.layers[spec.name]["thickness"] - h0,
+                     "thickness_change_final_mm": final.layers[spec.name]["thickness"] - h0}
+            porosity0 = getattr(law, "initial_porosity", 0.0) or 0.0
+            if porosity0 > 0:
+                entry.update({"porosity_initial": porosity0,
+                              "porosity_at_peak": peak.layers[spec.name]["porosity"],
+                              "porosity_final": final.layers[spec.name]["porosity"],
+                              "porosity_change_at_peak": peak.layers[spec.name]["porosity"]
+                              - porosity0,
+                              "porosity_change_final": final.layers[spec.name]["porosity"]
+                              - porosity0})
+            layers[spec.name] = entry
+        interfaces = {}
+        for spec in self.interface_specs:
+            name = spec.name
+            s_peak, s_final = peak.interfaces[name], final.interfaces[name]
+            law = self.interface_laws[name]
+            fraction = s_peak["contact_fraction"]
+            entry = {
+                "law": self.interface_law_names[name],
+                "normal_stiffness_MPa_per_mm": float(getattr(law, "normal_stiffness", getattr(
+                    law, "penalty_stiffness", getattr(law, "initial_stiffness", np.nan)))),
+                "regularisation_MPa_per_mm": self.regularisation.get(name, 0.0),
+                "band_thickness_mm": self.stack_mesh.bands[name].thickness,
+                "max_initial_gap_mm": self.stack_mesh.bands[name].max_initial_gap,
+                "contact_fraction_at_peak": fraction,
+                "j_loc_over_j_app_at_peak": 1.0 / fraction if fraction > 0 else float("inf"),
+                "max_pressure_at_peak_MPa": s_peak["max_pressure"],
+                "mean_contact_pressure_at_peak_MPa": s_peak["mean_contact_pressure"],
+                "max_gap_at_peak_mm": s_peak["max_gap"],
+                "max_penetration_at_peak_mm": s_peak["max_penetration"],
+                "max_damage": max(r.interfaces[name]["max_damage"] for r in records),
+                "contact_fraction_final": s_final["contact_fraction"],
+                "max_gap_final_mm": s_final["max_gap"],
+            }
+            hardness = [plastic_hardness(self.laws[layer], self.dim)
+                        for layer in (spec.lower, spec.upper)]
+            hardness = [h for h in hardness if h is not None]
+            if hardness:
+                H = min(hardness)
+                entry["plastic_hardness_MPa"] = H
+                entry["seed003_fraction_P_over_H"] = min(peak.pressure / H, 1.0)
+            interfaces[name] = entry
+        return {
+            "dimension": self.dim,
+            "lateral": self.lateral,
+            "width_mm": self.width,
+            "apparent_area": self.apparent_area,
+            "peak_pressure_MPa": peak.pressure,
+            "plate_displacement_at_peak_mm": peak.plate_displacement,
+            "plate_displacement_final_mm": final.plate_displacement,
+            "plate_displacement_before_release_mm": [
+                r for r in records if r.phase != "release"][-1].plate_displacement,
+            "platen_penalty_MPa_per_mm": self.platen_penalty,
+            "layers": layers,
+            "interfaces": interfaces,
+            "steps": len(records),
+            "newton_iterations_total": int(sum(r.newton_iterations for r in records)),
+            "al_iterations_total": int(sum(r.al_iterations for r in records)),
+            "al_iterations_max_per_step": int(max(r.al_iterations for r in records)),
+            "max_constraint_violation_mm": max(r.constraint_violation for r in records),
+            "wall_time_s": getattr(self, "wall_time", None),
+            "mpi_ranks": self.comm.size,
+        }
+
+    def open_fields(self, path: Path):
+        from .output import FieldWriter
+
+        term, interfaces = self.interfaces, list(self.interface_laws)
+
+        class StackFieldWriter(FieldWriter):
+            """FieldWriter + interface fields on the band cells (DG0, area-weighted)."""
+
+            def __init__(self, problem, path):
+                super().__init__(problem, path)
+                units = {"gap_normal": "interface_gap_normal_mm",
+                         "gap_tangential": "interface_gap_tangential_mm",
+                         "pressure": "interface_pressure_MPa", "damage": "interface_damage",
+                         "contact": "interface_contact"}
+                self.interface_keys = units
+                for key, name in units.items():
+                    self.cell_functions["interface_" + key] = fem.Function(self.W, name=name)
+
+            def update_cell_fields(self):
+                super().update_cell_fields()
+                dofs = self.W.dofmap.list
+                for name in interfaces:
+                    band = term.bands[name]
+                    if not len(band.cells):
+                        continue
+                    values = term.cell_fields(name)
+                    for key in self.interface_keys:
+                        self.cell_functions["interface_" + key].x.array[
+                            dofs[band.cells, 0]] = values[key]
+
+        self.writer = StackFieldWriter(self.problem, Path(path))
+
+    def close_fields(self):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def write_results(self, folder):
+        """history.csv, interface_<name>_<phase>.csv (profiles along x), summary.json."""
+        folder = Path(folder)
+        if self.comm.rank == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / "history.csv", "w", newline="") as handle:
+                writer = csv.writer(handle)
+                names = list(self.interface_laws)
+                layer_names = [s.name for s in self.layer_specs]
+                header = ["step", "phase", "time_s", "pressure_MPa", "plate_displacement_mm",
+                          "platen_penetration_mm", "newton_iterations", "al_iterations",
+                          "constraint_violation_mm"]
+                for name in names:
+                    header += [f"{name}_{key}" for key in (
+                        "contact_fraction", "max_pressure_MPa", "mean_pressure_MPa",
+                        "mean_contact_pressure_MPa", "max_gap_mm", "max_damage")]
+                for name in layer_names:
+                    header += [f"{name}_thickness_mm", f"{name}_porosity"]
+                writer.writerow(header)
+                for r in self.records:
+                    row = [r.step, r.phase, f"{r.time:.9g}", f"{r.pressure:.9g}",
+                           f"{r.plate_displacement:.9g}", f"{r.platen_penetration:.3e}",
+                           r.newton_iterations, r.al_iterations, f"{r.constraint_violation:.3e}"]
+                    for name in names:
+                        s = r.interfaces[name]
+                        row += [f"{s[k]:.9g}" for k in (
+                            "contact_fraction", "max_pressure", "mean_pressure",
+                            "mean_contact_pressure", "max_gap", "max_damage")]
+                    for name in layer_names:
+                        row += [f"{r.layers[name]['thickness']:.9g}",
+                                f"{r.layers[name]['porosity']:.9g}"]
+                    writer.writerow(row)
+            for phase, profiles in self.snapshots.items():
+                for name, profile in profiles.items():
+                    if profile is None:
+                        continue
+                    header, rows = profile
+                    with open(folder / f"{name}_{phase}.csv", "w", newline="") as handle:
+                        writer = csv.writer(handle)
+                        writer.writerow(header)
+                        for row in rows:
+                            writer.writerow([f"{value:.9g}" for value in row])
+            (folder / "summary.json").write_text(
+                json.dumps(self.summary(), indent=2, default=float) + "\n")
+        self.comm.barrier()
