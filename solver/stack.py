@@ -59,6 +59,7 @@ from dolfinx import fem
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
+from .flat_press import _constrained_modulus, reference_modulus
 from .interfaces import InterfaceTerm
 from .materials.cards import load_card
 from .materials.cohesive_bilinear import BilinearCohesive
@@ -180,24 +181,8 @@ class StackRecord:
     residuals: list = field(default_factory=list)
 
 
-def _modulus(law) -> float:
-    if hasattr(law, "youngs_modulus"):
-        return float(law.youngs_modulus)
-    if getattr(law, "solid_youngs_modulus", None):
-        return float(law.solid_youngs_modulus)
-    table = getattr(law, "elasticity_table", None)
-    if table:
-        return float(max(table["youngs_modulus"]))
-    raise TypeError(f"law {law!r} states no modulus")
-
-
-def _constrained_modulus(law) -> float:
-    if hasattr(law, "effective_youngs_modulus"):
-        youngs = float(law.effective_youngs_modulus(law.initial_state(1))[0])
-        nu = getattr(law, "poisson_ratio", None) or float(law.elasticity_table["poisson_ratio"][0])
-    else:
-        youngs, nu = float(law.youngs_modulus), float(law.poisson_ratio)
-    return youngs * (1 - nu) / ((1 + nu) * (1 - 2 * nu))
+# the layer moduli the flat press uses: reference (stiffest) E and the virgin oedometric M
+_modulus = reference_modulus
 
 
 def plastic_hardness(law, dim: int) -> float | None:
