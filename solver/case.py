@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -25,10 +25,12 @@ class _Strict(BaseModel):
 
 class CaseInfo(_Strict):
     name: str = Field(description="Short name of the run; names the default results folder.")
-    kind: Literal["flat_press", "calender"] = Field(
+    kind: Literal["flat_press", "calender", "stack"] = Field(
         description="Scenario: 'flat_press' = a coated foil between flat rigid platens "
                     "(laboratory press), loaded, held and unloaded; 'calender' = the web drawn "
-                    "through a two-roll nip (needs a [calender] table).")
+                    "through a two-roll nip (needs a [calender] table); 'stack' = a cell stack "
+                    "with contact / cohesive / bonded interfaces under a rigid plate (needs a "
+                    "[stack] table and [[interfaces]]).")
     description: str = Field("", description="What the case shows (free text).")
 
 
@@ -38,6 +40,40 @@ class Geometry(_Strict):
     depth: float = Field(0.1, gt=0, description="Depth along z (3D only), mm.")
     elements_width: int = Field(4, ge=1, le=100000, description="Elements along the width.")
     elements_depth: int = Field(2, ge=1, le=10000, description="Elements along the depth (3D).")
+
+
+class Profile(_Strict):
+    """A height profile h(x[, z]) in mm: a sinusoid or a seeded random surface."""
+
+    kind: Literal["sinusoid", "random"] = Field(
+        description="'sinusoid': amplitude cos(2 pi x / wavelength + phase) [cos(2 pi z / "
+                    "wavelength_z)]; 'random': Gaussian surface with a Gaussian spectrum "
+                    "(rms, correlation_length, seed).")
+    amplitude: float | None = Field(None, gt=0, description="Sinusoid amplitude, mm.")
+    wavelength: float | None = Field(None, gt=0, description="Sinusoid wavelength along x, mm.")
+    phase: float = Field(0.0, description="Sinusoid phase, rad.")
+    wavelength_z: float | None = Field(None, gt=0, description="Sinusoid wavelength along z "
+                                                               "(3D; none: uniform in z), mm.")
+    rms: float | None = Field(None, gt=0, description="Random surface: RMS height, mm.")
+    correlation_length: float | None = Field(None, gt=0, description="Random surface: "
+                                             "correlation length, mm.")
+    seed: int = Field(0, ge=0, description="Random surface: seed (same seed, same surface).")
+
+    @model_validator(mode="after")
+    def _complete(self):
+        needed = ("amplitude", "wavelength") if self.kind == "sinusoid" else \
+            ("rms", "correlation_length")
+        missing = [key for key in needed if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} profile needs {' and '.join(missing)}")
+        return self
+
+    def build(self):
+        from .meshes.stack import RandomRoughness, Sinusoid
+
+        if self.kind == "sinusoid":
+            return Sinusoid(self.amplitude, self.wavelength, self.phase, self.wavelength_z)
+        return RandomRoughness(self.rms, self.correlation_length, self.seed)
 
 
 class LayerSpec(_Strict):
@@ -52,6 +88,12 @@ class LayerSpec(_Strict):
     parameters: dict[str, float] = Field(
         default_factory=dict, description="Overrides of the card's scalar parameters for this "
                                           "layer, e.g. {relaxation_time = 0.01} (card units).")
+    grading: float = Field(1.0, gt=0, description="Stack: ratio of successive element heights "
+                           "through the layer, bottom to top (< 1 finest at the top) (-).")
+    waviness: Profile | None = Field(None, description="Stack: thickness waviness - the "
+                                     "layer's top face displaced by this profile (the uneven "
+                                     "coating hot spot), e.g. {kind = 'sinusoid', amplitude = "
+                                     "0.002, wavelength = 0.5}.")
 
     def card_overrides(self) -> dict | None:
         """The card values this layer replaces (None: the card as it is)."""
@@ -155,6 +197,126 @@ class CalenderSpec(_Strict):
         return self
 
 
+INTERFACE_LAW_PARAMETERS = {
+    "contact": ("normal_stiffness", "friction_coefficient", "tangential_stiffness",
+                "stiffness_factor"),
+    "bonded": ("normal_stiffness", "tangential_stiffness", "stiffness_factor"),
+    "cohesive_bilinear": ("penalty_stiffness", "normal_strength", "shear_strength",
+                          "mode_i_toughness", "mode_ii_toughness", "bk_exponent", "viscosity",
+                          "max_damage", "stiffness_factor"),
+    "cohesive_exponential": ("strength", "toughness", "shear_weight", "compression_stiffness"),
+}
+
+
+class Constriction(_Strict):
+    electrolyte: str = Field(description="The layer the ions cross the interface into (a "
+                                         "layer next to the interface).")
+    conductivity: float = Field(gt=0, description="Ionic conductivity of the electrolyte, S/mm "
+                                                  "(1 mS/cm = 1e-4 S/mm).")
+    laplace: bool = Field(False, description="Also solve the Laplace problem for the ionic "
+                                             "potential in the electrolyte layer with the "
+                                             "contact patches as the only conducting part of "
+                                             "the interface (2D).")
+
+
+class InterfaceSpec(_Strict):
+    lower: str = Field(description="Layer below the interface (name).")
+    upper: str = Field(description="Layer directly above it (name).")
+    law: Literal["contact", "bonded", "cohesive_bilinear", "cohesive_exponential"] = Field(
+        "contact", description="'contact': non-penetration (penalty + augmented-Lagrangian "
+                               "updates) with Coulomb friction; 'bonded': a stiff tie; "
+                               "'cohesive_bilinear': Camanho-Davila mixed-mode damage with "
+                               "Benzeggagh-Kenane propagation; 'cohesive_exponential': Xu-"
+                               "Needleman type. Cohesive laws act as contact in compression.")
+    parameters: dict[str, float] = Field(
+        default_factory=dict, description="Law parameters (MPa, mm, N/mm): contact "
+        "{friction_coefficient, normal_stiffness, tangential_stiffness, stiffness_factor}; bonded "
+        "{normal_stiffness, tangential_stiffness, stiffness_factor}; cohesive_bilinear "
+        "{normal_strength, shear_strength, mode_i_toughness, mode_ii_toughness, bk_exponent, "
+        "penalty_stiffness, viscosity, max_damage, stiffness_factor}; cohesive_exponential "
+        "{strength, toughness, shear_weight, compression_stiffness}. A missing stiffness is "
+        "stiffness_factor x E / h_element of the neighbours.")
+    roughness: Profile | None = Field(None, description="Initial gap profile carved into the "
+                                      "rough face (highest asperity touching).")
+    rough_face: Literal["upper", "lower"] = Field("upper", description="Which face is rough.")
+    shape: Profile | None = Field(None, description="Conforming shape of both faces (a wavy "
+                                  "interface without gap).")
+    band_thickness: float | None = Field(None, gt=0, description="Thickness of the band that "
+                                         "carries the interface, mm (default 1e-6 of the "
+                                         "thinner neighbour).")
+    regularisation: float | None = Field(None, ge=0, description="Spring on the jump that "
+                                         "holds layers touching only by open contact, MPa/mm "
+                                         "(default 1e-9 x the contact stiffness).")
+    constriction: Constriction | None = Field(None, description="Constriction resistance of "
+                                              "this interface (seed 003).")
+
+    @model_validator(mode="after")
+    def _known_parameters(self):
+        allowed = INTERFACE_LAW_PARAMETERS[self.law]
+        unknown = sorted(set(self.parameters) - set(allowed))
+        if unknown:
+            raise ValueError(f"law '{self.law}' has no parameter(s) {', '.join(unknown)}; "
+                             f"it takes {', '.join(allowed)}")
+        required = {"cohesive_bilinear": ("normal_strength", "shear_strength",
+                                          "mode_i_toughness", "mode_ii_toughness",
+                                          "bk_exponent"),
+                    "cohesive_exponential": ("strength", "toughness")}.get(self.law, ())
+        missing = [key for key in required if key not in self.parameters]
+        if missing:
+            raise ValueError(f"law '{self.law}' needs parameters {', '.join(missing)}")
+        if self.constriction and self.constriction.electrolyte not in (self.lower, self.upper):
+            raise ValueError(f"constriction.electrolyte '{self.constriction.electrolyte}' must "
+                             f"be '{self.lower}' or '{self.upper}'")
+        return self
+
+    @property
+    def name(self) -> str:
+        return f"interface_{self.lower}_{self.upper}"
+
+
+class StackLoading(_Strict):
+    control: Literal["pressure", "displacement"] = Field(
+        "pressure", description="'pressure': a force-controlled rigid plate at `pressure` MPa "
+                                "(stack pressure); 'displacement': a clamp moved down by "
+                                "`displacement` mm.")
+    pressure: float | None = Field(None, gt=0, description="Peak stack pressure, MPa.")
+    displacement: float | None = Field(None, gt=0, description="Clamp travel, mm.")
+    load_steps: int = Field(5, ge=1, le=100000, description="Steps of the loading ramp (the "
+                            "contact fraction and hot-spot ratio are recorded at each: a "
+                            "pressure window is swept by one run).")
+    load_time: float = Field(1.0, gt=0, description="Duration of the loading ramp, s.")
+    hold_time: float = Field(0.0, ge=0, description="Hold at peak, s.")
+    hold_steps: int = Field(0, ge=0, le=100000, description="Steps of the hold.")
+    unload_steps: int = Field(0, ge=0, le=100000, description="Steps of the unloading ramp (0: "
+                              "no unloading); the last releases the plate.")
+    unload_time: float = Field(1.0, gt=0, description="Duration of the unloading, s.")
+    lateral: Literal["confined", "free", "symmetric"] = Field(
+        "confined", description="Lateral faces: 'confined' = rollers on both (a wide stack), "
+                                "'free' = free edges (one point held), 'symmetric' = rollers "
+                                "on the left face only (a symmetry plane).")
+    cell_type: Literal["quadrilateral", "crossed_triangle"] = Field(
+        "quadrilateral", description="2D cells: Q1 quadrilaterals, or crossed triangles (free "
+                                     "of volumetric locking under plastic flow).")
+    platen_penalty_factor: float = Field(10.0, gt=0, description="Plate penalty = factor x E "
+                                         "/ h_element of the top layer (-).")
+    al_rtol: float = Field(1e-3, gt=0, lt=1, description="Augmented-Lagrangian tolerance: "
+                           "contact gap left at closed points / plate displacement (-).")
+    pressure_method: Literal["auto", "bordered", "secant"] = Field(
+        "auto", description="Pressure control: 'bordered' Newton (plate position an unknown), "
+                            "'secant' on the plate position, 'auto' (secant for rough "
+                            "contacts).")
+
+    @model_validator(mode="after")
+    def _target(self):
+        if self.control == "pressure" and self.pressure is None:
+            raise ValueError("stack.pressure (MPa) is required for pressure control")
+        if self.control == "displacement" and self.displacement is None:
+            raise ValueError("stack.displacement (mm) is required for displacement control")
+        if self.hold_time > 0 and self.hold_steps == 0:
+            raise ValueError("stack.hold_steps must be >= 1 when stack.hold_time > 0")
+        return self
+
+
 class Contact(_Strict):
     penalty_factor: float = Field(
         100.0, gt=0, description="Platen penalty stiffness = factor x E_ref / h_element, with "
@@ -191,6 +353,9 @@ class Case(_Strict):
                                                               "layer meets the platen.")
     loading: Loading | None = Field(None, description="Flat press: load, hold, unload.")
     calender: CalenderSpec | None = Field(None, description="Calendering: the roll nip.")
+    stack: StackLoading | None = Field(None, description="Stack: plate loading programme.")
+    interfaces: list[InterfaceSpec] = Field(default_factory=list, description="Stack: "
+                                            "interfaces between neighbouring layers.")
     contact: Contact = Field(default_factory=Contact)
     solver: Solver = Field(default_factory=Solver)
     output: Output = Field(default_factory=Output)
@@ -205,6 +370,14 @@ class Case(_Strict):
 
     @model_validator(mode="after")
     def _target_fits(self):
+        if self.case.kind != "stack":
+            used = [f"layers.{i}.{key}" for i, layer in enumerate(self.layers)
+                    for key in ("waviness", "grading") if key in layer.model_fields_set]
+            if self.interfaces or used:
+                raise ValueError(f"{'interfaces' if self.interfaces else used[0]} only applies "
+                                 f"to kind = 'stack'")
+        if self.case.kind == "stack":
+            return self._check_stack()
         if self.case.kind == "calender":
             if self.calender is None:
                 raise ValueError("a calender case needs a [calender] table")
@@ -223,6 +396,39 @@ class Case(_Strict):
             raise ValueError("loading.hold_steps must be >= 1 when loading.hold_time > 0")
         return self
 
+
+    def _check_stack(self):
+        if self.stack is None:
+            raise ValueError("a stack case needs a [stack] table")
+        names = [layer.name for layer in self.layers]
+        if len(names) < 2 and self.interfaces:
+            raise ValueError("interfaces need at least two layers")
+        seen = set()
+        for index, interface in enumerate(self.interfaces):
+            where = f"interfaces.{index}"
+            for side in ("lower", "upper"):
+                if getattr(interface, side) not in names:
+                    raise ValueError(f"{where}.{side}: no layer named "
+                                     f"'{getattr(interface, side)}' (layers: {', '.join(names)})")
+            if names.index(interface.upper) != names.index(interface.lower) + 1:
+                raise ValueError(f"{where}: '{interface.upper}' must be the layer directly above "
+                                 f"'{interface.lower}' (layers bottom to top: "
+                                 f"{', '.join(names)})")
+            if interface.name in seen:
+                raise ValueError(f"{where}: interface {interface.lower} | {interface.upper} "
+                                 f"listed twice")
+            seen.add(interface.name)
+            if interface.constriction and interface.constriction.laplace and \
+                    self.geometry.dimension != 2:
+                raise ValueError(f"{where}.constriction.laplace: the Laplace solve is 2D; in 3D "
+                                 f"the Holm sum over the contact patches is reported")
+        if "element_degree" in self.solver.model_fields_set and self.solver.element_degree != 1:
+            raise ValueError("solver.element_degree: a stack uses degree 1 (the interface bands "
+                             "need it)")
+        if self.stack.control == "displacement" and \
+                not self.stack.displacement < sum(layer.thickness for layer in self.layers):
+            raise ValueError("stack.displacement must be smaller than the stack height")
+        return self
 
 def _format_location(loc) -> str:
     return ".".join(str(part) for part in loc)
@@ -296,19 +502,40 @@ def _check_materials(case: Case, path: Path):
             raise CaseError(f"case file '{path}': field 'layers.{index}.material': {exc}") from None
 
 
+def _model_of(annotation):
+    """The pydantic model inside an annotation (Model, Model | None, list[Model]), or None."""
+    if getattr(annotation, "model_fields", None) is not None:
+        return annotation
+    for argument in get_args(annotation):
+        model = _model_of(argument)
+        if model is not None:
+            return model
+    return None
+
+
 def schema_markdown() -> str:
-    """Every field with its default and description, for the README and `nipstack check -v`."""
+    """Every field with its default and description, for the README and `nipstack check
+    --schema` (nested tables such as layers.waviness and interfaces.constriction included)."""
     lines = []
-    for section, model in Case.model_fields.items():
-        annotation = model.annotation
-        sub = getattr(annotation, "model_fields", None)
-        if sub is None and section == "layers":
-            sub = LayerSpec.model_fields
-        lines.append(f"[{section}]" if section != "layers" else "[[layers]]")
-        for name, info in (sub or {}).items():
+
+    def describe(model, prefix, indent):
+        for name, info in model.model_fields.items():
             default = "required" if info.is_required() else repr(info.get_default(
                 call_default_factory=True))
-            lines.append(f"  {name} = {default}   # {info.description}")
+            lines.append(f"{indent}{name} = {default}   # {info.description}")
+            nested = _model_of(info.annotation)
+            if nested is not None and nested is not Profile:
+                lines.append(f"{indent}[{prefix}{name}]")
+                describe(nested, f"{prefix}{name}.", indent + "  ")
+
+    for section, info in Case.model_fields.items():
+        model = _model_of(info.annotation)
+        is_list = get_origin(info.annotation) is list
+        lines.append(f"[[{section}]]" if is_list else f"[{section}]")
+        if model is not None:
+            describe(model, f"{section}.", "  ")
+    lines.append("[profile]   (layers.waviness, interfaces.roughness, interfaces.shape)")
+    describe(Profile, "profile.", "  ")
     return "\n".join(lines)
 
 

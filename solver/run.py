@@ -1,10 +1,12 @@
 """Run one case into a results folder: the one place that ties scenario, fields and files.
 
-A scenario (FlatPress, Calender) offers: `problem`, `records`, `on_step` (a hook called after each
-converged step), `run()`, `summary()`, `step_outputs(record, folder)` and
+A scenario (FlatPress, Calender, StackCase) offers: `problem`, `records`, `on_step` (a hook
+called after each converged step), `run()`, `summary()`, `step_outputs(record, folder)` and
 `final_outputs(folder)` (scenario plots and profile CSVs; collective), `history_csv(path)`
-(rank 0) and `describe(summary)` (the closing line). `run_case` adds what every run has: the
-atomic results folder, the field time series for ParaView, history.csv and summary.json.
+(rank 0) and `describe(summary)` (the closing line); optionally `field_writer(path)` (a
+FieldWriter with scenario fields, e.g. the stack's interface gap and pressure). `run_case` adds
+what every run has: the atomic results folder, the field time series for ParaView,
+history.csv and summary.json.
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ def build_scenario(case, comm, log=print):
     if case.case.kind == "calender":
         from .calender import Calender
         return Calender(case, comm, log)
+    if case.case.kind == "stack":
+        from .stack_case import StackCase
+        return StackCase(case, comm, log)
     raise ValueError(f"unknown case kind {case.case.kind!r}")
 
 
@@ -47,7 +52,9 @@ def run_case(case, comm, out: Path, log=print, warn=None) -> tuple[int, dict | N
             if record.step == 1:   # a new load history (final-thickness searches restart)
                 if writer["fields"] is not None:
                     writer["fields"].close()
-                writer["fields"] = FieldWriter(model.problem, folder.path / "fields" / "fields.pvd")
+                path = folder.path / "fields" / "fields.pvd"
+                make = getattr(model, "field_writer", None)
+                writer["fields"] = make(path) if make else FieldWriter(model.problem, path)
             writer["fields"].write(record.time)
         model.step_outputs(record, folder.path)
 

@@ -59,7 +59,7 @@ from dolfinx import fem
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
-from .flat_press import _constrained_modulus, reference_modulus
+from .flat_press import RunIncomplete, _constrained_modulus, reference_modulus
 from .interfaces import InterfaceTerm
 from .materials.cards import load_card
 from .materials.cohesive_bilinear import BilinearCohesive
@@ -115,10 +115,6 @@ class JumpLimitedNewton(NewtonSolver):
                 dx *= scale
                 self.limited_steps += 1
         return super()._line_search(residual, dx, force_control, report)
-
-
-class RunIncomplete(RuntimeError):
-    """A step failed after all cut-backs; the records so far are kept."""
 
 
 @dataclass
@@ -351,6 +347,7 @@ class StackCompaction:
         self.time = 0.0
         self._last_position = self.height0
         self.writer = None
+        self.on_step = None       # hook called with each new record (the case runner's)
         self.log(f"stack: {len(names)} layers ({', '.join(names)}), "
                  f"{len(self.interface_laws)} band interfaces, "
                  f"{problem.mesh.topology.index_map(problem.mesh.topology.dim).size_global} "
@@ -587,6 +584,8 @@ class StackCompaction:
                  f"newton={record.newton_iterations} AL={al}  " + "  ".join(parts))
         if self.writer is not None:
             self.writer.write(self.time)
+        if self.on_step is not None:
+            self.on_step(record)
 
     def _snapshot(self, phase):
         self.snapshots[phase] = {name: self.interfaces.profile(name)
@@ -754,6 +753,10 @@ class StackCompaction:
         }
 
     def open_fields(self, path: Path):
+        self.writer = self.field_writer(path)
+
+    def field_writer(self, path: Path):
+        """A FieldWriter for `path` (fields.pvd) that adds the interface fields on the bands."""
         from .output import FieldWriter
 
         term, interfaces = self.interfaces, list(self.interface_laws)
@@ -783,7 +786,7 @@ class StackCompaction:
                         self.cell_functions["interface_" + key].x.array[
                             dofs[band.cells, 0]] = values[key]
 
-        self.writer = StackFieldWriter(self.problem, Path(path))
+        return StackFieldWriter(self.problem, Path(path))
 
     def close_fields(self):
         if self.writer is not None:
@@ -795,43 +798,52 @@ class StackCompaction:
         folder = Path(folder)
         if self.comm.rank == 0:
             folder.mkdir(parents=True, exist_ok=True)
-            with open(folder / "history.csv", "w", newline="") as handle:
-                writer = csv.writer(handle)
-                names = list(self.interface_laws)
-                layer_names = [s.name for s in self.layer_specs]
-                header = ["step", "phase", "time_s", "pressure_MPa", "plate_displacement_mm",
-                          "platen_penetration_mm", "newton_iterations", "al_iterations",
-                          "constraint_violation_mm"]
-                for name in names:
-                    header += [f"{name}_{key}" for key in (
-                        "contact_fraction", "max_pressure_MPa", "mean_pressure_MPa",
-                        "mean_contact_pressure_MPa", "max_gap_mm", "max_damage")]
-                for name in layer_names:
-                    header += [f"{name}_thickness_mm", f"{name}_porosity"]
-                writer.writerow(header)
-                for r in self.records:
-                    row = [r.step, r.phase, f"{r.time:.9g}", f"{r.pressure:.9g}",
-                           f"{r.plate_displacement:.9g}", f"{r.platen_penetration:.3e}",
-                           r.newton_iterations, r.al_iterations, f"{r.constraint_violation:.3e}"]
-                    for name in names:
-                        s = r.interfaces[name]
-                        row += [f"{s[k]:.9g}" for k in (
-                            "contact_fraction", "max_pressure", "mean_pressure",
-                            "mean_contact_pressure", "max_gap", "max_damage")]
-                    for name in layer_names:
-                        row += [f"{r.layers[name]['thickness']:.9g}",
-                                f"{r.layers[name]['porosity']:.9g}"]
-                    writer.writerow(row)
-            for phase, profiles in self.snapshots.items():
-                for name, profile in profiles.items():
-                    if profile is None:
-                        continue
-                    header, rows = profile
-                    with open(folder / f"{name}_{phase}.csv", "w", newline="") as handle:
-                        writer = csv.writer(handle)
-                        writer.writerow(header)
-                        for row in rows:
-                            writer.writerow([f"{value:.9g}" for value in row])
+            self.write_history(folder / "history.csv")
+            self.write_profiles(folder)
             (folder / "summary.json").write_text(
                 json.dumps(self.summary(), indent=2, default=float) + "\n")
         self.comm.barrier()
+
+    def write_history(self, path):
+        """One row per step: pressure, plate, AL, per-interface and per-layer measures (rank 0)."""
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            names = list(self.interface_laws)
+            layer_names = [s.name for s in self.layer_specs]
+            header = ["step", "phase", "time_s", "pressure_MPa", "plate_displacement_mm",
+                      "platen_penetration_mm", "newton_iterations", "al_iterations",
+                      "constraint_violation_mm"]
+            for name in names:
+                header += [f"{name}_{key}" for key in (
+                    "contact_fraction", "max_pressure_MPa", "mean_pressure_MPa",
+                    "mean_contact_pressure_MPa", "max_gap_mm", "max_damage")]
+            for name in layer_names:
+                header += [f"{name}_thickness_mm", f"{name}_porosity"]
+            writer.writerow(header)
+            for r in self.records:
+                row = [r.step, r.phase, f"{r.time:.9g}", f"{r.pressure:.9g}",
+                       f"{r.plate_displacement:.9g}", f"{r.platen_penetration:.3e}",
+                       r.newton_iterations, r.al_iterations, f"{r.constraint_violation:.3e}"]
+                for name in names:
+                    s = r.interfaces[name]
+                    row += [f"{s[k]:.9g}" for k in (
+                        "contact_fraction", "max_pressure", "mean_pressure",
+                        "mean_contact_pressure", "max_gap", "max_damage")]
+                for name in layer_names:
+                    row += [f"{r.layers[name]['thickness']:.9g}",
+                            f"{r.layers[name]['porosity']:.9g}"]
+                writer.writerow(row)
+
+    def write_profiles(self, folder):
+        """interface_<name>_<phase>.csv: the fields along the interface at the end of each
+        phase (rank 0)."""
+        for phase, profiles in self.snapshots.items():
+            for name, profile in profiles.items():
+                if profile is None:
+                    continue
+                header, rows = profile
+                with open(Path(folder) / f"{name}_{phase}.csv", "w", newline="") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(header)
+                    for row in rows:
+                        writer.writerow([f"{value:.9g}" for value in row])
