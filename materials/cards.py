@@ -2,8 +2,8 @@
 
 A card lives in ``materials/library/<name>.toml`` (or at any path) and has three tables::
 
-    [material]    name, law ("elastic" | "j2" | "dpc"), description
-    [parameters]  scalars (units: MPa, s, degrees, -) and, for the DPC law, nested tables
+    [material]    name, law ("elastic" | "j2" | "j2_creep" | "viscoelastic" | "dpc"), description
+    [parameters]  scalars (units: MPa, s, 1/s, degrees, -) and, for the DPC law, nested tables
                   (elasticity_table, yield_table, hardening_table) of equal-length arrays
     [sources]     one string per key of [parameters] (a nested table counts as one key);
                   a value that is an assumption says "assumption: why"
@@ -24,6 +24,8 @@ import numpy as np
 from .dpc import DruckerPragerCap
 from .elastic import LinearElastic
 from .j2 import J2Plasticity
+from .j2_creep import J2NortonCreep
+from .viscoelastic import StandardLinearSolid
 
 LIBRARY = Path(__file__).parent / "library"
 REQUIRED = object()
@@ -68,19 +70,36 @@ _POISSON = Parameter("Poisson's ratio", "-", low=-1.0, high=0.5, low_open=True, 
 _RELATIVE_DENSITY = Parameter("relative density 1 - porosity", "-", low=0.0, high=1.0,
                               low_open=True)
 
+_J2 = {
+    "youngs_modulus": _positive("Young's modulus", "MPa"),
+    "poisson_ratio": _POISSON,
+    "yield_stress": _positive("initial yield stress", "MPa"),
+    "hardening_modulus": _non_negative("linear hardening modulus", "MPa", default=0.0),
+    "voce_stress": _non_negative("Voce saturation stress increment", "MPa", default=0.0),
+    "voce_rate": _non_negative("Voce rate (per unit plastic strain)", "-", default=0.0),
+}
+
 #: law name -> parameter name -> declaration
 PARAMETERS: dict[str, dict[str, Parameter]] = {
     "elastic": {
         "youngs_modulus": _positive("Young's modulus", "MPa"),
         "poisson_ratio": _POISSON,
     },
-    "j2": {
-        "youngs_modulus": _positive("Young's modulus", "MPa"),
+    "j2": _J2,
+    "j2_creep": {
+        **_J2,
+        "creep_coefficient": _non_negative("Norton coefficient A: equivalent creep rate at the "
+                                           "reference stress", "1/s"),
+        "creep_exponent": Parameter("Norton stress exponent n", "-", low=1.0, high=20.0),
+        "creep_reference_stress": _positive("Norton reference stress sigma_0 in "
+                                            "A (q/sigma_0)^n", "MPa", default=1.0),
+    },
+    "viscoelastic": {
+        "long_term_modulus": _positive("equilibrium-spring Young's modulus E2 (t -> oo)", "MPa"),
+        "maxwell_modulus": _non_negative("Maxwell-arm spring Young's modulus E1 (relaxes away)",
+                                         "MPa"),
+        "relaxation_time": _positive("Maxwell-arm relaxation time tau = eta / E1", "s"),
         "poisson_ratio": _POISSON,
-        "yield_stress": _positive("initial yield stress", "MPa"),
-        "hardening_modulus": _non_negative("linear hardening modulus", "MPa", default=0.0),
-        "voce_stress": _non_negative("Voce saturation stress increment", "MPa", default=0.0),
-        "voce_rate": _non_negative("Voce rate (per unit plastic strain)", "-", default=0.0),
     },
     "dpc": {
         "initial_porosity": Parameter("porosity of the unstrained coating", "-", low=0.0,
@@ -133,7 +152,8 @@ DPC_GROUPS = {
     "hardening_table": ("cap_pressure_initial", "cap_hardening_A", "cap_hardening_B"),
 }
 
-LAWS = {"elastic": LinearElastic, "j2": J2Plasticity, "dpc": DruckerPragerCap}
+LAWS = {"elastic": LinearElastic, "j2": J2Plasticity, "j2_creep": J2NortonCreep,
+        "viscoelastic": StandardLinearSolid, "dpc": DruckerPragerCap}
 
 
 def list_cards() -> list[str]:

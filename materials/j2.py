@@ -15,6 +15,10 @@ and the consistent tangent
 
     D = 3K P_vol + 2G (1 - 3G d_gamma / q_trial) P_dev
         - 6G^2 (1 / (3G + H) - d_gamma / q_trial) n (x) n,     H = d sigma_y / d kappa.
+
+The scalar Newton (``J2Plasticity.plastic_return``, for any flow-stress function), the trial
+deviator and the stress/tangent assembly of a radial return (``radial_return``, for any
+d d_gamma / d q_trial) are shared with the creep law of ``j2_creep.py``.
 """
 from __future__ import annotations
 
@@ -78,49 +82,89 @@ class J2Plasticity:
     def update(self, eps_trial, state, dt):
         eps_trial = np.asarray(eps_trial, dtype=float)
         n_points = eps_trial.shape[0]
-        bulk, shear = self.bulk_modulus, self.shear_modulus
+        shear = self.shear_modulus
         kappa_n = state["equivalent_plastic_strain"]
-        eps_v = eps_trial[:, :3].sum(axis=1)
-        e_trial = eps_trial - (eps_v / 3.0)[:, None] * IDENTITY
-        norm = np.sqrt(np.einsum("ij,ij->i", e_trial, e_trial))
+        e_trial, norm = deviatoric_trial(eps_trial)
         q_trial = 3.0 * shear * np.sqrt(2.0 / 3.0) * norm
-        stiffness = 3.0 * bulk * P_VOL + 2.0 * shear * P_DEV
-        tangent = np.broadcast_to(stiffness, (n_points, 6, 6)).copy()
         dgamma = np.zeros(n_points)
+        dgamma_dq = np.zeros(n_points)
         plastic = q_trial - self.flow_stress(kappa_n) > 1e-12 * self.yield_stress
         idx = np.flatnonzero(plastic)
         if idx.size:
-            qt, kn = q_trial[idx], kappa_n[idx]
-            # first guess: the perfectly plastic return
-            dg = np.maximum(qt - self.flow_stress(kn), 0.0) / (3.0 * shear)
-            history = []
-            # the residual cannot fall below the round-off of q_trial - 3G dg (~1e-16 q_trial):
-            # converge relative to max(yield stress, q_trial), else a soft metal with
-            # E/Y ~ 1e4 (lithium) fails for trial strains of a few percent
-            scale = np.maximum(self.yield_stress, qt)
-            for _ in range(50):
-                residual = qt - 3.0 * shear * dg - self.flow_stress(kn + dg)
-                history.append(float(np.max(np.abs(residual)) / self.yield_stress))
-                if np.all(np.abs(residual) < 1e-14 * scale):
-                    break
-                dg = dg + residual / (3.0 * shear + self.hardening_slope(kn + dg))
-                dg = np.maximum(dg, 0.0)
-            else:
-                bad = idx[np.abs(residual) >= 1e-14 * scale]
-                raise MaterialPointError(self.name, bad, n_points, "radial return")
-            self._last_newton_residuals = history
+            dg = self.plastic_return(q_trial[idx], kappa_n[idx], self.flow_stress,
+                                     self.hardening_slope, idx, n_points)
             dgamma[idx] = dg
-            n = e_trial[idx] / norm[idx, None]
-            slope = self.hardening_slope(kn + dg)
-            nn = np.einsum("ki,kj->kij", n, n)
-            tangent[idx] = (3.0 * bulk * P_VOL
-                            + (2.0 * shear * (1.0 - 3.0 * shear * dg / qt))[:, None, None] * P_DEV
-                            - (6.0 * shear ** 2 * (1.0 / (3.0 * shear + slope) - dg / qt)
-                               )[:, None, None] * nn)
-        n_all = np.where(norm[:, None] > 0.0, e_trial / np.where(norm > 0, norm, 1.0)[:, None], 0.0)
-        plastic_increment = (SQ32 * dgamma)[:, None] * n_all
-        eps_e = eps_trial - plastic_increment
-        tau = eps_e @ stiffness.T
+            dgamma_dq[idx] = 1.0 / (3.0 * shear + self.hardening_slope(kappa_n[idx] + dg))
+        tau, tangent, eps_e, plastic_increment = radial_return(
+            eps_trial, e_trial, norm, q_trial, dgamma, dgamma_dq, idx,
+            self.bulk_modulus, shear)
         new_state = {"equivalent_plastic_strain": kappa_n + dgamma,
                      "plastic_strain": state["plastic_strain"] + plastic_increment}
         return tau, tangent, eps_e, new_state
+
+    def plastic_return(self, q_trial, kappa_n, flow_stress, hardening_slope, idx, n_points):
+        """Scalar Newton on q_trial - 3G d_gamma - flow_stress(kappa_n + d_gamma) = 0 at the
+        yielding points (arrays over them; idx, n_points only name failed points).
+
+        flow_stress and hardening_slope are functions of kappa: sigma_y and its slope here; the
+        creep law (``creep.py``) passes sigma_y raised by the creep increment of the step."""
+        shear = self.shear_modulus
+        qt, kn = q_trial, kappa_n
+        # first guess: the perfectly plastic return
+        dg = np.maximum(qt - flow_stress(kn), 0.0) / (3.0 * shear)
+        history = []
+        # the residual cannot fall below the round-off of q_trial - 3G dg (~1e-16 q_trial):
+        # converge relative to max(yield stress, q_trial), else a soft metal with
+        # E/Y ~ 1e4 (lithium) fails for trial strains of a few percent
+        scale = np.maximum(self.yield_stress, qt)
+        for _ in range(50):
+            residual = qt - 3.0 * shear * dg - flow_stress(kn + dg)
+            history.append(float(np.max(np.abs(residual)) / self.yield_stress))
+            if np.all(np.abs(residual) < 1e-14 * scale):
+                break
+            dg = dg + residual / (3.0 * shear + hardening_slope(kn + dg))
+            dg = np.maximum(dg, 0.0)
+        else:
+            bad = idx[np.abs(residual) >= 1e-14 * scale]
+            raise MaterialPointError(self.name, bad, n_points, "radial return")
+        self._last_newton_residuals = history
+        return dg
+
+
+def deviatoric_trial(eps_trial):
+    """Trial deviator e_trial = dev(eps_trial) and its norm |e_trial| of (n, 6) Mandel strains;
+    the trial equivalent stress is q_trial = 3G sqrt(2/3) |e_trial|."""
+    eps_v = eps_trial[:, :3].sum(axis=1)
+    e_trial = eps_trial - (eps_v / 3.0)[:, None] * IDENTITY
+    norm = np.sqrt(np.einsum("ij,ij->i", e_trial, e_trial))
+    return e_trial, norm
+
+
+def radial_return(eps_trial, e_trial, norm, q_trial, dgamma, dgamma_dq, idx, bulk, shear):
+    """Stress, consistent tangent and elastic strain after an isochoric radial return.
+
+    dgamma : (n,) equivalent inelastic strain increments along n = e_trial / |e_trial| (zero
+    off idx); dgamma_dq : (n,) their derivative d dgamma / d q_trial at the points idx.
+    For any radial return with q = q_trial - 3G dgamma(q_trial),
+
+        D = 3K P_vol + 2G (1 - 3G dgamma / q_trial) P_dev
+            - 6G^2 (d dgamma / d q_trial - dgamma / q_trial) n (x) n
+
+    (J2: d dgamma / d q_trial = 1 / (3G + H)).  Returns (tau, D, eps_e, inelastic increment
+    sqrt(3/2) dgamma n).
+    """
+    n_points = eps_trial.shape[0]
+    stiffness = 3.0 * bulk * P_VOL + 2.0 * shear * P_DEV
+    tangent = np.broadcast_to(stiffness, (n_points, 6, 6)).copy()
+    if idx.size:
+        dg, qt = dgamma[idx], q_trial[idx]
+        n = e_trial[idx] / norm[idx, None]
+        nn = np.einsum("ki,kj->kij", n, n)
+        tangent[idx] = (3.0 * bulk * P_VOL
+                        + (2.0 * shear * (1.0 - 3.0 * shear * dg / qt))[:, None, None] * P_DEV
+                        - (6.0 * shear ** 2 * (dgamma_dq[idx] - dg / qt))[:, None, None] * nn)
+    n_all = np.where(norm[:, None] > 0.0, e_trial / np.where(norm > 0, norm, 1.0)[:, None], 0.0)
+    increment = (SQ32 * dgamma)[:, None] * n_all
+    eps_e = eps_trial - increment
+    tau = eps_e @ stiffness.T
+    return tau, tangent, eps_e, increment

@@ -19,6 +19,8 @@ from nipstack.materials.cards import LIBRARY, load_card
 from nipstack.materials.dpc import DruckerPragerCap
 from nipstack.materials.elastic import LinearElastic
 from nipstack.materials.j2 import J2Plasticity
+from nipstack.materials.j2_creep import J2NortonCreep
+from nipstack.materials.viscoelastic import StandardLinearSolid
 from nipstack.point import LOAD, UNLOAD, run_path
 
 STACK_CARDS = {
@@ -28,6 +30,8 @@ STACK_CARDS = {
     "ssb_composite_cathode": DruckerPragerCap,
     "polyolefin_separator": DruckerPragerCap,
     "polymer_pressure_pad": LinearElastic,
+    "lithium_metal_creep": J2NortonCreep,
+    "polymer_pad_viscoelastic": StandardLinearSolid,
 }
 DPC_CARDS = [name for name, law in STACK_CARDS.items() if law is DruckerPragerCap]
 #: a citation names its year or DOI, or is a manufacturer's data sheet / software manual
@@ -102,6 +106,14 @@ RANGES = [
      "PORON 4701-30 datasheet CFD 21-55 kPa at 25 % deflection, as Hencky E = CFD x 0.75/ln(4/3)"),
     ("polymer_pressure_pad", "poisson_ratio", 0.0, 0.34,
      "open-cell foam: ~1/3 at small strain, ~0 in the collapse plateau (Gibson and Ashby)"),
+    ("lithium_metal_creep", "youngs_modulus", 4900.0, 7900.0,
+     "as lithium_metal: 4.9 GPa handbook .. 7.82 GPa pulse-echo (Masias et al. 2019)"),
+    ("lithium_metal_creep", "yield_stress", 0.60, 0.81,
+     "as lithium_metal: polycrystalline Li 0.60-0.81 MPa (Masias et al. 2019, Table 3)"),
+    ("lithium_metal_creep", "creep_exponent", 6.56, 6.56,
+     "Masias et al. 2019: n = 6.56 between 0.2 and 0.6 MPa"),
+    ("polymer_pad_viscoelastic", "youngs_modulus", 3.6, 9.4,
+     "instantaneous E1 + E2 of a 60-80 Shore A rubber by Gent's relation (1958): 3.6 .. 9.4 MPa"),
 ]
 
 
