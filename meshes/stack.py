@@ -25,8 +25,11 @@ u(X, Y + H) - u(X, Y) = H du/dY holds exactly at every point of a band cell).
 
 Geometry of a level between layers (all profiles are functions of x, and of z in 3D):
   * ``shape``: both faces follow it (a wavy interface without initial gap);
-  * the lower layer's ``waviness``: its top face displaced by a sinusoid (the "uneven coating"
-    hot spot); the layers above follow it, the one above gets thinner where it rises;
+  * the lower layer's ``waviness``: its top face displaced by a profile (the "uneven coating"
+    hot spot). waviness_mode "thickness" (default): the layer is thicker where the profile
+    rises and every layer above is lifted with it, so the stack is thicker there and a flat
+    plate touches there first; "face": only that face moves, the layer above gets thinner
+    where it rises (the stack's top stays flat);
   * ``roughness`` (band interfaces only): an initial gap g0(x) = max(r) - r(x) >= 0 carved into
     the rough face (``rough_face`` = "upper": the upper layer's bottom, asperities pointing
     down, "lower": the lower layer's top). The highest asperity touches (g0 = 0), the valleys
@@ -157,6 +160,10 @@ class StackLayer:
     waviness: object | None = None   # profile displacing the layer's top face (e.g. Sinusoid)
     grading: float = 1.0             # ratio of successive element heights, bottom to top
                                      # (< 1: finest at the top, > 1: finest at the bottom)
+    waviness_mode: str = "thickness"  # "thickness": the layer is thicker where the profile
+                                      # rises and lifts every layer above (an uneven coating);
+                                      # "face": only its top face moves, the layer above
+                                      # absorbs it (the stack's top stays flat)
 
 
 @dataclass
@@ -265,6 +272,9 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
     if cell_type == "crossed_triangle" and dim == 3:
         raise ValueError("crossed triangles are a 2D option; 3D stacks use hexahedra")
     for layer in layers:
+        if layer.waviness_mode not in ("thickness", "face"):
+            raise ValueError(f"layer '{layer.name}': waviness_mode must be 'thickness' or "
+                             f"'face', got {layer.waviness_mode!r}")
         if not layer.grading > 0.0:
             raise ValueError(f"layer '{layer.name}': grading must be > 0, got {layer.grading}")
         if not layer.thickness > 0.0 or int(layer.elements) < 1:
@@ -326,10 +336,14 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
     # face profiles of every level: (lower face, upper face) heights over the columns
     faces = []
     gaps = {}
+    lifted = np.zeros_like(X)       # thickness waviness of the layers below, carried upwards
     for k in range(n + 1):
-        shape = np.zeros_like(X)
+        shape = lifted.copy()
         if k >= 1 and layers[k - 1].waviness is not None:
-            shape = shape + _heights(layers[k - 1].waviness, X, Z, width, depth)
+            wave = _heights(layers[k - 1].waviness, X, Z, width, depth)
+            shape = shape + wave
+            if layers[k - 1].waviness_mode == "thickness":
+                lifted = lifted + wave
         spec = band_at.get(k)
         if spec is not None and spec.shape is not None:
             shape = shape + _heights(spec.shape, X, Z, width, depth)

@@ -94,6 +94,11 @@ class LayerSpec(_Strict):
                                      "layer's top face displaced by this profile (the uneven "
                                      "coating hot spot), e.g. {kind = 'sinusoid', amplitude = "
                                      "0.002, wavelength = 0.5}.")
+    waviness_mode: Literal["thickness", "face"] = Field(
+        "thickness", description="Stack: 'thickness' = the layer is thicker where the profile "
+                                 "rises and lifts the layers above (the stack is thicker "
+                                 "there); 'face' = only its top face moves and the layer above "
+                                 "is thinner there (flat stack top).")
 
     def card_overrides(self) -> dict | None:
         """The card values this layer replaces (None: the card as it is)."""
@@ -372,7 +377,8 @@ class Case(_Strict):
     def _target_fits(self):
         if self.case.kind != "stack":
             used = [f"layers.{i}.{key}" for i, layer in enumerate(self.layers)
-                    for key in ("waviness", "grading") if key in layer.model_fields_set]
+                    for key in ("waviness", "grading", "waviness_mode")
+                    if key in layer.model_fields_set]
             if self.interfaces or used:
                 raise ValueError(f"{'interfaces' if self.interfaces else used[0]} only applies "
                                  f"to kind = 'stack'")

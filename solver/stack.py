@@ -20,7 +20,8 @@ below max(al_atol, al_rtol x plate displacement); the AL iterations are reported
 is halved and retried (cut-backs).
 
 Pressure control, two methods (``pressure_method``; "auto": the secant when a contact
-interface is rough, else the bordered Newton with the secant as the fallback of a failed step):
+interface is rough or a layer's thickness waviness makes the plate touch a crest first, else
+the bordered Newton with the secant as the fallback of a failed step):
   * "bordered": the plate position is an unknown of Newton with the force equation
     (``NewtonSolver.solve(force_control=...)``); used for stacks whose interfaces start closed;
   * "secant": a secant iteration on the plate position, each iterate a position-controlled
@@ -129,6 +130,7 @@ class LayerSpec:
     waviness: object | None = None
     overrides: dict | None = None
     grading: float = 1.0      # ratio of successive element heights, bottom to top
+    waviness_mode: str = "thickness"    # see meshes.stack.StackLayer
 
 
 @dataclass
@@ -169,6 +171,7 @@ class StackRecord:
     plate_displacement: float        # descent of the highest point of the top face, mm
     platen_position: float
     platen_penetration: float        # penalty penetration of the plate, mm
+    plate_contact_fraction: float    # top-face area the plate presses / top-face area
     newton_iterations: int           # all Newton iterations of the step (AL solves included)
     al_iterations: int               # multiplier updates in the step
     constraint_violation: float      # |g_n| left at contact points after the AL loop, mm
@@ -185,7 +188,7 @@ def plastic_hardness(law, dim: int) -> float | None:
     """Indentation hardness H of a perfectly plastic (J2) layer, MPa, for the seed-003 estimate
     fraction = P / H: plane strain (2D) the Prandtl flat-punch / flattened-wedge value
     (2 + pi) k with k = Y / sqrt(3) (von Mises), i.e. 2.97 Y; 3D Tabor's H = 3 Y."""
-    if getattr(law, "name", None) != "j2":
+    if getattr(law, "name", None) not in ("j2", "j2_creep"):   # (creep: its rate-free limit)
         return None
     Y = float(law.yield_stress)
     return (2.0 + np.pi) * Y / np.sqrt(3.0) if dim == 2 else 3.0 * Y
@@ -235,7 +238,8 @@ class StackCompaction:
         names = [spec.name for spec in self.layer_specs]
 
         # mesh
-        stack_layers = [StackLayer(s.name, s.thickness, s.elements, s.waviness, s.grading)
+        stack_layers = [StackLayer(s.name, s.thickness, s.elements, s.waviness, s.grading,
+                                   s.waviness_mode)
                         for s in self.layer_specs]
         stack_interfaces = [StackInterface(s.lower, s.upper, s.band_thickness, s.band_ratio,
                                            s.roughness, s.rough_face, s.shape)
@@ -269,6 +273,11 @@ class StackCompaction:
             rough_contact = any(spec.roughness is not None and
                                 hasattr(self.interface_laws[spec.name], "augment")
                                 for spec in self.interface_specs)
+            # a stack thicker in places (thickness waviness): the plate first presses a crest
+            # and its contact spreads with the load, the same kinked response
+            rough_contact = rough_contact or any(
+                s.waviness is not None and s.waviness_mode == "thickness"
+                for s in self.layer_specs)
             # bordered first, the secant as a fallback within the same step (auto_fallback)
             pressure_method = "secant" if rough_contact else "bordered"
             self.auto_fallback = not rough_contact
@@ -319,6 +328,14 @@ class StackCompaction:
         self.newton = JumpLimitedNewton(problem, self.interfaces, limit, newton_rtol,
                                         newton_atol, max_iterations)
         self._force = fem.form(self.platen.force)
+        # the plate's contact fraction: top-face area it presses / top-face area (reference)
+        top_tag = problem.region_tag("top", problem.gdim - 1)
+        X = ufl.SpatialCoordinate(problem.mesh)
+        pressed = ufl.conditional(ufl.gt(X[1] + problem.u[1] - self.platen_position, 0.0),
+                                  1.0, 0.0)
+        self._plate_contact = fem.form(pressed * problem.ds(top_tag))
+        self._top_area = self.comm.allreduce(
+            fem.assemble_scalar(fem.form(self.platen.measure_length)), op=MPI.SUM)
 
         # measures: top-face dofs (component 1), reference volume per point of each layer
         V = problem.V
@@ -572,6 +589,8 @@ class StackCompaction:
             step=len(self.records) + 1, phase=phase, time=self.time,
             pressure=force / self.apparent_area, plate_displacement=self.height0 - top,
             platen_position=position, platen_penetration=max(top - position, 0.0),
+            plate_contact_fraction=self.comm.allreduce(
+                fem.assemble_scalar(self._plate_contact), op=MPI.SUM) / self._top_area,
             newton_iterations=int(sum(r.iterations for r in reports)), al_iterations=al,
             constraint_violation=violation,
             interfaces={name: self.interfaces.statistics(name) for name in self.interface_laws},
@@ -741,6 +760,7 @@ class StackCompaction:
             "plate_displacement_before_release_mm": [
                 r for r in records if r.phase != "release"][-1].plate_displacement,
             "platen_penalty_MPa_per_mm": self.platen_penalty,
+            "plate_contact_fraction_at_peak": peak.plate_contact_fraction,
             "layers": layers,
             "interfaces": interfaces,
             "steps": len(records),
@@ -811,7 +831,8 @@ class StackCompaction:
             names = list(self.interface_laws)
             layer_names = [s.name for s in self.layer_specs]
             header = ["step", "phase", "time_s", "pressure_MPa", "plate_displacement_mm",
-                      "platen_penetration_mm", "newton_iterations", "al_iterations",
+                      "platen_penetration_mm", "plate_contact_fraction", "newton_iterations",
+                      "al_iterations",
                       "constraint_violation_mm"]
             for name in names:
                 header += [f"{name}_{key}" for key in (
@@ -823,7 +844,7 @@ class StackCompaction:
             for r in self.records:
                 row = [r.step, r.phase, f"{r.time:.9g}", f"{r.pressure:.9g}",
                        f"{r.plate_displacement:.9g}", f"{r.platen_penetration:.3e}",
-                       r.newton_iterations, r.al_iterations, f"{r.constraint_violation:.3e}"]
+                       f"{r.plate_contact_fraction:.9g}", r.newton_iterations, r.al_iterations, f"{r.constraint_violation:.3e}"]
                 for name in names:
                     s = r.interfaces[name]
                     row += [f"{s[k]:.9g}" for k in (

@@ -148,7 +148,8 @@ class StackCase:
         geometry, spec, solver = case.geometry, case.stack, case.solver
         layers = [LayerSpec(layer.name, layer.material, layer.thickness, layer.elements,
                             waviness=layer.waviness.build() if layer.waviness else None,
-                            overrides=layer.card_overrides(), grading=layer.grading)
+                            overrides=layer.card_overrides(), grading=layer.grading,
+                            waviness_mode=layer.waviness_mode)
                   for layer in case.layers]
         interfaces = [InterfaceSpec(i.lower, i.upper, i.law, dict(i.parameters),
                                     roughness=i.roughness.build() if i.roughness else None,
@@ -260,6 +261,8 @@ class StackCase:
         out = {"case": self.case.case.name, **summary}
         loaded = [r for r in self.records if r.phase == "load"]
         peak = max(self.records, key=lambda r: r.pressure) if self.records else None
+        out["plate_contact_fraction_vs_pressure"] = [[r.pressure, r.plate_contact_fraction]
+                                                     for r in loaded]
         for name, entry in summary.get("interfaces", {}).items():
             entry["contact_fraction_vs_pressure"] = [
                 [r.pressure, r.interfaces[name]["contact_fraction"]] for r in loaded]
@@ -301,6 +304,11 @@ class StackCase:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(5.5, 4))
+        points = [(r.pressure, r.plate_contact_fraction) for r in self.records
+                  if r.phase == "load"]
+        if points:
+            p, f = zip(*points)
+            ax.plot(p, f, "k--", lw=1, label="plate (load)")
         for name in self.model.interface_laws:
             for phase in ("load", "hold", "unload"):
                 points = [(r.pressure, r.interfaces[name]["contact_fraction"])

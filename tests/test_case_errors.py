@@ -80,3 +80,89 @@ def test_cli_process_exit_code(tmp_path):
     assert "Traceback" not in result.stderr
     assert "layers.1.thickness" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+# --- stack cases ------------------------------------------------------------------------------
+STACK_CASE = """
+[case]
+name = "stack_minimal"
+kind = "stack"
+
+[geometry]
+width = 0.02
+elements_width = 4
+
+[[layers]]
+name = "lithium"
+material = "lithium_metal"
+thickness = 0.01
+elements = 2
+
+[[layers]]
+name = "electrolyte"
+material = "llzo"
+thickness = 0.02
+elements = 2
+
+[[layers]]
+name = "cathode"
+material = "ssb_composite_cathode"
+thickness = 0.03
+elements = 2
+
+[[interfaces]]
+lower = "lithium"
+upper = "electrolyte"
+law = "contact"
+parameters = {friction_coefficient = 0.1}
+roughness = {kind = "sinusoid", amplitude = 0.0005, wavelength = 0.02}
+
+[stack]
+pressure = 1.0
+"""
+
+BROKEN_STACK = [
+    ("interface layer unknown", lambda t: t.replace('lower = "lithium"', 'lower = "anode"'),
+     ["interfaces.0.lower", "anode"]),
+    ("interface layers not neighbours", lambda t: t.replace('upper = "electrolyte"',
+                                                            'upper = "cathode"'),
+     ["interfaces.0", "directly above"]),
+    ("unknown interface law", lambda t: t.replace('law = "contact"', 'law = "glue"'),
+     ["interfaces.0.law"]),
+    ("unknown law parameter", lambda t: t.replace("friction_coefficient", "friction"),
+     ["interfaces.0", "friction", "friction_coefficient"]),
+    ("cohesive law without toughness", lambda t: t.replace(
+        'law = "contact"\nparameters = {friction_coefficient = 0.1}',
+        'law = "cohesive_exponential"\nparameters = {strength = 5.0}'),
+     ["interfaces.0", "toughness"]),
+    ("incomplete roughness", lambda t: t.replace("amplitude = 0.0005, ", ""),
+     ["interfaces.0.roughness", "amplitude"]),
+    ("no stack table", lambda t: t.replace("[stack]\npressure = 1.0", ""),
+     ["[stack]"]),
+    ("pressure control without pressure", lambda t: t.replace("pressure = 1.0",
+                                                              "load_steps = 3"),
+     ["stack", "stack.pressure"]),
+    ("constriction into a foreign layer", lambda t: t.replace(
+        "roughness =", 'constriction = {electrolyte = "cathode", conductivity = 1e-4}\n'
+                       "roughness ="), ["interfaces.0", "constriction.electrolyte"]),
+    ("Laplace constriction in 3D", lambda t: t.replace(
+        "roughness =", 'constriction = {electrolyte = "electrolyte", conductivity = 1e-4, '
+                       'laplace = true}\nroughness =').replace("width = 0.02",
+                                                               "dimension = 3\nwidth = 0.02"),
+     ["constriction.laplace", "3D"]),
+    ("interfaces in a flat press", lambda t: MINIMAL_CASE + "\n[[interfaces]]\nlower = "
+                                             '"foil"\nupper = "coating"\n',
+     ["interfaces", "only applies"]),
+]
+
+
+@pytest.mark.parametrize("kind,breaker,words", BROKEN_STACK, ids=[b[0] for b in BROKEN_STACK])
+def test_broken_stack_case_is_rejected(kind, breaker, words, tmp_path, capsys):
+    test_broken_case_is_rejected(kind, lambda _: breaker(STACK_CASE), words, tmp_path, capsys)
+
+
+def test_valid_stack_case_checks(tmp_path, capsys):
+    path = tmp_path / "stack.toml"
+    path.write_text(STACK_CASE)
+    assert main(["check", str(path)]) == 0
+    assert "stack, 2D" in capsys.readouterr().out
