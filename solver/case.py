@@ -290,8 +290,23 @@ class StackLoading(_Strict):
                             "contact fraction and hot-spot ratio are recorded at each: a "
                             "pressure window is swept by one run).")
     load_time: float = Field(1.0, gt=0, description="Duration of the loading ramp, s.")
-    hold_time: float = Field(0.0, ge=0, description="Hold at peak, s.")
-    hold_steps: int = Field(0, ge=0, le=100000, description="Steps of the hold.")
+    hold_time: float = Field(0.0, ge=0, description="Hold at peak (pressure control: the "
+                             "pressure is held; displacement control: the clamp is held), s. "
+                             "Seconds to months (1 month = 2.63e6 s).")
+    hold_steps: int = Field(0, ge=0, le=100000, description="Steps of the hold (equal, or "
+                            "growing from hold_first_step).")
+    hold_first_step: float | None = Field(None, gt=0, description="First hold step, s: the "
+                                          "steps then grow geometrically to cover hold_time "
+                                          "in hold_steps steps (a log time axis).")
+    hold_max_change: float | None = Field(None, gt=0, lt=1, description="Adaptive hold steps: "
+                                          "each step is sized so that the watched pressure "
+                                          "(contact_loss.interface's mean interfacial pressure, "
+                                          "else the plate pressure) changes by about this "
+                                          "fraction; starts at hold_first_step.")
+    pressure_history: list[tuple[float, float]] = Field(
+        default_factory=list, description="After the load (and hold): [[time s, pressure MPa], "
+                                          "...] followed one step per entry, linear in between "
+                                          "(pressure control).")
     unload_steps: int = Field(0, ge=0, le=100000, description="Steps of the unloading ramp (0: "
                               "no unloading); the last releases the plate.")
     unload_time: float = Field(1.0, gt=0, description="Duration of the unloading, s.")
@@ -317,8 +332,41 @@ class StackLoading(_Strict):
             raise ValueError("stack.pressure (MPa) is required for pressure control")
         if self.control == "displacement" and self.displacement is None:
             raise ValueError("stack.displacement (mm) is required for displacement control")
-        if self.hold_time > 0 and self.hold_steps == 0:
+        if self.hold_time > 0 and self.hold_steps == 0 and self.hold_max_change is None:
             raise ValueError("stack.hold_steps must be >= 1 when stack.hold_time > 0")
+        if self.hold_max_change is not None and self.hold_first_step is None:
+            raise ValueError("stack.hold_max_change (adaptive steps) needs stack.hold_first_step")
+        if self.hold_first_step is not None and self.hold_max_change is None and \
+                not self.hold_first_step * self.hold_steps < self.hold_time:
+            raise ValueError("stack.hold_first_step x stack.hold_steps must be shorter than "
+                             "stack.hold_time (the steps grow from the first)")
+        if self.pressure_history:
+            if self.control != "pressure":
+                raise ValueError("stack.pressure_history needs control = 'pressure'")
+            times = [t for t, _ in self.pressure_history]
+            if any(b <= a for a, b in zip(times, times[1:])):
+                raise ValueError("stack.pressure_history: times must increase")
+            if any(p < 0 for _, p in self.pressure_history):
+                raise ValueError("stack.pressure_history: pressures must be >= 0 MPa")
+        return self
+
+
+class ContactLoss(_Strict):
+    interface: str | None = Field(None, description="Watched interface, 'lower_upper' (its "
+                                  "mean interfacial pressure or contact fraction); none: the "
+                                  "plate pressure.")
+    pressure_threshold: float | None = Field(None, gt=0, description="Contact is lost when "
+                                             "the mean interfacial pressure falls below this, "
+                                             "MPa.")
+    fraction_threshold: float | None = Field(None, gt=0, le=1, description="Or when the "
+                                             "contact fraction falls below this (-).")
+
+    @model_validator(mode="after")
+    def _one_threshold(self):
+        if (self.pressure_threshold is None) == (self.fraction_threshold is None):
+            raise ValueError("give one of pressure_threshold (MPa) and fraction_threshold")
+        if self.fraction_threshold is not None and self.interface is None:
+            raise ValueError("fraction_threshold needs an interface")
         return self
 
 
@@ -361,6 +409,8 @@ class Case(_Strict):
     stack: StackLoading | None = Field(None, description="Stack: plate loading programme.")
     interfaces: list[InterfaceSpec] = Field(default_factory=list, description="Stack: "
                                             "interfaces between neighbouring layers.")
+    contact_loss: ContactLoss | None = Field(None, description="Stack: when is contact lost "
+                                             "(t*, reported in summary.json)?")
     contact: Contact = Field(default_factory=Contact)
     solver: Solver = Field(default_factory=Solver)
     output: Output = Field(default_factory=Output)
@@ -379,9 +429,10 @@ class Case(_Strict):
             used = [f"layers.{i}.{key}" for i, layer in enumerate(self.layers)
                     for key in ("waviness", "grading", "waviness_mode")
                     if key in layer.model_fields_set]
-            if self.interfaces or used:
-                raise ValueError(f"{'interfaces' if self.interfaces else used[0]} only applies "
-                                 f"to kind = 'stack'")
+            if self.interfaces or used or self.contact_loss:
+                what = "interfaces" if self.interfaces else (
+                    "contact_loss" if self.contact_loss else used[0])
+                raise ValueError(f"{what} only applies to kind = 'stack'")
         if self.case.kind == "stack":
             return self._check_stack()
         if self.case.kind == "calender":
@@ -428,6 +479,11 @@ class Case(_Strict):
                     self.geometry.dimension != 2:
                 raise ValueError(f"{where}.constriction.laplace: the Laplace solve is 2D; in 3D "
                                  f"the Holm sum over the contact patches is reported")
+        if self.contact_loss and self.contact_loss.interface is not None:
+            known = [f"{i.lower}_{i.upper}" for i in self.interfaces]
+            if self.contact_loss.interface not in known:
+                raise ValueError(f"contact_loss.interface '{self.contact_loss.interface}' is not "
+                                 f"an interface of the case ({', '.join(known) or 'none'})")
         if "element_degree" in self.solver.model_fields_set and self.solver.element_degree != 1:
             raise ValueError("solver.element_degree: a stack uses degree 1 (the interface bands "
                              "need it)")

@@ -194,6 +194,62 @@ def plastic_hardness(law, dim: int) -> float | None:
     return (2.0 + np.pi) * Y / np.sqrt(3.0) if dim == 2 else 3.0 * Y
 
 
+def _geometric_ratio(first: float, steps: int, total: float) -> float:
+    """r > 1 with first (r^steps - 1) / (r - 1) = total (bisection on ln r)."""
+    low, high = 1e-12, 50.0 / steps
+
+    def covered(log_r):
+        return first * np.expm1(steps * log_r) / np.expm1(log_r)
+    for _ in range(200):
+        middle = 0.5 * (low + high)
+        if covered(middle) < total:
+            low = middle
+        else:
+            high = middle
+    return float(np.exp(0.5 * (low + high)))
+
+
+def contact_loss_time(records, interface: str | None = None,
+                      pressure_threshold: float | None = None,
+                      fraction_threshold: float | None = None) -> dict:
+    """The time t* at which the contact is lost: the first time the mean interfacial
+    pressure of `interface` (the plate pressure if None) falls below `pressure_threshold`
+    (MPa), or its contact fraction below `fraction_threshold`, after it had been above it;
+    linear interpolation between the two steps that bracket the crossing. t* is None when the
+    threshold is never crossed (the contact holds over the simulated time)."""
+    if (pressure_threshold is None) == (fraction_threshold is None):
+        raise ValueError("give one of pressure_threshold and fraction_threshold")
+
+    def value(record):
+        if fraction_threshold is not None:
+            return record.interfaces[interface]["contact_fraction"]
+        if interface is None:
+            return record.pressure
+        return record.interfaces[interface]["mean_pressure"]
+    threshold = fraction_threshold if fraction_threshold is not None else pressure_threshold
+    loaded = False
+    previous = None
+    t_star = None
+    for record in records:
+        if record.phase in ("seat", "unload", "release"):
+            previous = None if record.phase != "seat" else previous
+            continue
+        v = value(record)
+        if v >= threshold:
+            loaded = True
+        elif loaded and previous is not None:
+            (t0, v0), t1 = previous, record.time
+            t_star = t0 + (t1 - t0) * (v0 - threshold) / (v0 - v) if v0 != v else t1
+            break
+        previous = (record.time, v)
+    quantity = "contact_fraction" if fraction_threshold is not None else (
+        "mean_interfacial_pressure_MPa" if interface else "plate_pressure_MPa")
+    return {"interface": interface, "quantity": quantity, "threshold": threshold,
+            "reached_threshold_before": loaded,
+            "t_star_s": t_star, "t_star_days": t_star / 86400.0 if t_star is not None else None,
+            "simulated_time_s": records[-1].time if records else 0.0}
+
+
 class StackCompaction:
     """A stack of layers with band interfaces under a rigid plate (Python API).
 
@@ -651,13 +707,69 @@ class StackCompaction:
         self.run_phase("load", targets, times, "position")
         self._snapshot("load")
 
-    def hold(self, duration: float, steps: int = 1, mode: str = "pressure"):
-        """Hold the current pressure (mode "pressure") or plate position ("position")."""
+    def hold(self, duration: float, steps: int = 1, mode: str = "pressure",
+             first_step: float | None = None, max_change: float | None = None,
+             watch: str | None = None):
+        """Let time pass at the current pressure (mode "pressure") or plate position
+        ("position": a clamp). Steps:
+          * equal (default), `steps` of them;
+          * geometric, with `first_step` (s): dt_k = first_step r^k, r chosen so that `steps`
+            steps cover `duration` (seconds to months in a few dozen steps);
+          * adaptive, with `max_change`: starting from `first_step`, each next step is scaled
+            by 0.8 max_change / change (between 0.5x and 2x), `change` the relative change of
+            the watched quantity over the last step (the mean interfacial pressure of the
+            interface `watch`, else the plate pressure); a step whose Newton fails is halved
+            (run_phase's cut-backs). The watched pressure then changes by about max_change per
+            step wherever it moves, and the steps grow where it has settled.
+        """
         current = self.records[-1]
         target = current.pressure if mode == "pressure" else current.platen_position
-        times = [self.time + duration * (k + 1) / steps for k in range(steps)]
+        start = self.time
+        if max_change is not None:
+            if not first_step:
+                raise ValueError("an adaptive hold needs a first_step (s)")
+            dt = first_step
+
+            def watched(record):
+                if watch is None:
+                    return record.pressure
+                return record.interfaces[watch]["mean_pressure"]
+
+            while self.time < start + duration * (1 - 1e-12):
+                before = watched(self.records[-1])
+                t_next = min(self.time + dt, start + duration)
+                if start + duration - t_next < 0.05 * dt:     # no sliver of a last step
+                    t_next = start + duration
+                self.run_phase("hold", [target], [t_next], mode)
+                after = watched(self.records[-1])
+                change = abs(after - before) / max(abs(before), 1e-12)
+                dt *= min(2.0, max(0.5, 0.8 * max_change / max(change, 1e-300)))
+            self._snapshot("hold")
+            return
+        if first_step:
+            if first_step * steps >= duration:
+                raise ValueError(f"first_step x steps ({first_step * steps:g} s) must be "
+                                 f"shorter than the hold ({duration:g} s) for growing steps")
+            ratio = _geometric_ratio(first_step, steps, duration)
+            ends = first_step * (ratio ** np.arange(1, steps + 1) - 1.0) / (ratio - 1.0)
+            times = [start + t for t in ends[:-1]] + [start + duration]
+        else:
+            times = [start + duration * (k + 1) / steps for k in range(steps)]
         self.run_phase("hold", [target] * steps, times, mode)
         self._snapshot("hold")
+
+    def pressure_history(self, times, pressures):
+        """Follow a stack-pressure history: pressures (MPa) reached at times (s, increasing,
+        after the current time), linearly in between, one step per entry."""
+        times, pressures = list(map(float, times)), list(map(float, pressures))
+        if len(times) != len(pressures) or not times:
+            raise ValueError("a pressure history needs as many times as pressures")
+        if any(b <= a for a, b in zip([self.time] + times, times)):
+            raise ValueError("pressure-history times must increase from the current time")
+        if not self.records:
+            self.seat()
+        self.run_phase("history", pressures, times, "pressure")
+        self._snapshot("history")
 
     def unload(self, steps: int = 4, duration: float = 1.0, release: bool = True):
         """Ramp the pressure down to zero; the last step releases the plate (moves it back to

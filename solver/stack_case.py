@@ -42,7 +42,7 @@ import numpy as np
 from mpi4py import MPI
 
 from .constriction import holm_resistance, laplace_constriction, strip_constriction_resistance
-from .stack import InterfaceSpec, LayerSpec, StackCompaction
+from .stack import InterfaceSpec, LayerSpec, StackCompaction, contact_loss_time
 
 OHM_MM2_PER_OHM_CM2 = 100.0
 
@@ -185,9 +185,16 @@ class StackCase:
             else:
                 model.compress(spec.displacement, spec.load_steps, spec.load_time)
             self.constriction = self._constriction()
-            if spec.hold_steps:
+            if spec.hold_time > 0:
+                loss = self.case.contact_loss
+                watch = f"interface_{loss.interface}" if loss and loss.interface else None
                 model.hold(spec.hold_time, spec.hold_steps,
-                           "pressure" if spec.control == "pressure" else "position")
+                           "pressure" if spec.control == "pressure" else "position",
+                           first_step=spec.hold_first_step, max_change=spec.hold_max_change,
+                           watch=watch)
+            if spec.pressure_history:
+                model.pressure_history([t + model.time for t, _ in spec.pressure_history],
+                                       [p for _, p in spec.pressure_history])
             if spec.unload_steps:
                 model.unload(spec.unload_steps, spec.unload_time)
         finally:
@@ -277,6 +284,11 @@ class StackCase:
                 self._debonded(name)
             if name in self.constriction:
                 entry["constriction_at_peak"] = self.constriction[name]
+        loss = self.case.contact_loss
+        if loss is not None:
+            out["contact_loss"] = contact_loss_time(
+                self.records, f"interface_{loss.interface}" if loss.interface else None,
+                loss.pressure_threshold, loss.fraction_threshold)
         return out
 
     def field_writer(self, path):
@@ -291,6 +303,8 @@ class StackCase:
         self.model.write_profiles(folder)
         if self.case.output.plots and self.records and self.model.interface_laws:
             self._plot_contact_fraction(Path(folder) / "contact_fraction_vs_pressure.png")
+            if any(r.phase in ("hold", "history") for r in self.records):
+                self._plot_time(Path(folder) / "contact_vs_time.png")
             for name, profile in self.model.snapshots.get("load", {}).items():
                 if profile is not None and self.model.dim == 2:
                     self._plot_profile(name, profile, Path(folder) / f"{name}_peak.png")
@@ -322,6 +336,48 @@ class StackCase:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
         ax.set_title(f"{self.case.case.name}: contact fraction against pressure", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path, dpi=130)
+        plt.close(fig)
+
+    def _plot_time(self, path):
+        """Plate / interfacial pressure and contact fraction against time (log axis), from the
+        end of the load on; t* marked."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        start = [r for r in self.records if r.phase == "load"][-1]
+        later = [r for r in self.records if r.time >= start.time
+                 and r.phase not in ("unload", "release")]
+        t = np.array([r.time - start.time for r in later])
+        keep = t > 0
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True)
+        top.plot(t[keep], np.array([r.pressure for r in later])[keep], "k--", label="plate")
+        for name in self.model.interface_laws:
+            p = np.array([r.interfaces[name]["mean_pressure"] for r in later])
+            f = np.array([r.interfaces[name]["contact_fraction"] for r in later])
+            top.plot(t[keep], p[keep], label=name[10:])
+            bottom.plot(t[keep], f[keep], label=name[10:])
+        loss = self.case.contact_loss
+        if loss is not None:
+            result = contact_loss_time(self.records, f"interface_{loss.interface}"
+                                       if loss.interface else None,
+                                       loss.pressure_threshold, loss.fraction_threshold)
+            axis = top if loss.pressure_threshold is not None else bottom
+            axis.axhline(result["threshold"], color="C3", lw=0.8, ls=":")
+            if result["t_star_s"] is not None:
+                for axis in (top, bottom):
+                    axis.axvline(result["t_star_s"] - start.time, color="C3", lw=0.8)
+                top.set_title(f"t* = {result['t_star_days']:.3g} days after the load",
+                              fontsize=9)
+        top.set_ylabel("mean pressure (MPa)")
+        bottom.set_ylabel("contact fraction (-)")
+        bottom.set_xlabel("time since the end of the load (s)")
+        bottom.set_xscale("log")
+        for axis in (top, bottom):
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(path, dpi=130)
         plt.close(fig)

@@ -150,6 +150,15 @@ BROKEN_STACK = [
                        'laplace = true}\nroughness =').replace("width = 0.02",
                                                                "dimension = 3\nwidth = 0.02"),
      ["constriction.laplace", "3D"]),
+    ("contact loss on an unknown interface", lambda t: t + '\n[contact_loss]\ninterface = '
+                                                           '"li_cathode"\npressure_threshold = 1.0\n',
+     ["contact_loss.interface", "li_cathode", "lithium_electrolyte"]),
+    ("contact loss with two thresholds", lambda t: t + '\n[contact_loss]\npressure_threshold '
+                                                      '= 1.0\nfraction_threshold = 0.5\n',
+     ["contact_loss", "one of"]),
+    ("adaptive hold without a first step", lambda t: t.replace(
+        "pressure = 1.0", "pressure = 1.0\nhold_time = 100.0\nhold_max_change = 0.05"),
+     ["stack", "hold_first_step"]),
     ("interfaces in a flat press", lambda t: MINIMAL_CASE + "\n[[interfaces]]\nlower = "
                                              '"foil"\nupper = "coating"\n',
      ["interfaces", "only applies"]),
