@@ -429,12 +429,19 @@ class Case(_Strict):
             used = [f"layers.{i}.{key}" for i, layer in enumerate(self.layers)
                     for key in ("waviness", "grading", "waviness_mode")
                     if key in layer.model_fields_set]
-            if self.interfaces or used or self.contact_loss:
+            if (self.interfaces and self.case.kind != "calender") or used or \
+                    self.contact_loss:
                 what = "interfaces" if self.interfaces else (
                     "contact_loss" if self.contact_loss else used[0])
-                raise ValueError(f"{what} only applies to kind = 'stack'")
+                raise ValueError(f"{what} only applies to kind = 'stack'"
+                                 + (" or 'calender'" if what == "interfaces" else ""))
         if self.case.kind == "stack":
             return self._check_stack()
+        if self.interfaces:
+            self._check_interfaces()
+            if self.solver.element_degree != 1:
+                raise ValueError("solver.element_degree: a calender web with [[interfaces]] "
+                                 "needs element_degree = 1 (the interface bands need it)")
         if self.case.kind == "calender":
             if self.calender is None:
                 raise ValueError("a calender case needs a [calender] table")
@@ -457,6 +464,21 @@ class Case(_Strict):
     def _check_stack(self):
         if self.stack is None:
             raise ValueError("a stack case needs a [stack] table")
+        self._check_interfaces()
+        if self.contact_loss and self.contact_loss.interface is not None:
+            known = [f"{i.lower}_{i.upper}" for i in self.interfaces]
+            if self.contact_loss.interface not in known:
+                raise ValueError(f"contact_loss.interface '{self.contact_loss.interface}' is not "
+                                 f"an interface of the case ({', '.join(known) or 'none'})")
+        if "element_degree" in self.solver.model_fields_set and self.solver.element_degree != 1:
+            raise ValueError("solver.element_degree: a stack uses degree 1 (the interface bands "
+                             "need it)")
+        if self.stack.control == "displacement" and \
+                not self.stack.displacement < sum(layer.thickness for layer in self.layers):
+            raise ValueError("stack.displacement must be smaller than the stack height")
+        return self
+
+    def _check_interfaces(self):
         names = [layer.name for layer in self.layers]
         if len(names) < 2 and self.interfaces:
             raise ValueError("interfaces need at least two layers")
@@ -479,18 +501,7 @@ class Case(_Strict):
                     self.geometry.dimension != 2:
                 raise ValueError(f"{where}.constriction.laplace: the Laplace solve is 2D; in 3D "
                                  f"the Holm sum over the contact patches is reported")
-        if self.contact_loss and self.contact_loss.interface is not None:
-            known = [f"{i.lower}_{i.upper}" for i in self.interfaces]
-            if self.contact_loss.interface not in known:
-                raise ValueError(f"contact_loss.interface '{self.contact_loss.interface}' is not "
-                                 f"an interface of the case ({', '.join(known) or 'none'})")
-        if "element_degree" in self.solver.model_fields_set and self.solver.element_degree != 1:
-            raise ValueError("solver.element_degree: a stack uses degree 1 (the interface bands "
-                             "need it)")
-        if self.stack.control == "displacement" and \
-                not self.stack.displacement < sum(layer.thickness for layer in self.layers):
-            raise ValueError("stack.displacement must be smaller than the stack height")
-        return self
+
 
 def _format_location(loc) -> str:
     return ".".join(str(part) for part in loc)
