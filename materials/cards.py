@@ -8,6 +8,22 @@ A card lives in ``materials/library/<name>.toml`` (or at any path) and has three
     [sources]     one string per key of [parameters] (a nested table counts as one key);
                   a value that is an assumption says "assumption: why"
 
+Lithiation swelling (``swelling.py``) is not a law of its own but an eigenstrain added to the
+card's law: a nested table ``[parameters.swelling]`` in any card (one [sources] entry
+``swelling``), or, without touching the card, the override ``{"swelling": {...}}`` of a layer
+(its keys replace or add to the card's table)::
+
+    [parameters.swelling]
+    vegard_coefficient = 0.033          # log strain per unit of c (here: per unit SOC)
+    reference_concentration = 0.0       # c of the meshed layer
+    times = [0.0, 3600.0]               # s
+    concentration = [0.0, 1.0]          # c at those times (piecewise linear)
+    concentration_gradient = [0.0, 2.0] # optional: dc/dx at those times, per mm
+    gradient_origin = 0.0               # optional: x_ref, mm
+    gradient_axis = 0                   # optional: 0 = x, 1 = y, 2 = z
+
+``load_card`` then returns ``LithiationSwelling(inner=<the card's law>, ...)``.
+
 Every parameter is declared once below with its meaning, unit, admissible range and default
 (MOOSE ``validParams`` style), and ``load_card`` rejects a bad card early with a ``CardError``
 naming the card, the key and what was expected.
@@ -25,6 +41,7 @@ from .dpc import DruckerPragerCap
 from .elastic import LinearElastic
 from .j2 import J2Plasticity
 from .j2_creep import J2NortonCreep
+from .swelling import LithiationSwelling
 from .viscoelastic import StandardLinearSolid
 
 LIBRARY = Path(__file__).parent / "library"
@@ -152,6 +169,24 @@ DPC_GROUPS = {
     "hardening_table": ("cap_pressure_initial", "cap_hardening_A", "cap_hardening_B"),
 }
 
+#: the swelling table (any law): scalars, then the history arrays (times first)
+SWELLING: dict[str, Parameter] = {
+    "vegard_coefficient": Parameter("Vegard coefficient beta: log strain per unit "
+                                    "concentration (or per unit state of charge)", "1/[c]"),
+    "reference_concentration": Parameter("concentration c0 of the meshed, unswollen layer",
+                                         "[c]", default=0.0),
+    "gradient_origin": Parameter("x_ref of the linear concentration profile", "mm",
+                                 default=0.0),
+    "gradient_axis": Parameter("axis of the concentration gradient (0 = x, 1 = y, 2 = z)", "-",
+                               low=0.0, high=2.0, default=0.0),
+}
+SWELLING_HISTORY: dict[str, Parameter] = {
+    "times": Parameter("times of the concentration history", "s"),
+    "concentration": Parameter("concentration c(t) at those times (linear in between)", "[c]"),
+    "concentration_gradient": Parameter("gradient dc/dx at those times", "[c]/mm",
+                                        default=None),
+}
+
 LAWS = {"elastic": LinearElastic, "j2": J2Plasticity, "j2_creep": J2NortonCreep,
         "viscoelastic": StandardLinearSolid, "dpc": DruckerPragerCap}
 
@@ -213,6 +248,50 @@ def _table(card, name, table) -> dict[str, np.ndarray]:
     return out
 
 
+def _swelling(card, table) -> dict:
+    """Validate a swelling table (see the module docstring) -> LithiationSwelling arguments."""
+    known = {**SWELLING, **SWELLING_HISTORY}
+    if not isinstance(table, dict):
+        raise CardError(f"card '{card}': 'swelling' must be a table with keys "
+                        f"{', '.join(known)}")
+    for key in table:
+        if key not in known:
+            raise CardError(f"card '{card}': unknown key 'swelling.{key}'; expected one of "
+                            f"{', '.join(known)}")
+    values = {}
+    for key, declaration in SWELLING.items():
+        if key in table:
+            values[key] = _number(card, f"swelling.{key}", table[key], declaration)
+        elif declaration.default is REQUIRED:
+            raise CardError(f"card '{card}': missing 'swelling.{key}' ({declaration.meaning})")
+        else:
+            values[key] = declaration.default
+    axis = values["gradient_axis"]
+    if axis != int(axis):
+        raise CardError(f"card '{card}': 'swelling.gradient_axis' = {axis}: expected 0, 1 or 2")
+    values["gradient_axis"] = int(axis)
+    length = None
+    for key, declaration in SWELLING_HISTORY.items():
+        if key not in table:
+            if declaration.default is REQUIRED:
+                raise CardError(f"card '{card}': missing 'swelling.{key}' ({declaration.meaning};"
+                                " a layer can give the history in its overrides)")
+            continue
+        array = table[key]
+        if not isinstance(array, (list, tuple, np.ndarray)) or len(array) < 1:
+            raise CardError(f"card '{card}': 'swelling.{key}' must be an array of numbers")
+        values[key] = np.array([_number(card, f"swelling.{key}", v, declaration)
+                                for v in array])
+        if length is not None and len(array) != length:
+            raise CardError(f"card '{card}': 'swelling.{key}' has {len(array)} values, "
+                            f"'swelling.times' has {length}")
+        length = len(array)
+    if np.any(np.diff(values["times"]) <= 0.0):
+        raise CardError(f"card '{card}': 'swelling.times' must be strictly increasing, got "
+                        f"{values['times'].tolist()}")
+    return values
+
+
 def parse_card(data: dict, card: str = "<card>", overrides: dict | None = None):
     """Validate a parsed card (a dict as read from TOML) and build its law."""
     for section in ("material", "parameters", "sources"):
@@ -234,7 +313,7 @@ def parse_card(data: dict, card: str = "<card>", overrides: dict | None = None):
     parameters = dict(data["parameters"])
     sources = data["sources"]
     overrides = dict(overrides or {})
-    known = set(declarations) | set(tables)
+    known = set(declarations) | set(tables) | {"swelling"}
 
     for key in list(parameters) + list(overrides):
         if key not in known:
@@ -249,6 +328,10 @@ def parse_card(data: dict, card: str = "<card>", overrides: dict | None = None):
         if key not in parameters:
             raise CardError(f"card '{card}': [sources] names '{key}', which is not a "
                             "parameter of the card")
+    swelling = parameters.pop("swelling", None)
+    if "swelling" in overrides:           # merged key by key into the card's table
+        swelling = {**(swelling if isinstance(swelling, dict) else {}),
+                    **(overrides.pop("swelling") or {})}
     parameters.update(overrides)
 
     values = {}
@@ -275,6 +358,8 @@ def parse_card(data: dict, card: str = "<card>", overrides: dict | None = None):
                                 f"(or give '{table}' instead of {', '.join(scalars)})")
     try:
         result = LAWS[law](**values)
+        if swelling is not None:
+            result = LithiationSwelling(result, **_swelling(card, swelling))
     except ValueError as error:
         raise CardError(f"card '{card}': {error}") from error
     result.card_name = material["name"]
@@ -282,13 +367,17 @@ def parse_card(data: dict, card: str = "<card>", overrides: dict | None = None):
     result.sources = {key: sources.get(key, "override") for key in parameters}
     for key in overrides:
         result.sources[key] = "override"
+    if swelling is not None:
+        result.sources["swelling"] = sources.get("swelling", "override")
     return result
 
 
 def load_card(name_or_path, overrides: dict | None = None):
     """Load a material card by library name or path and return its law.
 
-    overrides : {parameter: value} replacing card values (e.g. {"initial_porosity": 0.37}).
+    overrides : {parameter: value} replacing card values (e.g. {"initial_porosity": 0.37});
+        {"swelling": {...}} adds lithiation swelling to the card's law (or changes the card's
+        swelling table key by key), see the module docstring.
     """
     path = _locate(name_or_path)
     card = path.stem

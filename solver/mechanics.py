@@ -14,6 +14,9 @@ Material history (Cp^-1 and the law's variables) is kept per region as NumPy arr
 (cells, points, ...). ``update_material`` computes a trial state from the step-start history;
 ``commit`` makes it the new history once the step has converged.
 
+A law with a ``bind_coordinates(state, X)`` method (a position-dependent eigenstrain) gets the
+reference coordinates of its quadrature points once, when the regions are built.
+
 Interface terms (``nipstack.interfaces.InterfaceTerm``, the stack's zero-thickness interfaces
 represented by thin bands of cells): the band cell groups are named in ``bands`` and carry no
 bulk material (P = A = 0 there); each term added with ``add_interface`` contributes its own
@@ -121,6 +124,7 @@ class MechanicsProblem:
             cells = self.cell_tags.find(tag).astype(np.int32)
             covered[cells] = True
             self.regions.append(Region(name, law, cells, n_points))
+        self._bind_coordinates()
         self.band_cells = {}            # band name -> local cells (owned + ghost), no material
         for name in bands:
             cells = self.cell_tags.find(self.region_tag(name, tdim)).astype(np.int32)
@@ -139,6 +143,22 @@ class MechanicsProblem:
                               "pc_factor_mat_solver_type": "mumps"}
         self.petsc_options.update(petsc_options or {})
         self._forms = None
+
+    def _bind_coordinates(self):
+        """Laws whose response depends on where a point is (``bind_coordinates(state, X)``,
+        e.g. a concentration profile in ``materials.swelling``) get the reference coordinates
+        X (points, gdim) of their quadrature points once, stored in their history."""
+        expression = None
+        for region in self.regions:
+            bind = getattr(region.law, "bind_coordinates", None)
+            if bind is None:
+                continue
+            if expression is None:
+                expression = fem.Expression(ufl.SpatialCoordinate(self.mesh), self.points)
+            X = expression.eval(self.mesh, region.cells).reshape(-1, self.gdim) if \
+                len(region.cells) else np.zeros((0, self.gdim))
+            region.history = bind(region.history, X)
+            region.trial_history = {k: v.copy() for k, v in region.history.items()}
 
     # --- names -> tags ---------------------------------------------------------------
     def region_tag(self, name: str, dim: int) -> int:
