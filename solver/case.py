@@ -76,6 +76,35 @@ class Profile(_Strict):
         return RandomRoughness(self.rms, self.correlation_length, self.seed)
 
 
+class SwellingSpec(_Strict):
+    """Lithiation swelling of a layer: an isotropic eigenstrain beta (c - c0), c(x, t) =
+    c(t) + dc/dx(t) (x - x_ref), piecewise linear in time (materials/swelling.py)."""
+
+    vegard_coefficient: float = Field(description="beta: log strain per unit concentration "
+                                      "(or per unit state of charge) (-).")
+    times: list[float] = Field(min_length=1, description="Times of the history, s (increasing).")
+    concentration: list[float] = Field(min_length=1, description="c at those times (mol/mm^3, "
+                                       "or state of charge 0..1); held beyond the ends.")
+    concentration_gradient: list[float] | None = Field(None, description="dc/dx at those times, "
+                                                       "per mm (default 0).")
+    reference_concentration: float = Field(0.0, description="c0: the concentration of the "
+                                           "layer as meshed (unswollen).")
+    gradient_origin: float = Field(0.0, description="x_ref of the gradient, mm.")
+    gradient_axis: int = Field(0, ge=0, le=2, description="Axis of the gradient (0 = x).")
+
+    @model_validator(mode="after")
+    def _history(self):
+        n = len(self.times)
+        if any(b <= a for a, b in zip(self.times, self.times[1:])):
+            raise ValueError("swelling.times must increase")
+        for key in ("concentration", "concentration_gradient"):
+            values = getattr(self, key)
+            if values is not None and len(values) != n:
+                raise ValueError(f"swelling.{key} needs {n} values (one per time), got "
+                                 f"{len(values)}")
+        return self
+
+
 class LayerSpec(_Strict):
     name: str = Field(description="Region name (a Gmsh physical group), e.g. 'coating', 'foil'.",
                       pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -94,6 +123,9 @@ class LayerSpec(_Strict):
                                      "layer's top face displaced by this profile (the uneven "
                                      "coating hot spot), e.g. {kind = 'sinusoid', amplitude = "
                                      "0.002, wavelength = 0.5}.")
+    swelling: SwellingSpec | None = Field(None, description="Stack: lithiation swelling "
+                                          "history of this layer (an eigenstrain added to its "
+                                          "card's law).")
     waviness_mode: Literal["thickness", "face"] = Field(
         "thickness", description="Stack: 'thickness' = the layer is thicker where the profile "
                                  "rises and lifts the layers above (the stack is thicker "
@@ -103,6 +135,8 @@ class LayerSpec(_Strict):
     def card_overrides(self) -> dict | None:
         """The card values this layer replaces (None: the card as it is)."""
         overrides = dict(self.parameters)
+        if self.swelling is not None:
+            overrides["swelling"] = self.swelling.model_dump(exclude_none=True)
         if self.initial_porosity is not None:
             overrides["initial_porosity"] = self.initial_porosity
         return overrides or None
@@ -210,6 +244,8 @@ INTERFACE_LAW_PARAMETERS = {
                           "mode_i_toughness", "mode_ii_toughness", "bk_exponent", "viscosity",
                           "max_damage", "stiffness_factor"),
     "cohesive_exponential": ("strength", "toughness", "shear_weight", "compression_stiffness"),
+    "interphase": ("normal_modulus", "initial_thickness", "molar_volume", "diffusivity",
+                   "concentration", "shear_modulus", "growth_expansion", "adhesive"),
 }
 
 
@@ -227,19 +263,25 @@ class Constriction(_Strict):
 class InterfaceSpec(_Strict):
     lower: str = Field(description="Layer below the interface (name).")
     upper: str = Field(description="Layer directly above it (name).")
-    law: Literal["contact", "bonded", "cohesive_bilinear", "cohesive_exponential"] = Field(
+    law: Literal["contact", "bonded", "cohesive_bilinear", "cohesive_exponential",
+                 "interphase"] = Field(
         "contact", description="'contact': non-penetration (penalty + augmented-Lagrangian "
                                "updates) with Coulomb friction; 'bonded': a stiff tie; "
                                "'cohesive_bilinear': Camanho-Davila mixed-mode damage with "
                                "Benzeggagh-Kenane propagation; 'cohesive_exponential': Xu-"
-                               "Needleman type. Cohesive laws act as contact in compression.")
+                               "Needleman type. Cohesive laws act as contact in compression; "
+                               "'interphase': a growing SEI/CEI layer, h^2 = h0^2 + 2 Omega D c "
+                               "t, a spring E'/h(t) in compression.")
     parameters: dict[str, float] = Field(
         default_factory=dict, description="Law parameters (MPa, mm, N/mm): contact "
         "{friction_coefficient, normal_stiffness, tangential_stiffness, stiffness_factor}; bonded "
         "{normal_stiffness, tangential_stiffness, stiffness_factor}; cohesive_bilinear "
         "{normal_strength, shear_strength, mode_i_toughness, mode_ii_toughness, bk_exponent, "
         "penalty_stiffness, viscosity, max_damage, stiffness_factor}; cohesive_exponential "
-        "{strength, toughness, shear_weight, compression_stiffness}. A missing stiffness is "
+        "{strength, toughness, shear_weight, compression_stiffness}; interphase {normal_modulus "
+        "(MPa), initial_thickness (mm), molar_volume (mm^3/mol), diffusivity (mm^2/s), "
+        "concentration (mol/mm^3), shear_modulus, growth_expansion, adhesive (0/1)}. A missing "
+        "stiffness is "
         "stiffness_factor x E / h_element of the neighbours.")
     roughness: Profile | None = Field(None, description="Initial gap profile carved into the "
                                       "rough face (highest asperity touching).")
@@ -265,7 +307,9 @@ class InterfaceSpec(_Strict):
         required = {"cohesive_bilinear": ("normal_strength", "shear_strength",
                                           "mode_i_toughness", "mode_ii_toughness",
                                           "bk_exponent"),
-                    "cohesive_exponential": ("strength", "toughness")}.get(self.law, ())
+                    "cohesive_exponential": ("strength", "toughness"),
+                    "interphase": ("normal_modulus", "initial_thickness", "molar_volume",
+                                   "diffusivity", "concentration")}.get(self.law, ())
         missing = [key for key in required if key not in self.parameters]
         if missing:
             raise ValueError(f"law '{self.law}' needs parameters {', '.join(missing)}")
@@ -427,7 +471,7 @@ class Case(_Strict):
     def _target_fits(self):
         if self.case.kind != "stack":
             used = [f"layers.{i}.{key}" for i, layer in enumerate(self.layers)
-                    for key in ("waviness", "grading", "waviness_mode")
+                    for key in ("waviness", "grading", "waviness_mode", "swelling")
                     if key in layer.model_fields_set]
             if (self.interfaces and self.case.kind != "calender") or used or \
                     self.contact_loss:

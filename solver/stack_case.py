@@ -139,6 +139,14 @@ def contact_patches(profile):
     return np.array(areas), np.array(centres).reshape(-1, 2)
 
 
+def _law_parameters(spec) -> dict:
+    """The case's interface parameters as the law takes them (flags arrive as numbers)."""
+    parameters = dict(spec.parameters)
+    if "adhesive" in parameters:
+        parameters["adhesive"] = bool(parameters["adhesive"])
+    return parameters
+
+
 class StackCase:
     """A stack case file as a scenario of ``nipstack.run`` (see the module docstring)."""
 
@@ -151,7 +159,7 @@ class StackCase:
                             overrides=layer.card_overrides(), grading=layer.grading,
                             waviness_mode=layer.waviness_mode)
                   for layer in case.layers]
-        interfaces = [InterfaceSpec(i.lower, i.upper, i.law, dict(i.parameters),
+        interfaces = [InterfaceSpec(i.lower, i.upper, i.law, _law_parameters(i),
                                     roughness=i.roughness.build() if i.roughness else None,
                                     rough_face=i.rough_face,
                                     shape=i.shape.build() if i.shape else None,
