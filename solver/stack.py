@@ -67,6 +67,7 @@ from .materials.cohesive_bilinear import BilinearCohesive
 from .materials.cohesive_exponential import ExponentialCohesive
 from .materials.interface_bonded import BondedInterface
 from .materials.interface_contact import FrictionalContact
+from .materials.interface_interphase import InterphaseGrowth
 from .mechanics import MechanicsProblem, StepFailure
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
@@ -74,7 +75,8 @@ from .newton import NewtonSolver
 #: interface law names -> classes
 INTERFACE_LAWS = {"contact": FrictionalContact, "bonded": BondedInterface,
                   "cohesive_bilinear": BilinearCohesive,
-                  "cohesive_exponential": ExponentialCohesive}
+                  "cohesive_exponential": ExponentialCohesive,
+                  "interphase": InterphaseGrowth}
 #: default penalty factor, by law: contact (augmented Lagrangian) k_n = factor x E_soft / h_min
 #: with E_soft the softer neighbour's modulus and h_min the smallest neighbouring element
 #: height; factor 1 when a neighbour is plastic (J2, DPC), 10 between elastic layers. Measured:
