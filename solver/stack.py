@@ -490,10 +490,17 @@ class StackCompaction:
                                          op=MPI.SUM)
             V0 = self._layer_V0[region.name]
             porosity0 = getattr(region.law, "initial_porosity", 0.0) or 0.0
-            out[region.name] = {
-                "thickness": volume / self.apparent_area,
-                "porosity": 1.0 - (1.0 - porosity0) * V0 / volume if porosity0 > 0 else 0.0,
-            }
+            if porosity0 > 0 and "porosity" in getattr(region.law, "output_fields", {}):
+                # the law knows the porosity (a swelling skeleton: 1 - (1 - phi0) J_sw / J):
+                # its current-volume average
+                pores = float((region.trial_history["porosity"].reshape(-1) * region.J * dv)
+                              .sum()) if len(dv) else 0.0
+                porosity = self.comm.allreduce(pores, op=MPI.SUM) / volume
+            elif porosity0 > 0:
+                porosity = 1.0 - (1.0 - porosity0) * V0 / volume   # solid mass conservation
+            else:
+                porosity = 0.0
+            out[region.name] = {"thickness": volume / self.apparent_area, "porosity": porosity}
         return out
 
     # --- one step ---------------------------------------------------------------------------------
