@@ -123,10 +123,16 @@ class InterfaceTerm:
     regularisation : {band name: k_r in MPa/mm} (default 0)
     gap_tolerance : a point is in contact if t_n < 0 and g_n <= gap_tolerance (mm; None: any
         g_n, i.e. contact = compressive normal traction)
+    quadrature : "gauss" (default: the problem's rule) or "nodal": the band's vertices with
+        equal weights (FFCx "vertex" rule; trapezoidal along the interface), the classical
+        cure for the traction oscillations of Gauss-integrated interface elements with a stiff
+        penalty (Schellekens & de Borst, Int. J. Numer. Meth. Eng. 36:43, 1993): contact and
+        damage then act column by column, and a closed pre-crack does not chatter between
+        the two Gauss points of a cell.
     """
 
     def __init__(self, problem, stack_mesh, laws: dict, regularisation: dict | None = None,
-                 gap_tolerance: float | None = None):
+                 gap_tolerance: float | None = None, quadrature: str = "gauss"):
         mesh = problem.mesh
         self.problem = problem
         self.mesh = mesh
@@ -141,8 +147,19 @@ class InterfaceTerm:
         regularisation = regularisation or {}
         simplex = mesh.topology.cell_name() in ("triangle", "tetrahedron")
         self.n_owned_cells = mesh.topology.index_map(tdim).size_local
-        points = problem.points
-        n_points = len(problem.weights)
+        if quadrature == "gauss":
+            points, weights = problem.points, np.asarray(problem.weights)
+            metadata = {"quadrature_degree": problem.quadrature_degree,
+                        "quadrature_scheme": "default"}
+        elif quadrature == "nodal":
+            cell_type = getattr(basix.CellType, mesh.topology.cell_name())
+            points = basix.geometry(cell_type)
+            weights = np.full(len(points), basix.cell.volume(cell_type) / len(points))
+            metadata = {"quadrature_degree": 1, "quadrature_rule": "vertex"}
+        else:
+            raise ValueError(f"quadrature must be 'gauss' or 'nodal', got {quadrature!r}")
+        self.quadrature = quadrature
+        n_points = len(weights)
         self.bands: dict[str, InterfaceBand] = {}
         for name, law in laws.items():
             if name not in problem.band_cells:
@@ -198,18 +215,18 @@ class InterfaceTerm:
         g_loc = ufl.as_vector([ufl.dot(d, n)] + [ufl.dot(Delta, e) for e in frame[1:]])
 
         cell_name = mesh.topology.cell_name()
-        qdeg = problem.quadrature_degree
+        rule = {"degree": problem.quadrature_degree} if quadrature == "gauss" else \
+            {"points": points, "weights": weights}
         self.T_q = fem.Function(fem.functionspace(mesh, basix.ufl.quadrature_element(
-            cell_name, value_shape=(gdim,), degree=qdeg)), name="interface_traction")
+            cell_name, value_shape=(gdim,), **rule)), name="interface_traction")
         self.D_q = fem.Function(fem.functionspace(mesh, basix.ufl.quadrature_element(
-            cell_name, value_shape=(gdim, gdim), degree=qdeg)), name="interface_tangent")
+            cell_name, value_shape=(gdim, gdim), **rule)), name="interface_tangent")
         self.T_dofs = self.T_q.function_space.dofmap.list
         self.D_dofs = self.D_q.function_space.dofmap.list
 
         band_tags = dmesh.meshtags(mesh, tdim, np.unique(self.all_cells).astype(np.int32),
                                    np.ones(len(np.unique(self.all_cells)), dtype=np.int32))
-        dxb = ufl.Measure("dx", domain=mesh, subdomain_data=band_tags, metadata={
-            "quadrature_degree": qdeg, "quadrature_scheme": "default"})(1)
+        dxb = ufl.Measure("dx", domain=mesh, subdomain_data=band_tags, metadata=metadata)(1)
 
         def rotate(local):
             return sum((local[k] * frame[k] for k in range(1, gdim)), local[0] * frame[0])
@@ -223,7 +240,6 @@ class InterfaceTerm:
         X = ufl.SpatialCoordinate(mesh)
         geometry = fem.Expression(ufl.as_vector([X[i] for i in range(gdim)] + [area]), points)
 
-        weights = np.asarray(problem.weights)
         for name, band in self.bands.items():
             if len(band.cells):
                 values = geometry.eval(mesh, band.cells)
@@ -365,6 +381,23 @@ class InterfaceTerm:
     def restore_state(self, saved):
         for name, band in self.bands.items():
             band.history = _copy_state(saved[name])
+
+    def set_state(self, name: str, values: dict, where=None) -> int:
+        """Overwrite history entries of band `name` before the first step, e.g. a pre-crack
+        (a cohesive interface fully damaged over part of its length): `values` maps state
+        keys to a value, `where(X)` selects points by their reference coordinates X (n, gdim)
+        (None: every point). The trial state follows. Returns the number of points set on this
+        rank (owned and ghost)."""
+        band = self.bands[name]
+        mask = np.ones(len(band.area), dtype=bool) if where is None else \
+            np.asarray(where(band.coordinates), dtype=bool)
+        for key, value in values.items():
+            if key not in band.history:
+                raise KeyError(f"band '{name}': the law's state has no entry {key!r} "
+                               f"(has: {sorted(band.history)})")
+            band.history[key][mask] = value
+            band.trial[key][mask] = value
+        return int(mask.sum())
 
     def augment(self) -> int:
         """Uzawa update lambda_n <- min(lambda_n + k_n g_n, 0) of every contact band, on the
