@@ -25,12 +25,14 @@ class _Strict(BaseModel):
 
 class CaseInfo(_Strict):
     name: str = Field(description="Short name of the run; names the default results folder.")
-    kind: Literal["flat_press", "calender", "stack"] = Field(
+    kind: Literal["flat_press", "calender", "stack", "delamination"] = Field(
         description="Scenario: 'flat_press' = a coated foil between flat rigid platens "
                     "(laboratory press), loaded, held and unloaded; 'calender' = the web drawn "
                     "through a two-roll nip (needs a [calender] table); 'stack' = a cell stack "
                     "with contact / cohesive / bonded interfaces under a rigid plate (needs a "
-                    "[stack] table and [[interfaces]]).")
+                    "[stack] table and [[interfaces]]); 'delamination' = a DCB (mode I) or ENF "
+                    "(mode II) specimen with a cohesive interface, opened to fracture (needs a "
+                    "[delamination] table).")
     description: str = Field("", description="What the case shows (free text).")
 
 
@@ -395,6 +397,52 @@ class StackLoading(_Strict):
         return self
 
 
+class DelaminationSpec(_Strict):
+    test: Literal["dcb", "enf"] = Field("dcb", description="'dcb': double cantilever beam, "
+                                        "mode I; 'enf': end-notched flexure, mode II.")
+    arm_material: str | None = Field(None, description="Elastic card of both arms (or give "
+                                     "youngs_modulus and poisson_ratio).")
+    youngs_modulus: float | None = Field(None, gt=0, description="Arm Young's modulus, MPa.")
+    poisson_ratio: float | None = Field(None, ge=0, lt=0.5, description="Arm Poisson ratio.")
+    arm_thickness: float = Field(gt=0, description="Thickness h of each arm, mm.")
+    length: float = Field(gt=0, description="DCB: load line to free end; ENF: span 2L, mm.")
+    width: float = Field(1.0, gt=0, description="Specimen width B, mm (forces are N).")
+    precrack: float = Field(gt=0, description="Pre-crack a0 from the load line (ENF: from "
+                                              "the left support), mm; ENF needs a0 >= 0.7 L.")
+    opening: float = Field(gt=0, description="Final load-point opening (DCB) or punch "
+                                             "deflection (ENF), mm.")
+    steps: int = Field(50, ge=1, le=100000, description="The largest increment is opening / "
+                                                       "steps (cut back where the crack runs).")
+    element_length: float = Field(0.25, gt=0, description="Column width along the crack "
+                                                         "path, mm.")
+    elements_through: int = Field(4, ge=1, le=1000, description="Element rows per arm.")
+    root_rotation: Literal["kanninen", "williams"] = Field(
+        "kanninen", description="Crack-length correction chi h of the closed form: Kanninen "
+                                "(isotropic arms) or Williams (laminates).")
+    cohesive: dict[str, float] = Field(description="Bilinear cohesive law: normal_strength, "
+                                       "shear_strength (MPa), mode_i_toughness, "
+                                       "mode_ii_toughness (N/mm), bk_exponent [, viscosity s, "
+                                       "penalty_stiffness MPa/mm].")
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.arm_material is None and (self.youngs_modulus is None or
+                                          self.poisson_ratio is None):
+            raise ValueError("give arm_material, or youngs_modulus and poisson_ratio")
+        if not self.precrack < self.length:
+            raise ValueError("precrack must be shorter than length")
+        allowed = ("normal_strength", "shear_strength", "mode_i_toughness",
+                   "mode_ii_toughness", "bk_exponent", "viscosity", "penalty_stiffness")
+        unknown = sorted(set(self.cohesive) - set(allowed))
+        missing = [k for k in allowed[:5] if k not in self.cohesive]
+        if unknown or missing:
+            raise ValueError(f"cohesive: {'unknown ' + ', '.join(unknown) if unknown else ''}"
+                             f"{'; ' if unknown and missing else ''}"
+                             f"{'missing ' + ', '.join(missing) if missing else ''} "
+                             f"(takes {', '.join(allowed)})")
+        return self
+
+
 class ContactLoss(_Strict):
     interface: str | None = Field(None, description="Watched interface, 'lower_upper' (its "
                                   "mean interfacial pressure or contact fraction); none: the "
@@ -446,11 +494,13 @@ class Output(_Strict):
 class Case(_Strict):
     case: CaseInfo
     geometry: Geometry = Field(default_factory=Geometry)
-    layers: list[LayerSpec] = Field(min_length=1, description="Layers, bottom to top; the top "
-                                                              "layer meets the platen.")
+    layers: list[LayerSpec] = Field(default_factory=list, description="Layers, bottom to top; "
+                                    "the top layer meets the platen (every kind but "
+                                    "delamination needs at least one).")
     loading: Loading | None = Field(None, description="Flat press: load, hold, unload.")
     calender: CalenderSpec | None = Field(None, description="Calendering: the roll nip.")
     stack: StackLoading | None = Field(None, description="Stack: plate loading programme.")
+    delamination: DelaminationSpec | None = Field(None, description="Delamination specimen.")
     interfaces: list[InterfaceSpec] = Field(default_factory=list, description="Stack: "
                                             "interfaces between neighbouring layers.")
     contact_loss: ContactLoss | None = Field(None, description="Stack: when is contact lost "
@@ -469,6 +519,12 @@ class Case(_Strict):
 
     @model_validator(mode="after")
     def _target_fits(self):
+        if self.case.kind == "delamination":
+            if self.delamination is None:
+                raise ValueError("a delamination case needs a [delamination] table")
+            return self
+        if not self.layers:
+            raise ValueError("field required: layers (at least one [[layers]] table)")
         if self.case.kind != "stack":
             used = [f"layers.{i}.{key}" for i, layer in enumerate(self.layers)
                     for key in ("waviness", "grading", "waviness_mode", "swelling")
@@ -617,6 +673,16 @@ def _check_materials(case: Case, path: Path):
             load_card(layer.material, overrides=layer.card_overrides())
         except CardError as exc:
             raise CaseError(f"case file '{path}': field 'layers.{index}.material': {exc}") from None
+    spec = case.delamination
+    if case.case.kind == "delamination" and spec.arm_material is not None:
+        try:
+            law = load_card(spec.arm_material)
+        except CardError as exc:
+            raise CaseError(f"case file '{path}': field 'delamination.arm_material': {exc}"
+                            ) from None
+        if getattr(law, "name", "") != "elastic":
+            raise CaseError(f"case file '{path}': field 'delamination.arm_material': the arms "
+                            f"must be elastic (card '{spec.arm_material}' is '{law.name}')")
 
 
 def _model_of(annotation):

@@ -115,6 +115,11 @@ def _check(args, comm) -> int:
     except CaseError as exc:
         _say(comm, f"nipstack: error: {exc}", sys.stderr)
         return EXIT_BAD_INPUT
+    if case.case.kind == "delamination":
+        spec = case.delamination
+        _say(comm, f"{args.case}: OK - delamination, {spec.test.upper()}, arms "
+                   f"{spec.arm_thickness} mm, pre-crack {spec.precrack} mm")
+        return 0
     layers = ", ".join(f"{l.name} ({l.material}, {l.thickness * 1e3:g} um)" for l in case.layers)
     _say(comm, f"{args.case}: OK - {case.case.kind}, {case.geometry.dimension}D, layers: {layers}")
     return 0

@@ -1,6 +1,6 @@
 """Run one case into a results folder: the one place that ties scenario, fields and files.
 
-A scenario (FlatPress, Calender, StackCase) offers: `problem`, `records`, `on_step` (a hook
+A scenario (FlatPress, Calender, StackCase, Delamination) offers: `problem`, `records`, `on_step` (a hook
 called after each converged step), `run()`, `summary()`, `step_outputs(record, folder)` and
 `final_outputs(folder)` (scenario plots and profile CSVs; collective), `history_csv(path)`
 (rank 0) and `describe(summary)` (the closing line); optionally `field_writer(path)` (a
@@ -27,6 +27,18 @@ def build_scenario(case, comm, log=print):
     if case.case.kind == "stack":
         from .stack_case import StackCase
         return StackCase(case, comm, log)
+    if case.case.kind == "delamination":
+        from .delamination import Delamination
+        spec = case.delamination
+        return Delamination(
+            test=spec.test, arm_thickness=spec.arm_thickness, length=spec.length,
+            width=spec.width, precrack=spec.precrack, material=spec.arm_material,
+            youngs_modulus=spec.youngs_modulus, poisson_ratio=spec.poisson_ratio,
+            cohesive=dict(spec.cohesive), element_length=spec.element_length,
+            elements_through=spec.elements_through, opening=spec.opening, steps=spec.steps,
+            root_rotation=spec.root_rotation, max_cutbacks=case.solver.max_cutbacks + 4,
+            newton_rtol=case.solver.newton_rtol, petsc_options=dict(case.solver.petsc_options)
+            or None, comm=comm, log=log)
     raise ValueError(f"unknown case kind {case.case.kind!r}")
 
 

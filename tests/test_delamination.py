@@ -249,3 +249,23 @@ def test_two_ranks_give_the_same_load_displacement_curve(tmp_path):
         assert b[2] == pytest.approx(a[2], rel=1e-6)
         assert b[3] == pytest.approx(a[3], abs=1e-9)
         assert b[4] == pytest.approx(a[4], rel=1e-6, abs=1e-9)
+
+
+def test_shipped_dcb_case_through_the_cli(tmp_path):
+    """cases/delamination_dcb.toml by `nipstack run`: LEFM within 5 % at the peak and along
+    the branch, the cohesive zone over >= 3 elements, G from the dissipation, the files."""
+    from conftest import ROOT, run_cli
+
+    out = tmp_path / "results"
+    result = run_cli(["run", str(ROOT / "cases" / "delamination_dcb.toml"), "--out", str(out)],
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "complete"
+    assert abs(summary["peak_load_error"]) < 0.05
+    assert -0.05 < summary["branch_load_error_min"] <= summary["branch_load_error_max"] < 0.05
+    assert summary["process_zone_elements"] >= 3
+    assert summary["toughness_from_dissipation_N_per_mm"] == pytest.approx(0.3, rel=0.01)
+    for name in ("load_displacement.csv", "load_displacement.png", "interface_profile.csv",
+                 "history.csv", "fields/fields.pvd"):
+        assert (out / name).exists(), name
