@@ -4,7 +4,9 @@
     nipstack check CASE [--set key=value ...] [--schema]   validate a case file (no solve)
     nipstack point CARD --path hydrostatic|uniaxial-strain|triaxial [...]   one material point
     nipstack sweep CASE --param KEY=V1,V2,... [--set ...] [--out DIR] [--ranks-per-run N]
-                   [--fit X_KEY,Y_KEY]     run a case per value, tabulate, fit compaction
+                   [--fit X_KEY,Y_KEY] [--threshold Y_KEY=LEVEL[@X_KEY] ...]
+                                           run a case per value, tabulate, fit compaction,
+                                           find where a result crosses a level
 
 Exit codes: 0 done; 2 bad input (case file, card, option) - one message, no traceback, no
 results folder; 3 the run stopped early (cut-backs exhausted) - results folder marked INCOMPLETE;
@@ -71,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="what the compaction fit uses: x a summary entry or the parameter "
                             "(default: the parameter), y a porosity entry (default: "
                             "exit_porosity, else final_porosity)")
+    sweep.add_argument("--threshold", action="append", default=[],
+                       metavar="Y_KEY=LEVEL[@X_KEY]",
+                       help="report the value of X_KEY (a summary entry; default: the swept "
+                            "parameter) at which the summary entry Y_KEY first reaches LEVEL "
+                            "(linear interpolation between the bracketing points; in "
+                            "sweep.json), e.g. interface_copper_lithium_contact_fraction_"
+                            "reached_in_nip=0.99@line_load_N_per_mm (repeatable)")
     return parser
 
 
@@ -143,13 +152,14 @@ def _run(args, comm) -> int:
 def _sweep(args, comm) -> int:
     from .case import CaseError
     from .output import ResultsFolder
-    from .sweep import (parse_fit, parse_param, run_sweep, validate_points, value_text,
-                        write_results)
+    from .sweep import (parse_fit, parse_param, parse_threshold, run_sweep, validate_points,
+                        value_text, write_results)
 
     ranks_per_run = args.ranks_per_run or comm.size
     try:
         key, values = parse_param(args.param)
         fit_keys = parse_fit(args.fit)
+        thresholds = [parse_threshold(text) for text in args.threshold]
         if ranks_per_run < 1 or comm.size % ranks_per_run:
             raise CaseError(f"--ranks-per-run {ranks_per_run}: must divide the number of MPI "
                             f"ranks ({comm.size})")
@@ -163,7 +173,8 @@ def _sweep(args, comm) -> int:
                      log=lambda message: _say(comm, message))
     if comm.rank == 0:
         write_results(rows, args.case, key, values, args.set, ranks_per_run, fit_keys, cases[0],
-                      folder.path, log=lambda message: _say(comm, message))
+                      folder.path, log=lambda message: _say(comm, message),
+                      thresholds=thresholds)
     folder.complete()
     stopped = [value_text(row[key]) for row in rows if row["status"] != "complete"]
     if stopped:

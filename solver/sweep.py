@@ -2,6 +2,7 @@
 
     nipstack sweep CASE --param KEY=V1,V2,... [--set key=value ...] [--out DIR]
                         [--ranks-per-run N] [--fit X_KEY,Y_KEY]
+                        [--threshold Y_KEY=LEVEL[@X_KEY] ...]
 
 Each point is the case with `--set KEY=Vi` applied after the other overrides, run by `run_case`
 into `DIR/KEY=Vi/` (its own atomic results folder). Every point's case is validated before the
@@ -12,6 +13,12 @@ end) and holds:
                          (numeric) summary entry
     sweep.json           the same rows plus the sweep's inputs and the fit
     compaction_fit.json  the fitted compaction-resistance model (only with >= 3 complete points)
+    thresholds           (in sweep.json, with --threshold Y_KEY=LEVEL[@X_KEY]) the value of
+                         X_KEY (a summary entry; default the swept parameter) at which the
+                         summary entry Y_KEY first reaches LEVEL, interpolated linearly
+                         between the two complete points that bracket it, and whether Y_KEY
+                         rises monotonically over the points (e.g. the measured line load at
+                         which the Li | Cu contact fraction exceeds 0.99)
     compaction_fit.png   the points and the fitted curve
     INCOMPLETE           only if some point stopped early: which ones and why
 
@@ -82,6 +89,24 @@ def parse_fit(text: str | None) -> tuple[str | None, str | None]:
         raise CaseError(f"--fit '{text}': expected X_KEY,Y_KEY, e.g. "
                         "line_load_N_per_mm,exit_porosity")
     return parts[0], parts[1]
+
+
+def parse_threshold(text: str) -> tuple[str, float, str | None]:
+    """'Y_KEY=LEVEL[@X_KEY]' -> (y_key, level, x_key or None (the swept parameter)), or
+    CaseError. E.g. 'contact_fraction=0.99@line_load_N_per_mm'."""
+    example = "interface_copper_lithium_contact_fraction_reached_in_nip=0.99@line_load_N_per_mm"
+    if "=" not in text:
+        raise CaseError(f"--threshold '{text}': expected Y_KEY=LEVEL[@X_KEY], e.g. {example}")
+    key, raw = (part.strip() for part in text.split("=", 1))
+    raw, _, x_key = (part.strip() for part in raw.partition("@"))
+    try:
+        level = float(raw)
+    except ValueError:
+        raise CaseError(f"--threshold '{text}': level {raw!r} is not a number") from None
+    if not key or not math.isfinite(level) or (_ and not x_key):
+        raise CaseError(f"--threshold '{text}': expected Y_KEY=LEVEL[@X_KEY] with a finite "
+                        f"level, e.g. {example}")
+    return key, level, x_key or None
 
 
 def value_text(value: float) -> str:
@@ -203,6 +228,9 @@ def fit_compaction_resistance(q, porosity) -> dict:
     y = np.asarray(porosity, dtype=float)
     if len(q) < 3:
         raise ValueError(f"{len(q)} point(s): the model has 3 parameters and needs at least 3")
+    if not np.ptp(y) > 0:
+        raise ValueError(f"the porosity is the same at every point ({y[0]:.6g}): nothing to "
+                         "fit (a dense layer, e.g. lithium foil, does not compact)")
     scale = float(np.max(np.abs(q))) or 1.0
     best = None
     for gamma in np.logspace(-2, 2, 60) * scale:
@@ -230,6 +258,42 @@ def fit_compaction_resistance(q, porosity) -> dict:
     r_squared = 1.0 - ss_res / total if total > 0 else (1.0 if ss_res == 0 else float("nan"))
     return {"porosity_0": float(p0), "porosity_min": float(p0 * s), "gamma_c": float(gamma),
             "r_squared": r_squared}
+
+
+# --- thresholds -----------------------------------------------------------------------------
+
+def threshold_crossing(rows: list[dict], key: str, y_key: str, level: float) -> dict:
+    """Where the summary entry `y_key` first reaches `level` as `key` rises (`key`: the swept
+    parameter or a numeric summary entry, e.g. the measured line load): the complete points
+    are taken in increasing `key`; between the first point at or above the level and the
+    point before it, `key` is interpolated linearly in y_key.
+    Returns {y, level, x, value (None if the level is not bracketed), bracket, monotonic
+    (y_key never falls from one point to the next), points, reason}."""
+    complete = sorted((row for row in rows if row.get("status") == "complete"
+                       and isinstance(row.get(y_key), (int, float))
+                       and isinstance(row.get(key), (int, float))),
+                      key=lambda row: row[key])
+    xs = [float(row[key]) for row in complete]
+    ys = [float(row[y_key]) for row in complete]
+    out = {"y": y_key, "level": level, "x": key, "value": None, "bracket": None,
+           "monotonic": all(b >= a for a, b in zip(ys, ys[1:])) if len(ys) > 1 else None,
+           "points": [[x, y] for x, y in zip(xs, ys)], "reason": None}
+    if not complete:
+        out["reason"] = f"no complete point has numeric {y_key!r} and {key!r}"
+        return out
+    for k, (x, y) in enumerate(zip(xs, ys)):
+        if y >= level:
+            if k == 0:
+                out["reason"] = (f"{y_key} = {y:.6g} >= {level:g} already at the first point "
+                                 f"({key} = {x:g}): lower the smallest value")
+                return out
+            x0, y0 = xs[k - 1], ys[k - 1]
+            out["value"] = x0 + (x - x0) * (level - y0) / (y - y0)
+            out["bracket"] = [x0, x]
+            return out
+    out["reason"] = (f"{y_key} stays below {level:g} (largest {max(ys):.6g} at {key} = "
+                     f"{xs[int(np.argmax(ys))]:g}): raise the largest value")
+    return out
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -281,8 +345,9 @@ def plot_fit(q, porosity, fit: dict, x_label: str, y_key: str, path: Path):
 
 def write_results(rows: list[dict], case_path, key: str, values: list[float],
                   overrides: list[str], ranks_per_run: int, fit_keys, case, folder: Path,
-                  log=print) -> dict:
-    """sweep.csv, the fit (json + png when possible), sweep.json, INCOMPLETE (rank 0 only).
+                  log=print, thresholds=()) -> dict:
+    """sweep.csv, the fit (json + png when possible), sweep.json (with the threshold
+    crossings of `thresholds`, (y_key, level, x_key or None) triples), INCOMPLETE (rank 0 only).
     Returns the fit record: the parameters, or {'fitted': False, 'reason': ...}."""
     write_table(rows, key, folder / "sweep.csv")
     x_key, y_key = fit_keys
@@ -314,8 +379,21 @@ def write_results(rows: list[dict], case_path, key: str, values: list[float],
             f"R^2 = {fit['r_squared']:.5f}")
     else:
         log(f"no compaction fit: {fit['reason']}")
+    crossings = [threshold_crossing(rows, x or key, y, level) for y, level, x in thresholds]
+    for crossing in crossings:
+        unit = quantity_unit(crossing["x"], case)
+        trend = {True: "rises monotonically", False: "does NOT rise monotonically",
+                 None: "one point"}[crossing["monotonic"]]
+        if crossing["value"] is not None:
+            log(f"threshold: {crossing['y']} reaches {crossing['level']:g} at {crossing['x']} = "
+                f"{crossing['value']:.6g} {unit} (between {crossing['bracket'][0]:g} and "
+                f"{crossing['bracket'][1]:g}; {trend})")
+        else:
+            log(f"threshold: {crossing['y']} = {crossing['level']:g} not bracketed: "
+                f"{crossing['reason']} ({trend})")
     record = {"case": str(case_path), "parameter": key, "values": values,
-              "overrides": overrides, "ranks_per_run": ranks_per_run, "points": rows, "fit": fit}
+              "overrides": overrides, "ranks_per_run": ranks_per_run, "points": rows, "fit": fit,
+              "thresholds": crossings}
     (folder / "sweep.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
     stopped = [row for row in rows if row["status"] != "complete"]
     if stopped:
