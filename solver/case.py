@@ -538,10 +538,18 @@ class Case(_Strict):
         if self.case.kind == "stack":
             return self._check_stack()
         if self.interfaces:
-            # (roll lamination with interfaces in the web is not on main yet: refuse rather
-            # than ignore them)
-            raise ValueError("interfaces: a calender web has no interfaces yet (its layers are "
-                             "bonded); [[interfaces]] apply to kind = 'stack'")
+            # a calender web with interfaces (roll lamination, e.g. lithium on rough copper):
+            # the bands need degree-1 elements, the constriction solve is the stack's
+            self._check_interfaces()
+            if "element_degree" in self.solver.model_fields_set and \
+                    self.solver.element_degree != 1:
+                raise ValueError("solver.element_degree: a calender web with [[interfaces]] "
+                                 "uses degree 1 (the interface bands need it)")
+            self.solver.element_degree = 1
+            for index, interface in enumerate(self.interfaces):
+                if interface.constriction is not None:
+                    raise ValueError(f"interfaces.{index}.constriction: the constriction "
+                                     "resistance is computed for kind = 'stack' only")
         if self.case.kind == "calender":
             if self.calender is None:
                 raise ValueError("a calender case needs a [calender] table")

@@ -89,6 +89,87 @@ DEFAULT_STIFFNESS_FACTOR = {"contact": 1.0, "bonded": 100.0, "cohesive_bilinear"
 ELASTIC_CONTACT_FACTOR = 10.0
 
 
+def make_interface_law(spec, soft_scale: float, stiff_scale: float,
+                       elastic_pair: bool = False):
+    """The law object of an interface spec (a law object is returned as it is). A missing
+    stiffness is factor x scale (MPa/mm): soft_scale = E_soft / h_min for contact,
+    stiff_scale = E_max / h_min for bonded and cohesive (see DEFAULT_STIFFNESS_FACTOR)."""
+    law = spec.law
+    if not isinstance(law, str):
+        return law
+    if law not in INTERFACE_LAWS:
+        raise ValueError(f"interface {spec.name}: unknown law {law!r}; expected one of "
+                         f"{', '.join(INTERFACE_LAWS)} or a law object")
+    parameters = dict(spec.parameters)
+    default = ELASTIC_CONTACT_FACTOR if (law == "contact" and elastic_pair) else \
+        DEFAULT_STIFFNESS_FACTOR.get(law, 100.0)
+    factor = parameters.pop("stiffness_factor", default)
+    if law == "contact":
+        parameters.setdefault("normal_stiffness", factor * soft_scale)
+    elif law == "bonded":
+        parameters.setdefault("normal_stiffness", factor * stiff_scale)
+    elif law == "cohesive_bilinear":
+        parameters.setdefault("penalty_stiffness", factor * stiff_scale)
+    return INTERFACE_LAWS[law](**parameters)
+
+
+def build_interface_laws(specs, laws: dict, element_height: dict):
+    """Interface laws of `specs` (InterfaceSpec list) between layers with bulk `laws` (by layer
+    name) and smallest element heights `element_height` (mm, by layer name). Returns
+    ({name: law}, {name: law name}, {name: regularisation k_r in MPa/mm}); the default k_r of
+    a contact is 1e-9 x its normal stiffness (see InterfaceSpec)."""
+    interface_laws, law_names, regularisation = {}, {}, {}
+    for spec in specs:
+        lower, upper = laws[spec.lower], laws[spec.upper]
+        h_min = min(element_height[spec.lower], element_height[spec.upper])
+        elastic_pair = all(getattr(law_, "name", "") == "elastic" for law_ in (lower, upper))
+        moduli = (reference_modulus(lower), reference_modulus(upper))
+        law = make_interface_law(spec, min(moduli) / h_min, max(moduli) / h_min, elastic_pair)
+        interface_laws[spec.name] = law
+        law_names[spec.name] = getattr(law, "name", type(law).__name__)
+        if spec.regularisation is not None:
+            regularisation[spec.name] = spec.regularisation
+        elif hasattr(law, "augment"):
+            regularisation[spec.name] = 1e-9 * law.normal_stiffness
+    return interface_laws, law_names, regularisation
+
+
+def interface_field_writer(problem, term, names, path):
+    """A FieldWriter for `path` (fields.pvd) that adds the fields of the interfaces `names` of
+    the InterfaceTerm `term` on their band cells (DG0, area-weighted): interface_gap_normal_mm,
+    interface_gap_tangential_mm, interface_pressure_MPa, interface_damage, interface_contact."""
+    from .output import FieldWriter
+
+    names = list(names)
+
+    class InterfaceFieldWriter(FieldWriter):
+        """FieldWriter + interface fields on the band cells (DG0, area-weighted)."""
+
+        def __init__(self, problem, path):
+            super().__init__(problem, path)
+            units = {"gap_normal": "interface_gap_normal_mm",
+                     "gap_tangential": "interface_gap_tangential_mm",
+                     "pressure": "interface_pressure_MPa", "damage": "interface_damage",
+                     "contact": "interface_contact"}
+            self.interface_keys = units
+            for key, name in units.items():
+                self.cell_functions["interface_" + key] = fem.Function(self.W, name=name)
+
+        def update_cell_fields(self):
+            super().update_cell_fields()
+            dofs = self.W.dofmap.list
+            for name in names:
+                band = term.bands[name]
+                if not len(band.cells):
+                    continue
+                values = term.cell_fields(name)
+                for key in self.interface_keys:
+                    self.cell_functions["interface_" + key].x.array[
+                        dofs[band.cells, 0]] = values[key]
+
+    return InterfaceFieldWriter(problem, Path(path))
+
+
 class JumpLimitedNewton(NewtonSolver):
     """Newton whose step is scaled down (with the plate's) when it would change an interface
     jump by more than `limit` mm in one iteration.
@@ -311,21 +392,8 @@ class StackCompaction:
         # interface laws
         element_height = {s.name: s.thickness * self._smallest_fraction(s)
                           for s in self.layer_specs}
-        self.interface_laws, regularisation = {}, {}
-        self.interface_law_names = {}
-        for spec in self.interface_specs:
-            lower, upper = self.laws[spec.lower], self.laws[spec.upper]
-            h_min = min(element_height[spec.lower], element_height[spec.upper])
-            elastic_pair = all(getattr(law_, "name", "") == "elastic" for law_ in (lower, upper))
-            law = self._make_interface_law(spec, min(_modulus(lower), _modulus(upper)) / h_min,
-                                           max(_modulus(lower), _modulus(upper)) / h_min,
-                                           elastic_pair)
-            self.interface_laws[spec.name] = law
-            self.interface_law_names[spec.name] = getattr(law, "name", type(law).__name__)
-            if spec.regularisation is not None:
-                regularisation[spec.name] = spec.regularisation
-            elif hasattr(law, "augment"):
-                regularisation[spec.name] = 1e-9 * law.normal_stiffness
+        self.interface_laws, self.interface_law_names, regularisation = build_interface_laws(
+            self.interface_specs, self.laws, element_height)
         self.regularisation = regularisation
         if pressure_method == "auto":
             rough_contact = any(spec.roughness is not None and
@@ -437,23 +505,7 @@ class StackCompaction:
 
     # --- set-up helpers ------------------------------------------------------------------------
     def _make_interface_law(self, spec, soft_scale, stiff_scale, elastic_pair=False):
-        law = spec.law
-        if not isinstance(law, str):
-            return law
-        if law not in INTERFACE_LAWS:
-            raise ValueError(f"interface {spec.name}: unknown law {law!r}; expected one of "
-                             f"{', '.join(INTERFACE_LAWS)} or a law object")
-        parameters = dict(spec.parameters)
-        default = ELASTIC_CONTACT_FACTOR if (law == "contact" and elastic_pair) else \
-            DEFAULT_STIFFNESS_FACTOR.get(law, 100.0)
-        factor = parameters.pop("stiffness_factor", default)
-        if law == "contact":
-            parameters.setdefault("normal_stiffness", factor * soft_scale)
-        elif law == "bonded":
-            parameters.setdefault("normal_stiffness", factor * stiff_scale)
-        elif law == "cohesive_bilinear":
-            parameters.setdefault("penalty_stiffness", factor * stiff_scale)
-        return INTERFACE_LAWS[law](**parameters)
+        return make_interface_law(spec, soft_scale, stiff_scale, elastic_pair)
 
     def _fix_point(self, point, component):
         problem = self.problem
@@ -898,36 +950,7 @@ class StackCompaction:
 
     def field_writer(self, path: Path):
         """A FieldWriter for `path` (fields.pvd) that adds the interface fields on the bands."""
-        from .output import FieldWriter
-
-        term, interfaces = self.interfaces, list(self.interface_laws)
-
-        class StackFieldWriter(FieldWriter):
-            """FieldWriter + interface fields on the band cells (DG0, area-weighted)."""
-
-            def __init__(self, problem, path):
-                super().__init__(problem, path)
-                units = {"gap_normal": "interface_gap_normal_mm",
-                         "gap_tangential": "interface_gap_tangential_mm",
-                         "pressure": "interface_pressure_MPa", "damage": "interface_damage",
-                         "contact": "interface_contact"}
-                self.interface_keys = units
-                for key, name in units.items():
-                    self.cell_functions["interface_" + key] = fem.Function(self.W, name=name)
-
-            def update_cell_fields(self):
-                super().update_cell_fields()
-                dofs = self.W.dofmap.list
-                for name in interfaces:
-                    band = term.bands[name]
-                    if not len(band.cells):
-                        continue
-                    values = term.cell_fields(name)
-                    for key in self.interface_keys:
-                        self.cell_functions["interface_" + key].x.array[
-                            dofs[band.cells, 0]] = values[key]
-
-        return StackFieldWriter(self.problem, Path(path))
+        return interface_field_writer(self.problem, self.interfaces, self.interface_laws, path)
 
     def close_fields(self):
         if self.writer is not None:

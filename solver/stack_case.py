@@ -147,6 +147,17 @@ def _law_parameters(spec) -> dict:
     return parameters
 
 
+def interface_specs(case) -> list[InterfaceSpec]:
+    """The case file's [[interfaces]] as the model's InterfaceSpecs (stack and calender web)."""
+    return [InterfaceSpec(i.lower, i.upper, i.law, _law_parameters(i),
+                          roughness=i.roughness.build() if i.roughness else None,
+                          rough_face=i.rough_face,
+                          shape=i.shape.build() if i.shape else None,
+                          band_thickness=i.band_thickness,
+                          regularisation=i.regularisation)
+            for i in case.interfaces]
+
+
 class StackCase:
     """A stack case file as a scenario of ``nipstack.run`` (see the module docstring)."""
 
@@ -159,13 +170,7 @@ class StackCase:
                             overrides=layer.card_overrides(), grading=layer.grading,
                             waviness_mode=layer.waviness_mode)
                   for layer in case.layers]
-        interfaces = [InterfaceSpec(i.lower, i.upper, i.law, _law_parameters(i),
-                                    roughness=i.roughness.build() if i.roughness else None,
-                                    rough_face=i.rough_face,
-                                    shape=i.shape.build() if i.shape else None,
-                                    band_thickness=i.band_thickness,
-                                    regularisation=i.regularisation)
-                      for i in case.interfaces]
+        interfaces = interface_specs(case)
         options = dict(solver.petsc_options) or None
         self.model = StackCompaction(
             layers, interfaces, width=geometry.width, elements_width=geometry.elements_width,

@@ -1,0 +1,196 @@
+"""Lithium-foil lamination onto rough copper in the roll nip (issue 5, seed 004): a calender web
+with a band interface ([[interfaces]] in a kind = "calender" case).
+
+The line-load sweep runs through the CLI (`nipstack sweep ... --threshold`) on a coarse copy of
+cases/lamination_li_on_cu.toml (COARSE: the roughness wavelength doubled with its amplitude, so
+the slope and the elements per wavelength stay, 4 elements through the lithium). What it
+checks, with the tolerances:
+
+- void closure: the fraction of the exit-zone interface that closed in the nip rises from 1 to
+  4 N/mm (measured 0.60 -> 0.91 on this copy, with 2 to 3 whole roughness windows, 8 interface
+  points each, in the exit zone). Between 2 and 8 N/mm it levels off at 0.86-0.97 and is not
+  monotonic from point to point on this mesh (one valley-bottom point more or less is 4 %;
+  see the README's limits), so the 99 % level is not reached; the `--threshold` entry of
+  sweep.json is checked for consistency with the points (bracketed exactly when a point
+  reaches the level);
+- the nip still balances with an interface in the web: line load = int p ds over the arc to
+  1 % (they differ by the tilt of the roll normal and the friction), the two rolls carry the
+  same load to 2 % (the guides and the foundation take the rest), and the lithium's volume is
+  conserved over the exit zone, h0 = h x elongation to 1 %;
+- the contact constraints: the Li | Cu penetration at most 1 % of the roughness amplitude (the
+  augmented-Lagrangian tolerance), the roll penetration below 1 % of the lithium's thinning,
+  and the faces slide along each other by less than half an element (small sliding);
+- the outputs: the interface profile CSV, the interface fields in the ParaView files;
+- 1 and 2 MPI ranks: NOT the same today. The 1 N/mm point takes 44 steps on 1 rank and 47
+  on 2 (a step that converges on one rank count needs a cut-back on the other), and the
+  closure differs by 4 % (0.605 / 0.628), the line load by 0.5 %. The test is a strict
+  xfail: it records the defect and turns red when the runs agree, so that it gets re-armed;
+- a calender case without interfaces takes the old path: a coarse NMC run reproduces the
+  numbers recorded before the interface code existed (1e-10).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from conftest import ROOT, run_cli
+from nipstack.calender import Calender
+from nipstack.case import CaseError, load_case
+from nipstack.sweep import threshold_crossing
+
+CASE = ROOT / "cases" / "lamination_li_on_cu.toml"
+NAME = "interface_copper_lithium"
+COARSE = ["interfaces.0.roughness.wavelength=0.08", "interfaces.0.roughness.amplitude=0.0005",
+          "layers.1.elements=4", "output.plots=false"]
+LOADS = (1.0, 4.0)       # N/mm
+REACHED = f"{NAME}_contact_fraction_reached_in_nip"
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lamination") / "sweep"
+    args = ["sweep", str(CASE), "--param",
+            "calender.line_load=" + ",".join(f"{w:g}" for w in LOADS), "--out", str(out),
+            "--threshold", f"{REACHED}=0.99@line_load_N_per_mm",
+            "--set", "output.fields=true"]
+    for assignment in COARSE:
+        args += ["--set", assignment]
+    result = run_cli(args, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    record = json.loads((out / "sweep.json").read_text())
+    summaries = [json.loads((out / row["folder"] / "summary.json").read_text())
+                 for row in record["points"]]
+    return out, record, summaries
+
+
+def test_void_closure_rises_with_line_load(sweep):
+    _, _, summaries = sweep
+    fractions = [s["interfaces"][NAME]["contact_fraction_reached_in_nip"] for s in summaries]
+    assert all(b > a for a, b in zip(fractions, fractions[1:])), fractions
+    measured = [s["line_load_N_per_mm"] for s in summaries]
+    assert all(b > a for a, b in zip(measured, measured[1:])), measured
+    for s in summaries:       # two roughness windows in the exit zone at every load
+        assert s["interfaces"][NAME]["exit_windows"] >= 2
+
+
+def test_threshold_entry_matches_the_points(sweep):
+    _, record, summaries = sweep
+    crossing = next(c for c in record["thresholds"] if c["y"] == REACHED)
+    assert crossing["x"] == "line_load_N_per_mm"
+    points = [(s["line_load_N_per_mm"], s[REACHED]) for s in summaries]
+    flat = [value for point in sorted(points) for value in point]
+    assert [value for point in crossing["points"] for value in point] == \
+        pytest.approx(flat, rel=1e-12)
+    assert crossing["monotonic"] is True
+    if max(y for _, y in points) >= 0.99:
+        low, high = crossing["bracket"]
+        assert low < crossing["value"] <= high
+    else:
+        assert crossing["value"] is None and "stays below" in crossing["reason"]
+
+
+def test_threshold_crossing_interpolates():
+    """The crossing on made-up rows: linear interpolation between the bracketing points, by
+    the x it is asked for, and None with a reason when the level is not reached."""
+    rows = [{"status": "complete", "p": p, "w": w, "f": f}
+            for p, w, f in ((1, 0.9, 0.5), (4, 3.8, 0.98), (2, 2.1, 0.8), (8, 7.5, 1.0))]
+    rows.append({"status": "incomplete", "p": 16})
+    by_parameter = threshold_crossing(rows, "p", "f", 0.99)
+    assert by_parameter["value"] == pytest.approx(4 + 4 * 0.01 / 0.02, rel=1e-12)
+    assert by_parameter["bracket"] == [4.0, 8.0] and by_parameter["monotonic"] is True
+    by_measured = threshold_crossing(rows, "w", "f", 0.99)
+    assert by_measured["value"] == pytest.approx(3.8 + 3.7 * 0.5, rel=1e-12)
+    missing = threshold_crossing(rows, "p", "f", 1.5)
+    assert missing["value"] is None and "stays below" in missing["reason"]
+
+
+def test_nip_balances_with_an_interface(sweep):
+    _, _, summaries = sweep
+    for s in summaries:
+        assert s["line_load_N_per_mm"] == pytest.approx(s["nip_pressure_integral_N_per_mm"],
+                                                        rel=0.01)
+        assert s["line_load_bottom_N_per_mm"] == pytest.approx(s["line_load_N_per_mm"],
+                                                               rel=0.02)
+        assert abs(s["exit_mass_balance_error"]) < 0.01
+        assert abs(s["foundation_force_N_per_mm"]) < 1e-3 * s["line_load_N_per_mm"]
+
+
+def test_contact_constraints(sweep):
+    _, _, summaries = sweep
+    for s in summaries:
+        entry = s["interfaces"][NAME]
+        assert entry["max_penetration_over_amplitude"] <= 0.01 * (1 + 1e-9)
+        assert entry["max_tangential_jump_over_element"] < 0.5
+        thinning = s["initial_thickness_mm"] - s["gap_mm"]
+        assert s["max_penetration_mm"] <= 0.01 * thinning
+
+
+def test_interface_outputs(sweep):
+    out, record, _ = sweep
+    folder = out / record["points"][-1]["folder"]
+    rows = np.genfromtxt(folder / f"{NAME}_profile.csv", delimiter=",", names=True)
+    assert {"reference_x_mm", "gap_normal_mm", "pressure_MPa", "closed",
+            "closed_during_pass", "exit_zone"} <= set(rows.dtype.names)
+    assert (rows["exit_zone"] > 0.5).any()
+    vtu = sorted((folder / "fields").glob("*.pvtu"))
+    assert vtu, "no ParaView fields"
+    text = vtu[-1].read_text()
+    for field in ("interface_gap_normal_mm", "interface_pressure_MPa", "interface_contact"):
+        assert field in text
+
+
+@pytest.mark.mpi
+@pytest.mark.xfail(strict=True, reason="known defect: the lamination web's step sequence "
+                   "depends on the rank count (44 vs 47 steps at 1 N/mm), so the summaries "
+                   "differ by up to 4 % (issue 5 stays open)")
+def test_two_ranks_agree(sweep, tmp_path):
+    out, record, summaries = sweep
+    one = summaries[LOADS.index(1.0)]
+    args = ["run", str(CASE), "--out", str(tmp_path / "two"), "--set", "calender.line_load=1",
+            "--set", "output.fields=false"]
+    for assignment in COARSE:
+        args += ["--set", assignment]
+    result = run_cli(args, cwd=ROOT, ranks=2)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    two = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert two["mpi_ranks"] == 2
+    assert two["steps"] == one["steps"]
+    for key in ("line_load_N_per_mm", "gap_mm", "exit_thickness_mm", "contact_length_mm",
+                "machine_direction_elongation", REACHED,
+                f"{NAME}_contact_fraction_exit", f"{NAME}_max_void_height_exit_mm"):
+        assert two[key] == pytest.approx(one[key], rel=1e-6, abs=1e-12), key
+
+
+def test_case_rules_for_a_web_with_interfaces():
+    case = load_case(CASE)
+    assert case.solver.element_degree == 1
+    with pytest.raises(CaseError, match="element_degree"):
+        load_case(CASE, ["solver.element_degree=2"])
+    with pytest.raises(CaseError, match="constriction"):
+        load_case(CASE, ['interfaces.0.constriction={electrolyte="lithium", conductivity=1.0}'])
+
+
+# recorded with solver/calender.py before the interface code (commit db2c939), same machine
+# class: cases/calender_nmc.toml with the overrides below, 1 rank
+NMC_COARSE = ["calender.elements_per_contact_length=3", "calender.travel_contact_lengths=2.5",
+              "layers.1.elements=2", "output.fields=false", "output.plots=false"]
+NMC_RECORDED = {"exit_porosity": 0.4150939651035551, "line_load_N_per_mm": 39.87875415501091,
+                "exit_thickness_mm": 0.07114867513543036,
+                "peak_nip_pressure_MPa": 37.91251043779138,
+                "roll_torque_Nmm_per_mm": 8.142856402105922,
+                "machine_direction_elongation": 1.0001667970854426,
+                "contact_length_mm": 1.4997134019283302, "steps": 24}
+
+
+def test_calender_without_interfaces_takes_the_old_path():
+    case = load_case(ROOT / "cases" / "calender_nmc.toml", NMC_COARSE)
+    calender = Calender(case, MPI.COMM_WORLD, log=lambda *a: None)
+    assert calender.interfaces is None
+    calender.run()
+    summary = calender.summary()
+    assert "interfaces" not in summary
+    for key, value in NMC_RECORDED.items():
+        assert summary[key] == pytest.approx(value, rel=1e-10, abs=0), key
