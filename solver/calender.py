@@ -64,7 +64,8 @@ REGULARISATION_FACTOR = 1e-3
 #: multiplier updates allowed in one step
 MAX_AL_UPDATES = 20
 #: per-interface summary entries copied to the top level as <interface>_<key> (sweep tables)
-FLAT_INTERFACE_KEYS = ("contact_fraction_exit", "contact_fraction_exit_min",
+FLAT_INTERFACE_KEYS = ("void_closure_in_nip", "void_closure_exit",
+                       "contact_fraction_exit", "contact_fraction_exit_min",
                        "contact_fraction_exit_spread_pp", "contact_fraction_reached_in_nip",
                        "contact_fraction_under_roll_max", "max_void_height_exit_mm",
                        "max_penetration_mm", "max_pressure_MPa")
@@ -340,6 +341,14 @@ class Calender:
         mesh = self.problem.mesh
         self._band_position = fem.Expression(ufl.SpatialCoordinate(mesh) + self.problem.u,
                                              points)
+        # void closure by volume: the initial void height g0 at every band point (the rough
+        # face's opening as built) and the smallest open gap each point has had over the run
+        initial = fem.Expression(self.interfaces.initial_gap, points)
+        self._void0, self._void_min = {}, {}
+        for name, band in self.interfaces.bands.items():
+            g0 = initial.eval(mesh, band.cells).reshape(-1) if len(band.cells) else np.zeros(0)
+            self._void0[name] = np.maximum(g0, 0.0)
+            self._void_min[name] = self._void0[name].copy()
 
     def _commit_regularisation(self):
         """The regularisation spring of a calender web's interfaces is incremental: it acts on
@@ -373,7 +382,8 @@ class Calender:
         return {"X": band.coordinates[own, 0], "x": x[own], "area": band.area[own],
                 "gap": fields["gap_normal"][own], "slip": fields["gap_tangential"][own],
                 "pressure": fields["pressure"][own], "contact": fields["contact"][own] > 0,
-                "closed": closed[own], "reached": self._reached[name][own]}
+                "closed": closed[own], "reached": self._reached[name][own],
+                "void0": self._void0[name][own], "void_min": self._void_min[name][own]}
 
     def _exit_mask(self, X, x):
         """The exit zone, as `exit_profile` defines it: material that started upstream of the
@@ -405,6 +415,8 @@ class Calender:
             closed_now = (fields["contact"] > 0) | \
                 (fields["gap_normal"] <= self.closure_tolerance[name])
             self._reached[name] |= closed_now
+            self._void_min[name] = np.minimum(self._void_min[name],
+                                              np.maximum(fields["gap_normal"], 0.0))
             state = self._band_state(name)
             if arc is None:
                 under = np.zeros(len(state["X"]), dtype=bool)
@@ -415,7 +427,9 @@ class Calender:
             sums = self.comm.allreduce(np.array([
                 area.sum(), (area * state["contact"][under]).sum(),
                 (area * state["closed"][under]).sum(),
-                (area * state["pressure"][under]).sum()]))
+                (area * state["pressure"][under]).sum(),
+                (area * state["void0"][under]).sum(),
+                (area * np.maximum(state["gap"][under], 0.0)).sum()]))
             high = [self.comm.allreduce(float(value), op=MPI.MAX) for value in (
                 np.max(state["pressure"][under], initial=0.0),
                 np.max(-state["gap"], initial=0.0))]
@@ -424,6 +438,7 @@ class Calender:
                 "contact_fraction_under_roll": sums[1] / total if total > 0 else 0.0,
                 "closed_fraction_under_roll": sums[2] / total if total > 0 else 0.0,
                 "mean_pressure_under_roll_MPa": sums[3] / total if total > 0 else 0.0,
+                "void_closure_under_roll": 1.0 - sums[5] / sums[4] if sums[4] > 0 else np.nan,
                 "max_pressure_MPa": float(high[0]),
                 "max_penetration_mm": float(max(high[1], 0.0)),
             }
@@ -436,14 +451,16 @@ class Calender:
         the pass, the tangential jump (sliding of the faces, small-sliding check)."""
         state = self._band_state(name)
         exited = self._exit_mask(state["X"], state["x"])
-        columns = ("X", "area", "gap", "slip", "closed", "reached", "contact")
+        columns = ("X", "area", "gap", "slip", "closed", "reached", "contact", "void0",
+                   "void_min")
         local = np.column_stack([state[key][exited].astype(float) for key in columns]) \
             if exited.any() else np.zeros((0, len(columns)))
         data = np.vstack(self.comm.allgather(local))
         if not len(data):
             return None
-        X, area, gap, slip, closed, reached, contact = data.T
+        X, area, gap, slip, closed, reached, contact, void0, void_min = data.T
         total = area.sum()
+        initial_void = np.sum(area * void0)
         window, phase = self._window_length(name)
         # windows from crest to crest of a sinusoid (phase: the first crest at X = -phase)
         start = X.min() if phase is None else \
@@ -464,6 +481,11 @@ class Calender:
             "exit_window_length_mm": window,
             "compressed_fraction_exit": float(np.sum(area * contact) / total),
             "contact_fraction_reached_in_nip": float(np.sum(area * reached) / total),
+            "initial_mean_void_height_exit_mm": float(initial_void / total),
+            "void_closure_exit": float(1.0 - np.sum(area * np.maximum(gap, 0.0))
+                                       / initial_void) if initial_void > 0 else None,
+            "void_closure_in_nip": float(1.0 - np.sum(area * void_min) / initial_void)
+            if initial_void > 0 else None,
             "max_void_height_exit_mm": float(max(gap.max(), 0.0)),
             "mean_void_height_exit_mm": float(np.sum(area * np.maximum(gap, 0.0)) / total),
             "max_tangential_jump_exit_mm": float(slip.max()),
@@ -512,6 +534,9 @@ class Calender:
                 if rolling else None,
                 "mean_pressure_under_roll_MPa": rolling[-1][name]["mean_pressure_under_roll_MPa"]
                 if rolling else None,
+                "void_closure_under_roll": rolling[-1][name]["void_closure_under_roll"]
+                if rolling and np.isfinite(rolling[-1][name]["void_closure_under_roll"])
+                else None,
                 "max_pressure_MPa": max((h["max_pressure_MPa"] for h in history), default=0.0),
                 "max_penetration_mm": max((h["max_penetration_mm"] for h in history),
                                           default=0.0),
@@ -1254,7 +1279,11 @@ class Calender:
             fraction = entry.get("contact_fraction_exit")
             if fraction is not None:
                 reached = entry["contact_fraction_reached_in_nip"]
-                text += (f"; {name[10:]}: closed in the nip {reached:.4f}"
+                closure = entry.get("void_closure_in_nip")
+                text += (f"; {name[10:]}: "
+                         + (f"void closure in the nip {closure:.4f}, " if closure is not None
+                            else "")
+                         + f"closed in the nip {reached:.4f}"
                          f", after springback {fraction:.4f}, largest void "
                          f"{entry['max_void_height_exit_mm'] * 1e3:.3f} um")
         return text

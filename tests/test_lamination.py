@@ -6,13 +6,14 @@ cases/lamination_li_on_cu.toml (COARSE: the roughness wavelength doubled with it
 the slope and the elements per wavelength stay, 4 elements through the lithium). What it
 checks, with the tolerances:
 
-- void closure: the fraction of the exit-zone interface that closed in the nip rises from 1 to
-  4 N/mm (measured 0.60 -> 0.91 on this copy, with 2 to 3 whole roughness windows, 8 interface
-  points each, in the exit zone). Between 2 and 8 N/mm it levels off at 0.86-0.97 and is not
-  monotonic from point to point on this mesh (one valley-bottom point more or less is 4 %;
-  see the README's limits), so the 99 % level is not reached; the `--threshold` entry of
-  sweep.json is checked for consistency with the points (bracketed exactly when a point
-  reaches the level);
+- void closure: the share of the initial void volume (the valleys, g0) that closed in the nip,
+  1 - sum(a min_t max(g, 0)) / sum(a g0) over the exit zone (`void_closure_in_nip`), rises
+  with the line load and passes 99 % between 1 and 4 N/mm (measured 0.976 at 0.95 N/mm,
+  0.998 at 4.4 N/mm); the `--threshold` entry of sweep.json brackets the 99 % level between
+  those two points and interpolates the measured line load there. The point-count measure
+  (`contact_fraction_reached_in_nip`: points whose gap fell below 1 % of the amplitude) also
+  rises (0.60 -> 0.91) but is held down by the Gauss-point oscillation of the stiff
+  penalty band (under the roll every other point is open by ~10 nm of a 1 um valley);
 - the nip still balances with an interface in the web: line load = int p ds over the arc to
   1 % (they differ by the tilt of the roll normal and the friction), the two rolls carry the
   same load to 2 % (the guides and the foundation take the rest), and the lithium's volume is
@@ -47,6 +48,7 @@ COARSE = ["interfaces.0.roughness.wavelength=0.08", "interfaces.0.roughness.ampl
           "layers.1.elements=4", "output.plots=false"]
 LOADS = (1.0, 4.0)       # N/mm
 REACHED = f"{NAME}_contact_fraction_reached_in_nip"
+CLOSURE = f"{NAME}_void_closure_in_nip"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def sweep(tmp_path_factory):
     out = tmp_path_factory.mktemp("lamination") / "sweep"
     args = ["sweep", str(CASE), "--param",
             "calender.line_load=" + ",".join(f"{w:g}" for w in LOADS), "--out", str(out),
-            "--threshold", f"{REACHED}=0.99@line_load_N_per_mm",
+            "--threshold", f"{CLOSURE}=0.99@line_load_N_per_mm",
             "--set", "output.fields=true"]
     for assignment in COARSE:
         args += ["--set", assignment]
@@ -68,28 +70,37 @@ def sweep(tmp_path_factory):
 
 def test_void_closure_rises_with_line_load(sweep):
     _, _, summaries = sweep
-    fractions = [s["interfaces"][NAME]["contact_fraction_reached_in_nip"] for s in summaries]
-    assert all(b > a for a, b in zip(fractions, fractions[1:])), fractions
+    closure = [s["interfaces"][NAME]["void_closure_in_nip"] for s in summaries]
+    assert all(b > a for a, b in zip(closure, closure[1:])), closure
+    assert closure[0] < 0.99 <= closure[-1], closure
+    reached = [s["interfaces"][NAME]["contact_fraction_reached_in_nip"] for s in summaries]
+    assert all(b > a for a, b in zip(reached, reached[1:])), reached
     measured = [s["line_load_N_per_mm"] for s in summaries]
     assert all(b > a for a, b in zip(measured, measured[1:])), measured
     for s in summaries:       # two roughness windows in the exit zone at every load
-        assert s["interfaces"][NAME]["exit_windows"] >= 2
+        entry = s["interfaces"][NAME]
+        assert entry["exit_windows"] >= 2
+        # the initial voids the closure is measured against: a sinusoid of amplitude A on
+        # the copper, valleys 0..2A deep, mean A over whole wavelengths (the exit zone holds
+        # 2-4 wavelengths and a part of one: 2 %; measured 0.16 % at 1 N/mm)
+        assert entry["initial_mean_void_height_exit_mm"] == pytest.approx(0.0005, rel=0.02)
+        # springback reopens part of the voids (no adhesion), never more than was there
+        assert 0.0 <= entry["void_closure_exit"] <= entry["void_closure_in_nip"]
 
 
-def test_threshold_entry_matches_the_points(sweep):
+def test_threshold_entry_brackets_99_percent(sweep):
     _, record, summaries = sweep
-    crossing = next(c for c in record["thresholds"] if c["y"] == REACHED)
+    crossing = next(c for c in record["thresholds"] if c["y"] == CLOSURE)
     assert crossing["x"] == "line_load_N_per_mm"
-    points = [(s["line_load_N_per_mm"], s[REACHED]) for s in summaries]
-    flat = [value for point in sorted(points) for value in point]
+    points = sorted((s["line_load_N_per_mm"], s[CLOSURE]) for s in summaries)
+    flat = [value for point in points for value in point]
     assert [value for point in crossing["points"] for value in point] == \
         pytest.approx(flat, rel=1e-12)
     assert crossing["monotonic"] is True
-    if max(y for _, y in points) >= 0.99:
-        low, high = crossing["bracket"]
-        assert low < crossing["value"] <= high
-    else:
-        assert crossing["value"] is None and "stays below" in crossing["reason"]
+    (x0, y0), (x1, y1) = points
+    assert crossing["bracket"] == pytest.approx([x0, x1], rel=1e-12)
+    assert crossing["value"] == pytest.approx(x0 + (x1 - x0) * (0.99 - y0) / (y1 - y0),
+                                              rel=1e-12)
 
 
 def test_threshold_crossing_interpolates():
@@ -159,7 +170,7 @@ def test_two_ranks_agree(sweep, tmp_path):
     assert two["mpi_ranks"] == 2
     assert two["steps"] == one["steps"]
     for key in ("line_load_N_per_mm", "gap_mm", "exit_thickness_mm", "contact_length_mm",
-                "machine_direction_elongation", REACHED,
+                "machine_direction_elongation", REACHED, CLOSURE,
                 f"{NAME}_contact_fraction_exit", f"{NAME}_max_void_height_exit_mm"):
         assert two[key] == pytest.approx(one[key], rel=1e-6, abs=1e-12), key
 
