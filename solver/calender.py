@@ -730,22 +730,20 @@ class Calender:
         closing = [r for r in self.records if r.phase == "closing"]
         closing_slope = 2.0 * (closing[-1].line_load - closing[-2].line_load) / (
             closing[-1].closure - closing[-2].closure)
-        measured, slope = previous.line_load, None
         if self.roughness_window is not None:
             advance = self.spec.step_fraction * self.element_length
-            window = rolling[-max(1, int(round(self.roughness_window / advance))):]
-            if window:
-                measured = float(np.mean([r.line_load for r in window]))
+            window = rolling[-max(1, int(round(self.roughness_window / advance))):] or [previous]
+            measured = float(np.mean([r.line_load for r in window]))
+            slope = 0.5 * closing_slope
         else:
+            measured, slope = previous.line_load, None
             for older in reversed(rolling[:-1]):
                 if abs(older.closure - previous.closure) > 1e-12 * self.thickness:
                     slope = (previous.line_load - older.line_load) / (previous.closure
                                                                        - older.closure)
                     break
-        if self.roughness_window is not None:
-            slope = 0.5 * closing_slope
-        elif slope is None or slope <= 0.0:
-            slope = closing_slope
+            if slope is None or slope <= 0.0:
+                slope = closing_slope
         correction = 0.5 * (target - measured) / slope
         limit = 0.003 * self.thickness         # at most 0.3 % of the web thickness per step
         self.nip.position.value = previous.closure + max(-limit, min(limit, correction))
