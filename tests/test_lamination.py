@@ -24,11 +24,13 @@ checks, with the tolerances:
   augmented-Lagrangian tolerance), the roll penetration below 1 % of the lithium's thinning,
   and the faces slide along each other by less than half an element (small sliding);
 - the outputs: the interface profile CSV, the interface fields in the ParaView files;
-- 1 and 2 MPI ranks: the same step sequence and the same summary (1e-6; measured 1e-7 at
-  1 N/mm). This needs the case's max_iterations = 60: a rolling step searches its active sets
-  (contact, stick/slip, yield) for 5-45 iterations before the quadratic tail, and with 25 the
-  steps near the limit failed on one rank count and not the other (the cut-backs then gave
-  44 vs 47 steps and 4 % apart);
+- 1 and 2 MPI ranks: the exit-zone line load, void closures, point counts, gap, exit
+  thickness and elongation agree to 1 % (measured <= 0.4 %). Not to round-off: a 2-rank
+  run is not even reproducible run to run (three identical runs: 37, 38, 39 steps). Its
+  round-off (MUMPS on 2 processes) is amplified by the active-set search of the rolling
+  steps (contact, stick/slip, yield: 5-45 iterations before the quadratic tail), so a step
+  near the 60-iteration limit is cut back in one run and not in another. When the step
+  sequences match, every summary entry agrees to 1e-7;
 - the assembled tangent of the web is the derivative of the residual (finite differences,
   1e-5; measured 2e-7), so the long active-set search is not an inconsistent tangent;
 - a calender case without interfaces takes the old path: a coarse NMC run reproduces the
@@ -176,11 +178,13 @@ def test_two_ranks_agree(sweep, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     two = json.loads((tmp_path / "two" / "summary.json").read_text())
     assert two["mpi_ranks"] == 2
-    assert two["steps"] == one["steps"]
-    for key in ("line_load_N_per_mm", "gap_mm", "exit_thickness_mm", "contact_length_mm",
+    # the step sequence itself is not reproducible on 2 ranks (see the module docstring):
+    # the engineering outputs are compared, 1 % (measured <= 0.4 % across 37-39 steps)
+    for key in (ROLLED, "line_load_N_per_mm", "gap_mm", "exit_thickness_mm",
                 "machine_direction_elongation", REACHED, CLOSURE,
-                f"{NAME}_contact_fraction_exit", f"{NAME}_max_void_height_exit_mm"):
-        assert two[key] == pytest.approx(one[key], rel=1e-6, abs=1e-12), key
+                f"{NAME}_void_closure_exit", f"{NAME}_contact_fraction_exit",
+                f"{NAME}_max_void_height_exit_mm"):
+        assert two[key] == pytest.approx(one[key], rel=0.01), key
 
 
 def test_case_rules_for_a_web_with_interfaces():
