@@ -17,7 +17,7 @@ import pytest
 from mpi4py import MPI
 
 from conftest import ROOT
-from nipstack.calender import Calender
+from nipstack.calender import Calender, roll_side_densification
 from nipstack.case import load_case
 
 CASES = ["calender_graphite_double_sided", "calender_dry_film", "calender_lfp_etiemble"]
@@ -55,6 +55,20 @@ def test_configuration(nip):
     if expected == "free_standing":
         profile = summary["exit_porosity_through_thickness"]
         assert abs(profile[0] - profile[-1]) < 1e-3
+        # both faces touch a roll: the film's surfaces are compared with its mid-plane
+        assert summary["roll_side_densification_pp"] == pytest.approx(
+            roll_side_densification(profile, free_standing=True), abs=1e-12)
+
+
+def test_roll_side_densification_compares_the_right_layers():
+    """Foil-backed: foil-side row minus roll-side row. Free-standing: mid-plane (central row,
+    or the two central rows) minus the mean of the two surface rows. Percentage points."""
+    foil_to_roll = [0.37, 0.36, 0.35, 0.338]
+    assert roll_side_densification(foil_to_roll, free_standing=False) == pytest.approx(3.2)
+    assert roll_side_densification([0.34, 0.37, 0.38, 0.37, 0.34],
+                                   free_standing=True) == pytest.approx(4.0)
+    assert roll_side_densification([0.34, 0.36, 0.38, 0.35],
+                                   free_standing=True) == pytest.approx(2.5)
 
 
 def test_regression(nip):
