@@ -1191,6 +1191,15 @@ class Calender:
                 out["friction_mobilised_max"] = float(np.max(
                     np.abs(contact[:, 5]) / (spec.friction * contact[:, 2])))
             out["shear_traction_max_MPa"] = float(np.max(np.abs(contact[:, 5])))
+            # shear / pressure on the arc (where p >= 10 % of the peak) and at the peak: roll
+            # friction can only densify the roll side through shear-enhanced compaction on
+            # the cap, which grows as (t/p)^2, and the cap pressure is set at the peak
+            peak = int(np.argmax(contact[:, 2]))
+            loaded = contact[:, 2] >= 0.1 * contact[peak, 2]
+            out["peak_nip_pressure_x_mm"] = float(contact[peak, 0])
+            out["shear_to_pressure_at_peak"] = float(contact[peak, 5] / contact[peak, 2])
+            out["shear_to_pressure_max"] = float(np.max(
+                np.abs(contact[loaded, 5]) / contact[loaded, 2]))
             out["line_load_from_nodal_profile_N_per_mm"] = float(np.trapezoid(
                 surface[:, 2] * -surface[:, 4], surface[:, 0]))
             # under the roll: the column nearest to the roll centre line
