@@ -209,6 +209,11 @@ def _locate(name_or_path) -> Path:
     return path
 
 
+def card_path(name_or_path) -> Path:
+    """The file of a material card given by library name or path (CardError if none)."""
+    return _locate(name_or_path).resolve()
+
+
 def _number(card, key, value, declaration: Parameter) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CardError(f"card '{card}': parameter '{key}' = {value!r}: expected "

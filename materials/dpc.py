@@ -578,6 +578,38 @@ class DruckerPragerCap:
         return result
 
     # --------------------------------------------------------------------- protocol
+    def admissibility(self, state) -> tuple[list[str], list[tuple[str, float, str]]]:
+        """(errors, warnings) of a trial state. An error makes the state inadmissible (the
+        Newton iterate or the load step fails): a plastic relative density above 1, i.e. pores
+        that the compaction has made negative. A warning, (what, value, text with {value}),
+        names loading past the end of a card's table (the property is then held or
+        extrapolated, see the module docstring)."""
+        kappa = np.asarray(state["plastic_volumetric_strain"])
+        if kappa.size == 0:
+            return [], []
+        densest = float(self.relative_density(kappa.min()))
+        errors, warnings = [], []
+        if densest > 1.0 + 1e-12:
+            errors.append(f"porosity limit: plastic relative density {densest:.6f} > 1 "
+                          f"(plastic porosity < 0): the load compacts the coating past fully "
+                          f"dense, which the card's law cannot represent")
+        for group in ("elasticity", "yield"):
+            table = getattr(self, f"{group}_table")
+            if table is not None and densest > max(table["relative_density"]) + 1e-9:
+                end = max(table["relative_density"])
+                warnings.append((f"{group}_table", densest,
+                                 f"relative density up to {{value:.4f}}, past the end of the "
+                                 f"card's {group}_table ({end:g}): its last row was held"))
+        if self.hardening_table is not None:
+            strain = float(-kappa.min())
+            end = max(self.hardening_table["compaction_strain"])
+            if strain > end + 1e-9:
+                warnings.append(("hardening_table", strain,
+                                 f"compaction strain up to {{value:.4f}}, past the end of the "
+                                 f"card's hardening_table ({end:g}): the cap pressure was "
+                                 f"extrapolated with the last slope"))
+        return errors, warnings
+
     def initial_state(self, n_points: int) -> dict[str, np.ndarray]:
         kappa = np.zeros(n_points)
         return {

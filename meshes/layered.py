@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from mpi4py import MPI
 
+from ..interrupt import reinstall as reinstall_signal_handlers
+
 
 @dataclass
 class Layer:
@@ -55,6 +57,7 @@ def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
     initialised_here = not gmsh.isInitialized()
     if initialised_here:
         gmsh.initialize(interruptible=False)
+        reinstall_signal_handlers()   # gmsh resets SIGTERM; keep nipstack's clean stop
     gmsh.option.setNumber("General.Terminal", 0)
     model = gmsh.model()
     model.add("layered_strip")

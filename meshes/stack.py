@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from mpi4py import MPI
 
+from ..interrupt import reinstall as reinstall_signal_handlers
+
 
 # --- profiles ---------------------------------------------------------------------------------
 @dataclass
@@ -494,6 +496,7 @@ def _to_dolfinx(model_data, comm, dim, layers, bands, width, depth, faces, cell_
     initialised_here = not gmsh.isInitialized()
     if initialised_here:
         gmsh.initialize(interruptible=False)
+        reinstall_signal_handlers()   # gmsh resets SIGTERM; keep nipstack's clean stop
     gmsh.option.setNumber("General.Terminal", 0)
     model = gmsh.model()
     model.add("stack")

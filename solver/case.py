@@ -8,6 +8,7 @@ into exit code 2 with no traceback and no results folder.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal, get_args, get_origin
@@ -15,16 +16,56 @@ from typing import Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*")
+
+
 class CaseError(ValueError):
     """A case file that cannot be run; the message names the file and the field."""
 
 
+#: the largest magnitude of any number in a case file: beyond it lengths, times and forces
+#: overflow the mesh generator and the solver (|x| <= 1e12 in mm, s, MPa, N).
+MAX_MAGNITUDE = 1e12
+#: the largest length of a model, mm (a 10 m strip is far beyond any cell or web section).
+MAX_LENGTH = 1e4
+#: the most cells a case may ask for (a 3D slab of this size needs a cluster).
+MAX_CELLS = 20_000_000
+
+
+def _numbers(value):
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _numbers(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _numbers(item)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
+    """Strict input: unknown fields are errors, no coercion between types (true is not 1,
+    "yes" is not true), no NaN or infinity, and no number beyond MAX_MAGNITUDE."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True,
+                              strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _representable(cls, value):
+        for number in _numbers(value):
+            if abs(number) > MAX_MAGNITUDE:
+                raise ValueError(f"{number:g} is beyond what the solver can represent "
+                                 f"(|value| <= {MAX_MAGNITUDE:g})")
+        return value
 
 
 class CaseInfo(_Strict):
-    name: str = Field(description="Short name of the run; names the default results folder.")
+    name: str = Field(description="Short name of the run; names the default results folder "
+                                  "results/<name> (letters, digits, '_', '-', '.', '+', '='; "
+                                  "no path separators, no '..').", min_length=1, max_length=120)
     kind: Literal["flat_press", "calender", "stack", "delamination"] = Field(
         description="Scenario: 'flat_press' = a coated foil between flat rigid platens "
                     "(laboratory press), loaded, held and unloaded; 'calender' = the web drawn "
@@ -35,11 +76,20 @@ class CaseInfo(_Strict):
                     "[delamination] table).")
     description: str = Field("", description="What the case shows (free text).")
 
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, name):
+        if not NAME_PATTERN.fullmatch(name) or ".." in name:
+            raise ValueError(f"'{name}' cannot name a results folder: use letters, digits, "
+                             f"'_', '-', '.', '+', '=' (no path separators, no '..', not "
+                             f"starting with '.')")
+        return name
+
 
 class Geometry(_Strict):
     dimension: Literal[2, 3] = Field(2, description="2 = plane strain cross-section, 3 = 3D slab.")
-    width: float = Field(0.2, gt=0, description="Width of the modelled strip along x, mm.")
-    depth: float = Field(0.1, gt=0, description="Depth along z (3D only), mm.")
+    width: float = Field(0.2, gt=0, le=MAX_LENGTH, description="Width of the modelled strip along x, mm.")
+    depth: float = Field(0.1, gt=0, le=MAX_LENGTH, description="Depth along z (3D only), mm.")
     elements_width: int = Field(4, ge=1, le=100000, description="Elements along the width.")
     elements_depth: int = Field(2, ge=1, le=10000, description="Elements along the depth (3D).")
 
@@ -112,7 +162,7 @@ class LayerSpec(_Strict):
                       pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     material: str = Field(description="Material card: a name in materials/library or a path "
                                       "to a .toml card.")
-    thickness: float = Field(gt=0, description="Initial thickness, mm.")
+    thickness: float = Field(gt=0, le=MAX_LENGTH, description="Initial thickness, mm.")
     elements: int = Field(4, ge=1, le=10000, description="Elements through the thickness.")
     initial_porosity: float | None = Field(
         None, ge=0, lt=1, description="Overrides the card's initial porosity (-), porous laws.")
@@ -168,7 +218,7 @@ class Loading(_Strict):
 
 
 class CalenderSpec(_Strict):
-    roll_radius: float = Field(gt=0, description="Radius of both rolls, mm (typically 100-400).")
+    roll_radius: float = Field(gt=0, le=MAX_LENGTH, description="Radius of both rolls, mm (typically 100-400).")
     control: Literal["gap", "line_load"] = Field(
         "gap", description="'gap': fixed roll positions; 'line_load': the roll position is "
                            "found so that the top roll's force per unit width is `line_load`.")
@@ -349,7 +399,7 @@ class StackLoading(_Strict):
                                           "(contact_loss.interface's mean interfacial pressure, "
                                           "else the plate pressure) changes by about this "
                                           "fraction; starts at hold_first_step.")
-    pressure_history: list[tuple[float, float]] = Field(
+    pressure_history: list[list[float]] = Field(
         default_factory=list, description="After the load (and hold): [[time s, pressure MPa], "
                                           "...] followed one step per entry, linear in between "
                                           "(pressure control).")
@@ -386,6 +436,8 @@ class StackLoading(_Strict):
                 not self.hold_first_step * self.hold_steps < self.hold_time:
             raise ValueError("stack.hold_first_step x stack.hold_steps must be shorter than "
                              "stack.hold_time (the steps grow from the first)")
+        if any(len(entry) != 2 for entry in self.pressure_history):
+            raise ValueError("stack.pressure_history: each entry is [time s, pressure MPa]")
         if self.pressure_history:
             if self.control != "pressure":
                 raise ValueError("stack.pressure_history needs control = 'pressure'")
@@ -404,9 +456,9 @@ class DelaminationSpec(_Strict):
                                      "youngs_modulus and poisson_ratio).")
     youngs_modulus: float | None = Field(None, gt=0, description="Arm Young's modulus, MPa.")
     poisson_ratio: float | None = Field(None, ge=0, lt=0.5, description="Arm Poisson ratio.")
-    arm_thickness: float = Field(gt=0, description="Thickness h of each arm, mm.")
-    length: float = Field(gt=0, description="DCB: load line to free end; ENF: span 2L, mm.")
-    width: float = Field(1.0, gt=0, description="Specimen width B, mm (forces are N).")
+    arm_thickness: float = Field(gt=0, le=MAX_LENGTH, description="Thickness h of each arm, mm.")
+    length: float = Field(gt=0, le=MAX_LENGTH, description="DCB: load line to free end; ENF: span 2L, mm.")
+    width: float = Field(1.0, gt=0, le=MAX_LENGTH, description="Specimen width B, mm (forces are N).")
     precrack: float = Field(gt=0, description="Pre-crack a0 from the load line (ENF: from "
                                               "the left support), mm; ENF needs a0 >= 0.7 L.")
     opening: float = Field(gt=0, description="Final load-point opening (DCB) or punch "
@@ -525,10 +577,18 @@ class Case(_Strict):
             return self
         if not self.layers:
             raise ValueError("field required: layers (at least one [[layers]] table)")
+        if self.case.kind != "calender":
+            cells = self.geometry.elements_width * sum(layer.elements for layer in self.layers)
+            if self.geometry.dimension == 3:
+                cells *= self.geometry.elements_depth
+            if cells > MAX_CELLS:
+                raise ValueError(f"the mesh would have {cells:.3g} cells (geometry.elements_"
+                                 f"width x the layers' elements{' x elements_depth' if self.geometry.dimension == 3 else ''}); "
+                                 f"at most {MAX_CELLS:.3g}")
         if self.case.kind != "stack":
             used = [f"layers.{i}.{key}" for i, layer in enumerate(self.layers)
                     for key in ("waviness", "grading", "waviness_mode", "swelling")
-                    if key in layer.model_fields_set]
+                    if getattr(layer, key) != LayerSpec.model_fields[key].default]
             if (self.interfaces and self.case.kind != "calender") or used or \
                     self.contact_loss:
                 what = "interfaces" if self.interfaces else (
@@ -581,6 +641,7 @@ class Case(_Strict):
         if "element_degree" in self.solver.model_fields_set and self.solver.element_degree != 1:
             raise ValueError("solver.element_degree: a stack uses degree 1 (the interface bands "
                              "need it)")
+        self.solver.element_degree = 1
         if self.stack.control == "displacement" and \
                 not self.stack.displacement < sum(layer.thickness for layer in self.layers):
             raise ValueError("stack.displacement must be smaller than the stack height")
@@ -638,13 +699,21 @@ def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
     """Read, override and validate a case file, or raise CaseError naming what is wrong."""
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
         raise CaseError(f"cannot read case file '{path}': {exc.strerror}") from None
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseError(f"case file '{path}' is not a text file (not UTF-8 at byte "
+                        f"{exc.start})") from None
+    if "\x00" in text:
+        raise CaseError(f"case file '{path}' is not a text file (it holds NUL bytes)")
+    try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CaseError(f"case file '{path}' is not valid TOML: {exc}") from None
+        raise CaseError(f"case file '{path}' is not valid TOML: {_toml_problem(text, exc)}"
+                        ) from None
     for assignment in overrides or []:
         try:
             _apply_override(data, assignment)
@@ -662,6 +731,51 @@ def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
                         ) from None
     _check_materials(case, path)
     return case
+
+
+def _toml_problem(text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's message, with the key named where it only gives a position (a key or table
+    given twice)."""
+    message = str(exc)
+    line_number = getattr(exc, "lineno", None)
+    if line_number is None:
+        found = re.search(r"line (\d+)", message)
+        line_number = int(found.group(1)) if found else None
+    if line_number is None or not ("overwrite" in message or "declare" in message):
+        return message
+    lines = text.splitlines()
+    line = lines[line_number - 1].strip() if 0 < line_number <= len(lines) else ""
+    table = re.fullmatch(r"\[\[?\s*([^\]]+?)\s*\]\]?(\s*#.*)?", line)
+    if table:
+        return f"table [{table.group(1)}] is defined twice (line {line_number})"
+    key = line.split("=", 1)[0].strip() if "=" in line else line
+    section = ""
+    for previous in reversed(lines[:line_number - 1]):
+        header = re.fullmatch(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?", previous)
+        if header:
+            section = header.group(1) + "."
+            break
+    return f"key '{section}{key}' is given twice (line {line_number})"
+
+
+def dump_resolved(case: Case) -> str:
+    """The case as TOML with every default filled in and every override applied: running it
+    repeats the run. Material cards given as paths are written as absolute paths."""
+    import tomli_w
+
+    from .materials.cards import CardError, card_path
+
+    data = case.model_dump(mode="python", exclude_none=True)
+    for layer in data.get("layers", []):
+        material = layer["material"]
+        if material.endswith(".toml") or Path(material).exists():
+            try:
+                layer["material"] = str(card_path(material))
+            except CardError:
+                pass
+    header = ("# nipstack: the resolved case (every default filled in, every --set applied).\n"
+              "# `nipstack run THIS_FILE --out NEW_FOLDER` repeats the run.\n")
+    return header + tomli_w.dumps(data)
 
 
 def layer_laws(layers: list[LayerSpec]) -> dict:

@@ -8,14 +8,20 @@
                                            run a case per value, tabulate, fit compaction,
                                            find where a result crosses a level
 
-Exit codes: 0 done; 2 bad input (case file, card, option) - one message, no traceback, no
-results folder; 3 the run stopped early (cut-backs exhausted) - results folder marked INCOMPLETE;
-1 an unexpected error. Under MPI every rank runs the same command; only rank 0 prints, and an
-unexpected error on one rank aborts all of them instead of leaving the others waiting.
+Exit codes: 0 done; 2 bad input (case file, card, option, a results folder that is not
+nipstack's) - one message, no traceback, nothing written; 3 the run stopped early (cut-backs
+exhausted, or a state the material cannot represent) - results folder marked INCOMPLETE; 130
+stopped by SIGINT/SIGTERM - results folder marked INTERRUPTED; 1 an unexpected error. Under MPI
+every rank runs the same command; only rank 0 prints, and an unexpected error on one rank aborts
+all of them instead of leaving the others waiting.
+
+A run writes only into a folder it creates or an earlier nipstack result (`--overwrite`), see
+results_folder.py.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -23,9 +29,15 @@ from pathlib import Path
 EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_ERROR = 2, 3, 1
 
 
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nipstack", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="nipstack", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"nipstack {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a case file")
     run.add_argument("case", help="case file (TOML)")
@@ -33,10 +45,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a case field, e.g. --set loading.target=0.06 "
                           "--set layers.1.thickness=0.09 (repeatable)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace an earlier nipstack result in the results folder (never "
+                          "anything else; the old result is kept until the new one is "
+                          "complete)")
 
-    check = sub.add_parser("check", help="validate a case file without running it")
+    check = sub.add_parser("check", help="validate a case file without running it (and, "
+                                         "with --out, the results folder as run would)")
     check.add_argument("case", nargs="?", help="case file (TOML)")
     check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument("--out", help="results folder to check (default: as run)")
+    check.add_argument("--overwrite", action="store_true")
     check.add_argument("--schema", action="store_true",
                        help="print every case field with its unit and default")
 
@@ -44,17 +63,22 @@ def _parser() -> argparse.ArgumentParser:
     point.add_argument("card", help="material card name (materials/library) or .toml path")
     point.add_argument("--path", required=True,
                        choices=["hydrostatic", "uniaxial-strain", "triaxial"])
-    point.add_argument("--max-strain", type=float, default=0.3,
-                       help="largest compressive log strain along the path (-)")
-    point.add_argument("--steps", type=int, default=60, help="load steps")
-    point.add_argument("--confining-pressure", type=float, default=1.0,
-                       help="lateral pressure of the triaxial path, MPa")
+    point.add_argument("--max-strain", type=_number(0.0, 3.0, "--max-strain"), default=0.3,
+                       help="largest compressive log strain along the path, > 0 and <= 3 "
+                            "(compression is positive here) (-)")
+    point.add_argument("--steps", type=_count(1, 1_000_000, "--steps"), default=60,
+                       help="load steps (>= 1)")
+    point.add_argument("--confining-pressure", type=_number(0.0, 1e6, "--confining-pressure",
+                                                           low_open=False),
+                       default=1.0, help="lateral pressure of the triaxial path, MPa (>= 0)")
     point.add_argument("--no-unload", action="store_true", help="do not unload at the end")
-    point.add_argument("--time", type=float, default=1.0,
-                       help="duration of the loading, s (rate-dependent laws)")
+    point.add_argument("--time", type=_number(0.0, 1e12, "--time"), default=1.0,
+                       help="duration of the loading, s (rate-dependent laws; > 0)")
     point.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a card parameter, e.g. --set initial_porosity=0.4")
     point.add_argument("--out", default=None, help="CSV file (default: point_<card>_<path>.csv)")
+    point.add_argument("--overwrite", action="store_true",
+                       help="replace an existing CSV file written by `nipstack point`")
 
     sweep = sub.add_parser("sweep", help="run a case once per value of a field; table and "
                                          "compaction-resistance fit (Meyer et al. 2017)")
@@ -66,7 +90,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="override a case field for every point (repeatable)")
     sweep.add_argument("--out", help="sweep folder (default: results/<name>_sweep_<KEY>); "
                                      "each point runs into <out>/<KEY>=<value>/")
-    sweep.add_argument("--ranks-per-run", type=int, default=None, metavar="N",
+    sweep.add_argument("--overwrite", action="store_true",
+                       help="replace an earlier nipstack sweep in the sweep folder")
+    sweep.add_argument("--ranks-per-run", type=_count(1, 1_000_000, "--ranks-per-run"),
+                       default=None, metavar="N",
                        help="MPI ranks per point (default: all ranks on each point in turn); "
                             "size/N groups run different points at the same time")
     sweep.add_argument("--fit", metavar="X_KEY,Y_KEY",
@@ -83,6 +110,42 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and exit code 2 (argparse's own code for bad usage)."""
+
+    def error(self, message):
+        self.exit(2, f"nipstack: error: {message}\n")
+
+
+def _number(low: float, high: float, option: str, low_open: bool = True):
+    """An argparse type: a finite float in (low, high] (or [low, high])."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} {text!r}: expected a number") from None
+        inside = (value > low if low_open else value >= low) and value <= high
+        if not math.isfinite(value) or not inside:
+            bracket = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"{option} {text}: must lie in {bracket}{low:g}, "
+                                             f"{high:g}]")
+        return value
+    return parse
+
+
+def _count(low: int, high: int, option: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} {text!r}: expected a whole "
+                                             f"number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{option} {value}: must lie in [{low}, {high}]")
+        return value
+    return parse
+
+
 def _say(comm, message: str, stream=None):
     if comm.rank == 0:
         print(message, file=stream or sys.stdout, flush=True)
@@ -95,13 +158,19 @@ def main(argv: list[str] | None = None) -> int:
     import dolfinx_solver  # noqa: F401  (MPI before dolfinx/petsc4py)
     from mpi4py import MPI
 
+    from . import interrupt
+
     comm = MPI.COMM_WORLD
+    if argv is None:           # the command itself (not a test calling main()): stop cleanly
+        interrupt.install()
     try:
         if args.command == "sweep":
             return _sweep(args, comm)
         return _run(args, comm) if args.command == "run" else _check(args, comm)
     except SystemExit:
         raise
+    except interrupt.RunInterrupted:
+        return interrupt.EXIT_INTERRUPTED
     except Exception:  # noqa: BLE001 - last resort: never hang the other ranks
         print(f"nipstack: unexpected error on rank {comm.rank}:\n{traceback.format_exc()}",
               file=sys.stderr, flush=True)
@@ -110,8 +179,24 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _load(args, comm):
+    """The validated case and its results folder, or None after saying what is wrong (the
+    same checks for `check` and `run`)."""
+    from .case import CaseError, load_case
+    from .results_folder import OutputError, check_destination
+
+    try:
+        case = load_case(args.case, args.set)
+        out = Path(args.out or case.output.directory or f"results/{case.case.name}")
+        check_destination(out, args.overwrite)
+    except (CaseError, OutputError) as exc:
+        _say(comm, f"nipstack: error: {exc}", sys.stderr)
+        return None, None
+    return case, out
+
+
 def _check(args, comm) -> int:
-    from .case import CaseError, load_case, schema_markdown
+    from .case import schema_markdown
 
     if args.schema:
         _say(comm, schema_markdown())
@@ -119,10 +204,8 @@ def _check(args, comm) -> int:
     if not args.case:
         _say(comm, "nipstack check: give a case file (or --schema)", sys.stderr)
         return EXIT_BAD_INPUT
-    try:
-        case = load_case(args.case, args.set)
-    except CaseError as exc:
-        _say(comm, f"nipstack: error: {exc}", sys.stderr)
+    case, out = _load(args, comm)
+    if case is None:
         return EXIT_BAD_INPUT
     if case.case.kind == "delamination":
         spec = case.delamination
@@ -135,23 +218,26 @@ def _check(args, comm) -> int:
 
 
 def _run(args, comm) -> int:
-    from .case import CaseError, load_case
+    from .results_folder import OutputError
     from .run import run_case
 
+    case, out = _load(args, comm)
+    if case is None:
+        return EXIT_BAD_INPUT
     try:
-        case = load_case(args.case, args.set)
-    except CaseError as exc:
+        code, _ = run_case(case, comm, out, log=lambda message: _say(comm, message),
+                           warn=lambda message: _say(comm, message, sys.stderr),
+                           overwrite=args.overwrite, case_file=Path(args.case),
+                           argv=sys.argv)
+    except OutputError as exc:      # the folder changed between the check and the run
         _say(comm, f"nipstack: error: {exc}", sys.stderr)
         return EXIT_BAD_INPUT
-    out = Path(args.out or case.output.directory or f"results/{case.case.name}")
-    code, _ = run_case(case, comm, out, log=lambda message: _say(comm, message),
-                       warn=lambda message: _say(comm, message, sys.stderr))
     return code
 
 
 def _sweep(args, comm) -> int:
     from .case import CaseError
-    from .output import ResultsFolder
+    from .results_folder import OutputError, ResultsFolder
     from .sweep import (parse_fit, parse_param, parse_threshold, run_sweep, validate_points,
                         value_text, write_results)
 
@@ -168,7 +254,12 @@ def _sweep(args, comm) -> int:
         _say(comm, f"nipstack: error: {exc}", sys.stderr)
         return EXIT_BAD_INPUT
     out = Path(args.out or f"results/{cases[0].case.name}_sweep_{key}")
-    folder = ResultsFolder(out, comm)
+    try:
+        folder = ResultsFolder(out, comm, overwrite=args.overwrite,
+                               case_name=cases[0].case.name)
+    except OutputError as exc:
+        _say(comm, f"nipstack: error: {exc}", sys.stderr)
+        return EXIT_BAD_INPUT
     rows = run_sweep(args.case, key, values, args.set, folder.path, comm, ranks_per_run,
                      log=lambda message: _say(comm, message))
     if comm.rank == 0:
@@ -190,7 +281,7 @@ def _sweep(args, comm) -> int:
 def _point(args) -> int:
     from .case import _apply_override
     from .materials.cards import CardError
-    from .point import point_main
+    from .point import POINT_CSV_HEADER, point_main
 
     overrides: dict = {}
     for assignment in args.set:
@@ -199,7 +290,17 @@ def _point(args) -> int:
         except Exception:  # noqa: BLE001
             print(f"nipstack: error: --set '{assignment}': expected key=value", file=sys.stderr)
             return EXIT_BAD_INPUT
-    out = args.out or f"point_{Path(args.card).stem}_{args.path}.csv"
+    out = Path(args.out or f"point_{Path(args.card).stem}_{args.path}.csv")
+    if out.exists() or out.is_symlink():
+        ours = out.is_file() and out.read_bytes()[:len(POINT_CSV_HEADER)] == POINT_CSV_HEADER
+        if not ours:
+            print(f"nipstack: error: --out '{out}' exists and is not a CSV written by "
+                  f"`nipstack point`; give a new name", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if not args.overwrite:
+            print(f"nipstack: error: --out '{out}' exists; pass --overwrite to replace it",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         point_main(args.card, args.path, out, max_strain=args.max_strain, steps=args.steps,
                    confining_pressure=args.confining_pressure, unload=not args.no_unload,

@@ -34,12 +34,25 @@ import ufl
 from dolfinx import fem
 from mpi4py import MPI
 
+from .jit_cache import prepare as prepare_jit_cache
 from .kinematics import initial_plastic_metric_inverse, stress_update
 from .materials.base import equivalent_stress, mean_stress
 
 
 class StepFailure(RuntimeError):
     """A load step could not be completed (raised on every rank at once)."""
+
+
+def _check_porosity(region, J):
+    """A porous region's porosity 1 - (1 - porosity0) / J must stay >= 0: below, the
+    deformation has compressed more than the pores hold (J < 1 - porosity0), a state that solid
+    mass conservation forbids. Inadmissible: the Newton iterate or the step fails."""
+    porosity0 = float(getattr(region.law, "initial_porosity", 0.0) or 0.0)
+    if porosity0 > 0.0 and J.size and J.min() < 1.0 - porosity0:
+        raise FloatingPointError(
+            f"porosity limit: porosity {1.0 - (1.0 - porosity0) / J.min():.2e} < 0 in region "
+            f"'{region.name}' (det F = {J.min():.4f} < 1 - porosity0 = {1.0 - porosity0:.4f}): "
+            f"the load compacts the layer past fully dense")
 
 
 @dataclass
@@ -92,6 +105,8 @@ class MechanicsProblem:
                  petsc_options: dict | None = None, bands: tuple = ()):
         self.mesh = mesh_data.mesh
         self.comm = self.mesh.comm
+        self._warnings: dict = {}           # admissibility notes of the accepted states
+        prepare_jit_cache()                 # a killed run's unfinished compilations
         self.gdim = self.mesh.geometry.dim
         self.groups = mesh_data.physical_groups
         self.cell_tags = mesh_data.cell_tags
@@ -237,6 +252,8 @@ class MechanicsProblem:
         """
         gdim = self.gdim
         error = ""
+        trial_warnings = {}
+        self._trial_warnings = trial_warnings
         try:
             F_all = None
             for region in self.regions:
@@ -252,10 +269,21 @@ class MechanicsProblem:
                 if not np.all(J > 0.0):
                     raise FloatingPointError(f"inverted element in region '{region.name}' "
                                              f"(min det F = {J.min():.3g})")
+                _check_porosity(region, J)
                 P, A, tau, metric, history = stress_update(
                     region.law, F, region.metric_inverse, region.history, self.dt)
                 if not (np.all(np.isfinite(P)) and np.all(np.isfinite(A))):
                     raise FloatingPointError(f"non-finite stress in region '{region.name}'")
+                check = getattr(region.law, "admissibility", None)
+                if check is not None:
+                    errors, notes = check(history)
+                    if errors:
+                        raise FloatingPointError(f"inadmissible state in region "
+                                                 f"'{region.name}': {errors[0]}")
+                    for what, value, text in notes:
+                        key = (region.name, what)
+                        if value > trial_warnings.get(key, (-np.inf, ""))[0]:
+                            trial_warnings[key] = (value, text)
                 region.trial_metric_inverse, region.trial_history = metric, history
                 region.tau, region.J = tau, J
                 P2 = P[:, :gdim, :gdim].reshape(len(region.cells), -1)
@@ -278,11 +306,20 @@ class MechanicsProblem:
         array[dofs.ravel()] = values.reshape(-1, block)
 
     def commit(self):
+        for key, (value, text) in getattr(self, "_trial_warnings", {}).items():
+            if value > self._warnings.get(key, (-np.inf, ""))[0]:
+                self._warnings[key] = (value, text)
         for region in self.regions:
             region.metric_inverse = region.trial_metric_inverse
             region.history = region.trial_history
         for term in self.interfaces:
             term.commit()
+
+    def warnings(self) -> list[tuple[str, str, float, str]]:
+        """Admissibility notes of the accepted states on this rank: (region, what, the extreme
+        value, text with {value}) - e.g. loading past the end of a card's table."""
+        return [(region, what, value, text)
+                for (region, what), (value, text) in sorted(self._warnings.items())]
 
     def add_interface(self, term):
         """Add an interface term (an object with `residual` and `jacobian` UFL forms over its

@@ -32,6 +32,7 @@ from dolfinx import fem
 from dolfinx.fem import petsc as fem_petsc
 from petsc4py import PETSc
 
+from . import interrupt
 from .mechanics import MechanicsProblem, StepFailure
 
 
@@ -108,6 +109,7 @@ class NewtonSolver:
             force_tolerance = self.rtol * 10 * max(abs(target_force), 1e-300)
         residual, force_scale = self._evaluate()
         for iteration in range(self.max_iterations + 1):
+            interrupt.check(problem.comm)   # collective: a stop request reaches every rank
             report.force_scale = max(report.force_scale, force_scale)
             relative = residual / report.force_scale if report.force_scale > 0.0 else 0.0
             report.residuals.append(relative)

@@ -167,6 +167,10 @@ def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
     return {key: np.array([row.get(key, np.nan) for row in rows]) for key in keys}
 
 
+#: how every CSV of `nipstack point` begins (the CLI replaces only such a file)
+POINT_CSV_HEADER = b"step,stage,time,axial_strain,"
+
+
 def write_csv(result: dict[str, np.ndarray], path) -> Path:
     """Write the columns of a run_path result to a CSV file (header = column names)."""
     path = Path(path)

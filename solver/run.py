@@ -5,16 +5,38 @@ called after each converged step), `run()`, `summary()`, `step_outputs(record, f
 `final_outputs(folder)` (scenario plots and profile CSVs; collective), `history_csv(path)`
 (rank 0) and `describe(summary)` (the closing line); optionally `field_writer(path)` (a
 FieldWriter with scenario fields, e.g. the stack's interface gap and pressure). `run_case` adds
-what every run has: the atomic results folder, the field time series for ParaView,
-history.csv and summary.json.
+what every run has:
+
+* the safe results folder (``results_folder``): staging, marker, never replacing what is not
+  nipstack's, a complete result kept when a rerun fails;
+* provenance: `case.toml` (the file as given), `case.resolved.toml` (every `--set` applied and
+  every default filled in; `nipstack run case.resolved.toml` repeats the run), the material
+  cards used (`materials/`), `provenance.json` (versions, git commit, ranks, host, times, wall
+  time per phase) and `run.log` (every line the run printed);
+* live files: `run.log` and `history.csv` are rewritten after every converged step;
+* the field time series for ParaView, history.csv and summary.json, with the admissibility
+  warnings of the material laws (`warnings`) and, for a run that stopped, the failed step;
+* INCOMPLETE (exit 3: cut-backs exhausted, an inadmissible state the load cannot avoid) and
+  INTERRUPTED (exit 130: SIGINT/SIGTERM) folders with everything up to the last converged step.
 """
 from __future__ import annotations
 
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from .output import FieldWriter, ResultsFolder, write_summary
+from . import interrupt
+from .output import FieldWriter, write_summary
+from .results_folder import INTERRUPTED, ResultsFolder
 
 EXIT_OK, EXIT_INCOMPLETE = 0, 3
+EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
 
 
 def build_scenario(case, comm, log=print):
@@ -42,18 +64,162 @@ def build_scenario(case, comm, log=print):
     raise ValueError(f"unknown case kind {case.case.kind!r}")
 
 
-def run_case(case, comm, out: Path, log=print, warn=None) -> tuple[int, dict | None]:
-    """Run `case` on `comm` into the folder `out`. Returns (exit code, summary).
-    `log` gets progress lines, `warn` (default: log) the message of a run that stopped early."""
-    from .flat_press import RunIncomplete
+class RunLog:
+    """The run's messages: to the console (through `log`) and appended, flushed, to run.log
+    (rank 0 only)."""
 
-    say = log if comm.rank == 0 else (lambda *a, **k: None)
-    warn = warn or log
-    say(f"nipstack {case.case.kind}: {case.case.name} on {comm.size} rank(s) -> {out}")
-    folder = ResultsFolder(out, comm)
-    scenario = build_scenario(case, comm, log)
-    V = scenario.problem.V
-    mesh = scenario.problem.mesh
+    def __init__(self, path: Path | None, log=print):
+        self.console = log
+        self.handle = open(path, "a", buffering=1) if path is not None else None
+
+    def __call__(self, message: str):
+        self.console(message)
+        self.write(message)
+
+    def write(self, message: str):
+        if self.handle is not None:
+            self.handle.write(message.rstrip("\n") + "\n")
+            self.handle.flush()
+
+    def close(self):
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+def _versions() -> dict:
+    import dolfinx
+    import numpy
+    from petsc4py import PETSc
+
+    from . import __version__
+
+    petsc = ".".join(str(part) for part in PETSc.Sys.getVersion())
+    return {"nipstack": __version__, "dolfinx": dolfinx.__version__, "petsc": petsc,
+            "python": platform.python_version(), "numpy": numpy.__version__,
+            "platform": platform.platform()}
+
+
+def _git_commit() -> dict | None:
+    """The commit of the checkout nipstack runs from (None for an installed copy)."""
+    source = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"],
+                                capture_output=True, text=True, timeout=10)
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(source), "status", "--porcelain", "--",
+                                "."], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit.stdout.strip(), "uncommitted_changes": bool(dirty.stdout.strip())}
+
+
+def write_inputs(case, folder: Path, case_file: Path | None = None):
+    """The case as given, the resolved case and the material cards it uses (rank 0)."""
+    from .case import dump_resolved
+    from .materials.cards import card_path
+
+    if case_file is not None and case_file.is_file():
+        shutil.copyfile(case_file, folder / "case.toml")
+    (folder / "case.resolved.toml").write_text(dump_resolved(case))
+    cards = folder / "materials"
+    names = [layer.material for layer in case.layers]
+    if case.case.kind == "delamination" and case.delamination.arm_material:
+        names.append(case.delamination.arm_material)
+    for name in names:
+        source = card_path(name)
+        cards.mkdir(exist_ok=True)
+        shutil.copyfile(source, cards / source.name)
+
+
+class Provenance:
+    """provenance.json: what ran, where, with what, and how long each phase took (rank 0)."""
+
+    def __init__(self, path: Path, comm, argv: list[str] | None):
+        self.path = path
+        self.started = time.time()
+        self.phases: dict[str, float] = {}
+        hosts = sorted(set(comm.allgather(socket.gethostname())))
+        self.data = {
+            "command": argv if argv is not None else sys.argv,
+            "working_directory": os.getcwd(), "mpi_ranks": comm.size, "hosts": hosts,
+            "user": os.environ.get("USER") or os.environ.get("LOGNAME"),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
+            "versions": _versions() if comm.rank == 0 else {},
+            "git": _git_commit() if comm.rank == 0 else None,
+        }
+        self.rank = comm.rank
+        self._phase, self._phase_start = None, None
+        self.save()
+
+    def phase(self, name: str | None):
+        now = time.perf_counter()
+        if self._phase is not None:
+            self.phases[self._phase] = self.phases.get(self._phase, 0.0) + now - self._phase_start
+        self._phase, self._phase_start = name, now
+        self.save()
+
+    def finish(self, status: str):
+        self.phase(None)
+        self.data["status"] = status
+        self.data["ended"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.data["wall_time_s"] = time.time() - self.started
+        self.save()
+
+    def save(self):
+        if self.rank == 0:
+            self.data["wall_time_per_phase_s"] = dict(self.phases)
+            self.path.write_text(json.dumps(self.data, indent=2) + "\n")
+
+
+def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = False,
+             case_file: Path | None = None, argv: list[str] | None = None
+             ) -> tuple[int, dict | None]:
+    """Run `case` on `comm` into the folder `out`. Returns (exit code, summary).
+    `log` gets progress lines, `warn` (default: log) the message of a run that stopped early.
+    Raises results_folder.OutputError (nothing written) if `out` may not be written."""
+    from .flat_press import RunIncomplete
+    from .jit_cache import prepare as prepare_jit_cache
+
+    console_warn = warn or log
+    folder = ResultsFolder(out, comm, overwrite=overwrite, case_name=case.case.name)
+    runlog = RunLog(folder.path / "run.log" if comm.rank == 0 else None,
+                    log if comm.rank == 0 else (lambda *a, **k: None))
+
+    def say(message):
+        if comm.rank == 0:
+            runlog(message)
+
+    def warn_(message):
+        if comm.rank == 0:
+            console_warn(message)
+            runlog.write(message)
+
+    def hard_stop(signum):   # a signal outside the solve: mark the folder, no collectives
+        if comm.rank == 0:
+            reason = f"interrupted by {interrupt.signal.Signals(signum).name} outside the solve"
+            runlog.write(f"nipstack: {reason}")
+            (folder.path / "INTERRUPTED").write_text(reason + "\n")
+            folder._write_marker(INTERRUPTED)
+            where = folder.partial
+            if not folder.final.exists():
+                folder.partial.rename(folder.final)
+                where = folder.final
+            print(f"nipstack: {reason}; {where} marked INTERRUPTED", file=sys.stderr,
+                  flush=True)
+
+    interrupt.set_hard_stop(hard_stop)
+    if comm.rank == 0:
+        write_inputs(case, folder.path, case_file)
+    provenance = Provenance(folder.path / "provenance.json", comm, argv)
+    say(f"nipstack {case.case.kind}: {case.case.name} on {comm.size} rank(s) -> {out} "
+        f"(written into {folder.path.name} until the run ends)")
+    provenance.phase("setup")
+    prepare_jit_cache(say)
+    scenario = build_scenario(case, comm, say)
+    problem = scenario.problem
+    V, mesh = problem.V, problem.mesh
     say(f"  mesh: {mesh.topology.dim}D, "
         f"{mesh.topology.index_map(mesh.topology.dim).size_global} cells, "
         f"{V.dofmap.index_map.size_global * V.dofmap.index_map_bs} dofs")
@@ -69,30 +235,71 @@ def run_case(case, comm, out: Path, log=print, warn=None) -> tuple[int, dict | N
                 writer["fields"] = make(path) if make else FieldWriter(model.problem, path)
             writer["fields"].write(record.time)
         model.step_outputs(record, folder.path)
+        if comm.rank == 0:                                   # live: tail -f history.csv
+            scenario.history_csv(folder.path / "history.csv")
 
-    scenario.on_step = on_step
-    try:
-        scenario.run()
-    except RunIncomplete as exc:
+    def close_fields():
         if writer["fields"] is not None:
             writer["fields"].close()
+            writer["fields"] = None
+
+    def stopped(status, reason, code):
+        close_fields()
+        summary = None
         if scenario.records:
             summary = scenario.summary()
+            summary["failed_step"] = len(scenario.records) + 1
+            summary["warnings"] = _warnings(problem, comm)
             if comm.rank == 0:
                 scenario.history_csv(folder.path / "history.csv")
                 write_summary(summary, folder.path / "summary.json")
-        folder.incomplete(str(exc))
-        if comm.rank == 0:
-            warn(f"nipstack: run stopped: {exc}\n  partial results in {out} (marked INCOMPLETE)")
-        return EXIT_INCOMPLETE, None
-    if writer["fields"] is not None:
-        writer["fields"].close()
+        provenance.finish(status)
+        where = folder.stopped(reason, status)
+        warn_(f"nipstack: run {'stopped' if status != INTERRUPTED else 'interrupted'}: "
+              f"{reason}\n  results up to the last converged step in {where} "
+              f"(marked {status.upper()})")
+        runlog.close()
+        return code, None
+
+    scenario.on_step = on_step
+    provenance.phase("solve")
+    interrupt.arm(True)
+    try:
+        scenario.run()
+    except RunIncomplete as exc:
+        interrupt.arm(False)
+        return stopped("incomplete", str(exc), EXIT_INCOMPLETE)
+    except interrupt.RunInterrupted as exc:
+        interrupt.arm(False)
+        step = len(scenario.records) + 1
+        return stopped(INTERRUPTED, f"{exc} during step {step}", EXIT_INTERRUPTED)
+    interrupt.arm(False)
+    provenance.phase("outputs")
+    close_fields()
     summary = scenario.summary()
     summary["status"] = "complete"
+    summary["warnings"] = _warnings(problem, comm)
+    for message in summary["warnings"]:
+        warn_(f"nipstack: warning: {message}")
     scenario.final_outputs(folder.path)
     if comm.rank == 0:
         scenario.history_csv(folder.path / "history.csv")
         write_summary(summary, folder.path / "summary.json")
-    folder.complete()
     say(scenario.describe(summary))
+    provenance.finish("complete")
+    runlog.close()
+    folder.complete()
     return EXIT_OK, summary
+
+
+def _warnings(problem, comm) -> list[str]:
+    """The admissibility warnings of every rank's accepted states (e.g. loading past the end of
+    a card's table), merged over the ranks with the extreme value of each."""
+    notes = problem.warnings() if hasattr(problem, "warnings") else []
+    merged: dict = {}
+    for part in comm.allgather(notes):
+        for region, what, value, text in part:
+            if value > merged.get((region, what), (-float("inf"), ""))[0]:
+                merged[(region, what)] = (value, text)
+    return [f"region '{region}': {text.format(value=value)}"
+            for (region, what), (value, text) in sorted(merged.items())]

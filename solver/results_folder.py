@@ -1,0 +1,188 @@
+"""The results folder: written so that a run can never destroy anything it did not make.
+
+Rules (issue 14, "runs that never lose data"):
+
+* A run writes only into a folder it creates, or into one that carries nipstack's marker file
+  `.nipstack` from an earlier run. Anything else (an existing regular file, the working directory,
+  a user's folder) is refused with `OutputError` (exit 2) *before* any work is done. An earlier
+  nipstack result is replaced only with `--overwrite`.
+* The run writes into the staging folder `<name>.partial` next to the final one. It is created at
+  once with the marker (status `running`, host, pid), the case file as given, the resolved case
+  and the live `run.log` / `history.csv`, so a long run can be followed with `tail -f` and a
+  killed run leaves a folder that says what it was.
+* At the end the staging folder becomes `<name>`. A run that stopped early (INCOMPLETE) or was
+  stopped (INTERRUPTED) never replaces a *complete* result: it is published as
+  `<name>.incomplete` beside it instead.
+
+Every method is collective (call it on every rank); rank 0 does the file work.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+MARKER = ".nipstack"
+COMPLETE, INCOMPLETE, INTERRUPTED, RUNNING = "complete", "incomplete", "interrupted", "running"
+
+
+class OutputError(ValueError):
+    """A results folder the run may not write to (a user error: exit 2, nothing written)."""
+
+
+def read_marker(folder: Path) -> dict | None:
+    """The marker of a nipstack results folder, or None if `folder` is not one."""
+    marker = Path(folder) / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        data = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("nipstack") else None
+
+
+def _alive_here(marker: dict) -> bool:
+    """True if the marker names a process on this host that still runs."""
+    if marker.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(marker.get("pid", -1)), 0)
+    except (OSError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def staging_path(final: Path) -> Path:
+    return final.parent / f"{final.name}.partial"
+
+
+def check_destination(final: str | Path, overwrite: bool = False) -> Path:
+    """Raise OutputError if a run may not write its results to `final`; return it resolved.
+
+    Called before anything is computed (the CLI turns the error into exit 2)."""
+    final = Path(final)
+    if final.name in ("", ".", "..") or str(final).endswith(os.sep + ".."):
+        raise OutputError(f"results folder '{final}': give a folder name, not '{final}'")
+    resolved = final.resolve()
+    if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
+        raise OutputError(f"results folder '{final}': refusing to write to {resolved}")
+    if resolved == Path.cwd().resolve() or Path.cwd().resolve().is_relative_to(resolved):
+        raise OutputError(f"results folder '{final}' is the working directory or holds it; "
+                          f"give a new folder name")
+    if final.exists() or final.is_symlink():
+        if not final.is_dir() or final.is_symlink():
+            raise OutputError(f"results folder '{final}' exists and is not a folder; nipstack "
+                              f"writes only into a folder it creates (give a new name)")
+        marker = read_marker(final)
+        if marker is None:
+            raise OutputError(f"results folder '{final}' exists and is not a nipstack results "
+                              f"folder (no {MARKER} marker); nipstack writes only into a folder "
+                              f"it creates (give a new name)")
+        if not overwrite:
+            raise OutputError(f"results folder '{final}' holds an earlier nipstack result "
+                              f"(status {marker.get('status', '?')}); pass --overwrite to "
+                              f"replace it, or give a new --out")
+        if marker.get("status") == RUNNING and _alive_here(marker):
+            raise OutputError(f"results folder '{final}' belongs to a run that is still "
+                              f"going (pid {marker.get('pid')})")
+    for sibling in (staging_path(final), final.parent / f"{final.name}.incomplete"):
+        if sibling.exists() or sibling.is_symlink():
+            marker = read_marker(sibling) if sibling.is_dir() and not sibling.is_symlink() \
+                else None
+            if marker is None:
+                raise OutputError(f"'{sibling}' exists and is not nipstack's; nipstack needs "
+                                  f"that name for its staging folder (move it away)")
+            if sibling.name.endswith(".partial") and _alive_here(marker):
+                raise OutputError(f"another run (pid {marker.get('pid')}) is writing into "
+                                  f"'{sibling}'")
+    parent = final.parent
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"results folder '{final}': '{existing}' is not a folder")
+    if not os.access(existing, os.W_OK):
+        raise OutputError(f"results folder '{final}': '{existing}' is not writable")
+    return final
+
+
+class ResultsFolder:
+    """The staging folder of one run and its publication (collective: every rank calls every
+    method; rank 0 does the file work)."""
+
+    def __init__(self, directory: str | Path, comm, overwrite: bool = False,
+                 case_name: str = ""):
+        self.final = Path(directory)
+        self.comm = comm
+        self.partial = staging_path(self.final)
+        self.case_name = case_name
+        error = ""
+        if comm.rank == 0:
+            try:
+                check_destination(self.final, overwrite)
+                if self.partial.exists():          # a killed run's leftovers (checked: ours)
+                    shutil.rmtree(self.partial)
+                self.partial.mkdir(parents=True)
+                self._write_marker(RUNNING)
+            except (OutputError, OSError) as exc:
+                error = str(exc)
+        error = comm.bcast(error, root=0)
+        if error:
+            raise OutputError(error)
+
+    @property
+    def path(self) -> Path:
+        return self.partial
+
+    def _write_marker(self, status: str, **extra):
+        from . import __version__
+
+        data = {"nipstack": __version__, "status": status, "case": self.case_name,
+                "host": socket.gethostname(), "pid": os.getpid(), "ranks": self.comm.size,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra}
+        (self.partial / MARKER).write_text(json.dumps(data, indent=2) + "\n")
+
+    def _publish(self, status: str) -> Path:
+        """Move the staging folder to its final name; returns where it went (on every rank)."""
+        where = self.final
+        if self.comm.rank == 0:
+            self._write_marker(status)
+            previous = read_marker(self.final) if self.final.is_dir() else None
+            if status != COMPLETE and previous is not None and \
+                    previous.get("status") == COMPLETE:
+                where = self.final.parent / f"{self.final.name}.incomplete"
+            if where.exists():                      # ours (checked before the run)
+                retired = where.parent / f".{where.name}.replaced-{os.getpid()}"
+                where.rename(retired)
+                self.partial.rename(where)
+                shutil.rmtree(retired, ignore_errors=True)
+            else:
+                self.partial.rename(where)
+        return Path(self.comm.bcast(str(where), root=0))
+
+    def complete(self) -> Path:
+        return self._publish(COMPLETE)
+
+    def stopped(self, reason: str, status: str = INCOMPLETE) -> Path:
+        """Publish a run that stopped early (INCOMPLETE) or was stopped (INTERRUPTED): the
+        marker file says why and summary.json carries the status."""
+        if self.comm.rank == 0:
+            (self.partial / status.upper()).write_text(reason + "\n")
+            summary = self.partial / "summary.json"
+            data = json.loads(summary.read_text()) if summary.exists() else {}
+            data["status"] = status
+            data["reason"] = reason
+            summary.write_text(json.dumps(data, indent=2, default=float) + "\n")
+        return self._publish(status)
+
+    def incomplete(self, reason: str) -> Path:
+        return self.stopped(reason, INCOMPLETE)
+
+    def discard(self):
+        if self.comm.rank == 0 and self.partial.exists():
+            shutil.rmtree(self.partial)
+        self.comm.barrier()
