@@ -539,8 +539,16 @@ class Solver(_Strict):
 
 class Output(_Strict):
     directory: str | None = Field(None, description="Results folder (default results/<name>).")
-    fields: bool = Field(True, description="Write XDMF fields for ParaView.")
+    fields: bool = Field(True, description="Write the fields for ParaView (VTK: "
+                                           "fields/fields.pvd).")
     plots: bool = Field(True, description="Write PNG plots.")
+    checkpoint_every_steps: int = Field(20, ge=0, le=1_000_000, description="Write a restart "
+                                        "checkpoint every this many converged steps (0: not "
+                                        "on a step count); one is always written when a run "
+                                        "stops early or is interrupted (flat press and stack; "
+                                        "`nipstack run --resume FOLDER`).")
+    checkpoint_every_minutes: float = Field(10.0, ge=0, description="And at least this often, "
+                                            "minutes of wall time (0: not on a clock).")
 
 
 class Case(_Strict):

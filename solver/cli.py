@@ -39,8 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nipstack {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run a case file")
-    run.add_argument("case", help="case file (TOML)")
+    run = sub.add_parser("run", help="run a case file (or continue a stopped run: --resume)")
+    run.add_argument("case", nargs="?", help="case file (TOML)")
+    run.add_argument("--resume", metavar="FOLDER",
+                     help="continue the INTERRUPTED or INCOMPLETE run in FOLDER from its last "
+                          "checkpoint, on any number of ranks (no case file, no --set)")
     run.add_argument("--out", help="results folder (default: output.directory or results/<name>)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a case field, e.g. --set loading.target=0.06 "
@@ -218,9 +221,15 @@ def _check(args, comm) -> int:
 
 
 def _run(args, comm) -> int:
+    from .checkpoint import CheckpointError
     from .results_folder import OutputError
     from .run import run_case
 
+    if args.resume:
+        return _resume(args, comm)
+    if not args.case:
+        _say(comm, "nipstack: error: give a case file (or --resume FOLDER)", sys.stderr)
+        return EXIT_BAD_INPUT
     case, out = _load(args, comm)
     if case is None:
         return EXIT_BAD_INPUT
@@ -229,7 +238,32 @@ def _run(args, comm) -> int:
                            warn=lambda message: _say(comm, message, sys.stderr),
                            overwrite=args.overwrite, case_file=Path(args.case),
                            argv=sys.argv)
-    except OutputError as exc:      # the folder changed between the check and the run
+    except (OutputError, CheckpointError) as exc:   # the folder changed since the check
+        _say(comm, f"nipstack: error: {exc}", sys.stderr)
+        return EXIT_BAD_INPUT
+    return code
+
+
+def _resume(args, comm) -> int:
+    from .case import CaseError, load_case
+    from .checkpoint import CheckpointError
+    from .results_folder import OutputError, check_resumable
+    from .run import run_case
+
+    for given, option in ((args.case, "a case file"), (args.set, "--set"),
+                          (args.out, "--out"), (args.overwrite, "--overwrite")):
+        if given:
+            _say(comm, f"nipstack: error: --resume takes no {option} (the folder's "
+                       f"case.resolved.toml is the case)", sys.stderr)
+            return EXIT_BAD_INPUT
+    try:
+        check_resumable(args.resume)
+        case = load_case(Path(args.resume) / "case.resolved.toml")
+        code, _ = run_case(case, comm, Path(args.resume),
+                           log=lambda message: _say(comm, message),
+                           warn=lambda message: _say(comm, message, sys.stderr),
+                           argv=sys.argv, resume=True)
+    except (CaseError, OutputError, CheckpointError) as exc:
         _say(comm, f"nipstack: error: {exc}", sys.stderr)
         return EXIT_BAD_INPUT
     return code

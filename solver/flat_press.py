@@ -31,6 +31,7 @@ import ufl
 from dolfinx import fem
 
 from .case import Case, layer_laws
+from .checkpoint import PhaseJournal
 from .mechanics import MechanicsProblem, StepFailure
 from .meshes.layered import Layer, build_layered_strip
 from .newton import NewtonSolver
@@ -148,6 +149,8 @@ class FlatPress:
         self.elastic_stiffness = self.top_area / sum(
             spec.thickness / _constrained_modulus(laws[spec.name]) for spec in case.layers)
         self.records: list[StepRecord] = []
+        self.journal = PhaseJournal()
+        self.replay = None          # a checkpoint being replayed (checkpoint.Replay)
         self.search = None
         self.on_step = None
         self.time = 0.0
@@ -194,15 +197,41 @@ class FlatPress:
         position = float(self.platen_position.value)
         return position, [report]
 
+    # --- restart (checkpoint.py) -------------------------------------------------------------
+    resume_attributes = ("time", "_last_position")
+
+    def resumable(self) -> bool:
+        """The final-thickness search reruns whole load cycles; it is not checkpointed."""
+        return self.case.loading.control != "final_thickness"
+
+    def controls(self) -> dict:
+        out = {name: getattr(self, name) for name in self.resume_attributes}
+        out["platen_position"] = float(self.platen_position.value)
+        return out
+
+    def set_controls(self, controls: dict):
+        for name in self.resume_attributes:
+            setattr(self, name, controls[name])
+        self.platen_position.value = controls["platen_position"]
+
     def run_phase(self, phase: str, targets: list[float], times: list[float], mode: str):
-        """Advance through `targets` (platen positions or pressures), halving on failure."""
+        """Advance through `targets` (platen positions or pressures), halving on failure.
+        Where the loop is (pending targets, last target, cut-backs) lives in the journal's
+        running PhaseState, so a checkpoint can continue it."""
         max_cutbacks = self.case.solver.max_cutbacks
-        previous_target = self._current_target(mode)
-        previous_time = self.time
-        k = 0
-        pending = list(zip(targets, times))
-        cutbacks = 0
+        state = self.journal.begin(phase, zip(targets, times), self._current_target(mode),
+                                   self.time)
+        if self.replay is not None:
+            resumed = self.replay.phase(self, phase, self.records)
+            if resumed is None:                         # finished before the checkpoint
+                self.journal.end(len(self.records), self.controls())
+                return
+            self.replay = None
+            state = self.journal.running = resumed
+        pending = state.pending
         while pending:
+            previous_target, previous_time = state.previous_target, state.previous_time
+            cutbacks = state.cutbacks
             target, t_end = pending[0]
             saved = self._save()
             dt = t_end - previous_time
@@ -219,20 +248,21 @@ class FlatPress:
                     raise RunIncomplete(
                         f"{phase} step towards {target:.6g} failed after {cutbacks} cut-backs: "
                         f"{failure}") from None
-                cutbacks += 1
+                state.cutbacks = cutbacks + 1
                 middle = 0.5 * (previous_target + target)
                 middle_time = 0.5 * (previous_time + t_end)
-                self.log(f"  cut-back {cutbacks}: {failure}; retrying with half the increment")
+                self.log(f"  cut-back {state.cutbacks}: {failure}; retrying with half the "
+                         f"increment")
                 pending.insert(0, (middle, middle_time))
                 continue
             self.problem.commit()
-            cutbacks = max(cutbacks - 1, 0)
+            state.cutbacks = max(cutbacks - 1, 0)
             pending.pop(0)
-            previous_target, previous_time = target, t_end
+            state.previous_target, state.previous_time = target, t_end
             self.time = t_end
             self._last_position = float(self.platen_position.value)
-            k += 1
             self._record(phase, reports)
+        self.journal.end(len(self.records), self.controls())
 
     def _current_target(self, mode):
         if mode == "position":
@@ -281,6 +311,7 @@ class FlatPress:
         self._last_position = self.stack_height
         self.records = []
         self.time = 0.0
+        self.journal = PhaseJournal()
 
     def run_cycle(self, press_depth: float | None = None):
         """Load, hold, unload. press_depth (mm) overrides the thickness target."""

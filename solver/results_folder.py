@@ -110,12 +110,45 @@ def check_destination(final: str | Path, overwrite: bool = False) -> Path:
     return final
 
 
+def check_resumable(folder: str | Path) -> tuple[Path, Path]:
+    """(final, staging) of a results folder that `--resume` may continue: a stopped run
+    (INCOMPLETE or INTERRUPTED) with a checkpoint, or the staging folder of a killed run.
+    Raises OutputError naming what is missing."""
+    folder = Path(folder)
+    marker = read_marker(folder) if folder.is_dir() else None
+    if marker is None:
+        raise OutputError(f"--resume '{folder}': not a nipstack results folder")
+    status = marker.get("status")
+    if status == COMPLETE:
+        raise OutputError(f"--resume '{folder}': the run is complete; nothing to resume")
+    if status == RUNNING and _alive_here(marker):
+        raise OutputError(f"--resume '{folder}': its run is still going (pid "
+                          f"{marker.get('pid')})")
+    if not (folder / "checkpoint" / "meta.pickle").is_file():
+        raise OutputError(f"--resume '{folder}': it holds no checkpoint (it stopped before its "
+                          f"first converged step, or its scenario is not checkpointed)")
+    if not (folder / "case.resolved.toml").is_file():
+        raise OutputError(f"--resume '{folder}': it has no case.resolved.toml")
+    if status == RUNNING:                        # a killed run's staging folder
+        if not folder.name.endswith(".partial"):
+            raise OutputError(f"--resume '{folder}': marked running, but no process runs it")
+        final = folder.parent / folder.name[:-len(".partial")]
+        if final.exists() and read_marker(final) is None:
+            raise OutputError(f"--resume '{folder}': '{final}' exists and is not nipstack's")
+        return final, folder
+    return folder, staging_path(folder)
+
+
 class ResultsFolder:
     """The staging folder of one run and its publication (collective: every rank calls every
-    method; rank 0 does the file work)."""
+    method; rank 0 does the file work).
+
+    resume=True continues the stopped run in `directory` (see `check_resumable`): the staging
+    folder starts as a copy of it (its log, history and checkpoint), its fields series is kept
+    as fields_before_resume/, and the resumed run replaces it when it ends."""
 
     def __init__(self, directory: str | Path, comm, overwrite: bool = False,
-                 case_name: str = ""):
+                 case_name: str = "", resume: bool = False):
         self.final = Path(directory)
         self.comm = comm
         self.partial = staging_path(self.final)
@@ -123,16 +156,37 @@ class ResultsFolder:
         error = ""
         if comm.rank == 0:
             try:
-                check_destination(self.final, overwrite)
-                if self.partial.exists():          # a killed run's leftovers (checked: ours)
-                    shutil.rmtree(self.partial)
-                self.partial.mkdir(parents=True)
+                if resume:
+                    self.final, self.partial = check_resumable(directory)
+                    self._stage_resume(Path(directory))
+                else:
+                    check_destination(self.final, overwrite)
+                    if self.partial.exists():      # a killed run's leftovers (checked: ours)
+                        shutil.rmtree(self.partial)
+                    self.partial.mkdir(parents=True)
                 self._write_marker(RUNNING)
             except (OutputError, OSError) as exc:
                 error = str(exc)
         error = comm.bcast(error, root=0)
         if error:
             raise OutputError(error)
+        self.final = Path(comm.bcast(str(self.final), root=0))
+        self.partial = Path(comm.bcast(str(self.partial), root=0))
+
+    def _stage_resume(self, source: Path):
+        if source != self.partial:
+            if self.partial.exists():
+                shutil.rmtree(self.partial)
+            shutil.copytree(source, self.partial, symlinks=True)
+        for name in (INCOMPLETE.upper(), INTERRUPTED.upper(), "summary.json"):
+            (self.partial / name).unlink(missing_ok=True)
+        fields = self.partial / "fields"
+        if fields.is_dir():
+            k, kept = 1, self.partial / "fields_before_resume"
+            while kept.exists():
+                k += 1
+                kept = self.partial / f"fields_before_resume_{k}"
+            fields.rename(kept)
 
     @property
     def path(self) -> Path:

@@ -174,16 +174,35 @@ class Provenance:
 
 
 def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = False,
-             case_file: Path | None = None, argv: list[str] | None = None
-             ) -> tuple[int, dict | None]:
+             case_file: Path | None = None, argv: list[str] | None = None,
+             resume: bool = False) -> tuple[int, dict | None]:
     """Run `case` on `comm` into the folder `out`. Returns (exit code, summary).
     `log` gets progress lines, `warn` (default: log) the message of a run that stopped early.
-    Raises results_folder.OutputError (nothing written) if `out` may not be written."""
+    resume=True continues the stopped run in `out` from its checkpoint (`case` is its
+    case.resolved.toml). Raises results_folder.OutputError or checkpoint.CheckpointError
+    (nothing written) if `out` may not be written or resumed."""
+    from . import checkpoint
     from .flat_press import RunIncomplete
     from .jit_cache import prepare as prepare_jit_cache
 
     console_warn = warn or log
-    folder = ResultsFolder(out, comm, overwrite=overwrite, case_name=case.case.name)
+    checkpoint_data = None
+    if resume:
+        from .results_folder import check_resumable
+        error = ""
+        if comm.rank == 0:
+            try:
+                check_resumable(out)
+            except ValueError as exc:
+                error = str(exc)
+        error = comm.bcast(error, root=0)
+        if error:
+            from .results_folder import OutputError
+            raise OutputError(error)
+        checkpoint_data = checkpoint.read(out)         # every rank (a shared file system)
+    folder = ResultsFolder(out, comm, overwrite=overwrite, case_name=case.case.name,
+                           resume=resume)
+    out = folder.final
     runlog = RunLog(folder.path / "run.log" if comm.rank == 0 else None,
                     log if comm.rank == 0 else (lambda *a, **k: None))
 
@@ -210,9 +229,16 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
                   flush=True)
 
     interrupt.set_hard_stop(hard_stop)
-    if comm.rank == 0:
+    previous = None
+    if comm.rank == 0 and not resume:
         write_inputs(case, folder.path, case_file)
+    if comm.rank == 0 and resume and (folder.path / "provenance.json").is_file():
+        previous = json.loads((folder.path / "provenance.json").read_text())
     provenance = Provenance(folder.path / "provenance.json", comm, argv)
+    if resume:
+        provenance.data["resumed_from_step"] = checkpoint_data[0]["step"]
+        provenance.data["resumed_from_ranks"] = checkpoint_data[0]["ranks"]
+        provenance.data["before_resume"] = previous
     say(f"nipstack {case.case.kind}: {case.case.name} on {comm.size} rank(s) -> {out} "
         f"(written into {folder.path.name} until the run ends)")
     provenance.phase("setup")
@@ -224,10 +250,21 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
         f"{mesh.topology.index_map(mesh.topology.dim).size_global} cells, "
         f"{V.dofmap.index_map.size_global * V.dofmap.index_map_bs} dofs")
     writer = {"fields": None}
+    checkpoints = checkpoint.Checkpointer(scenario, folder.path,
+                                          case.output.checkpoint_every_steps,
+                                          case.output.checkpoint_every_minutes)
+    if resume:
+        if not checkpoints.enabled:
+            raise checkpoint.CheckpointError(f"--resume: a {case.case.kind} run of this kind "
+                                             f"is not checkpointed")
+        scenario.replay = checkpoint.Replay(*checkpoint_data, scenario)
+        say(f"  resuming from the checkpoint of step {checkpoint_data[0]['step']} (written on "
+            f"{checkpoint_data[0]['ranks']} rank(s))")
 
     def on_step(record, model):
         if case.output.fields:
-            if record.step == 1:   # a new load history (final-thickness searches restart)
+            if record.step == 1 or writer["fields"] is None:
+                # a new load history (final-thickness searches restart), or a resumed run
                 if writer["fields"] is not None:
                     writer["fields"].close()
                 path = folder.path / "fields" / "fields.pvd"
@@ -237,6 +274,7 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
         model.step_outputs(record, folder.path)
         if comm.rank == 0:                                   # live: tail -f history.csv
             scenario.history_csv(folder.path / "history.csv")
+        checkpoints.after_step()
 
     def close_fields():
         if writer["fields"] is not None:
@@ -245,6 +283,7 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
 
     def stopped(status, reason, code):
         close_fields()
+        checkpoints.write_last()          # `nipstack run --resume` continues from here
         summary = None
         if scenario.records:
             summary = scenario.summary()
@@ -288,6 +327,8 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
     say(scenario.describe(summary))
     provenance.finish("complete")
     runlog.close()
+    if comm.rank == 0:
+        checkpoint.remove(folder.path)    # a complete run needs no restart
     folder.complete()
     return EXIT_OK, summary
 

@@ -47,6 +47,7 @@ ParaView). Units mm, N, MPa, s; in 2D forces are per unit depth (N/mm).
 """
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import time
@@ -60,6 +61,7 @@ from dolfinx import fem
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
+from .checkpoint import PhaseJournal
 from .flat_press import RunIncomplete, _constrained_modulus, reference_modulus
 from .interfaces import InterfaceTerm
 from .materials.cards import load_card
@@ -491,6 +493,8 @@ class StackCompaction:
         self._last_position = self.height0
         self.writer = None
         self.on_step = None       # hook called with each new record (the case runner's)
+        self.journal = PhaseJournal()
+        self.replay = None        # a checkpoint being replayed (checkpoint.Replay)
         self.log(f"stack: {len(names)} layers ({', '.join(names)}), "
                  f"{len(self.interface_laws)} band interfaces, "
                  f"{problem.mesh.topology.index_map(problem.mesh.topology.dim).size_global} "
@@ -640,15 +644,40 @@ class StackCompaction:
         return self._last_position - max(pressure, 0.0) * self.compliance_estimate - \
             1e-9 * self.height0
 
+    # --- restart (checkpoint.py) -------------------------------------------------------------
+    resume_attributes = ("time", "_last_position", "_secant_slope", "pressure_method",
+                         "fallbacks", "snapshots")
+
+    def controls(self) -> dict:
+        out = {name: copy.deepcopy(getattr(self, name, None))
+               for name in self.resume_attributes}
+        out["platen_position"] = float(self.platen_position.value)
+        return out
+
+    def set_controls(self, controls: dict):
+        for name in self.resume_attributes:
+            if controls.get(name) is not None or name == "_secant_slope":
+                setattr(self, name, copy.deepcopy(controls.get(name)))
+        self.platen_position.value = controls["platen_position"]
+
     def run_phase(self, phase: str, targets, times, mode: str):
         """Advance through targets (pressures in MPa or platen positions in mm) reached at the
-        given times, halving a failed increment (restores u, the interface state, the plate)."""
-        pending = list(zip(targets, times))
-        previous_target = self._current_target(mode)
-        previous_time = self.time
-        cutbacks = 0
+        given times, halving a failed increment (restores u, the interface state, the plate).
+        Where the loop is lives in the journal's running PhaseState (checkpoint.py)."""
+        state = self.journal.begin(phase, zip(targets, times), self._current_target(mode),
+                                   self.time)
+        if self.replay is not None:
+            resumed = self.replay.phase(self, phase, self.records)
+            if resumed is None:                         # finished before the checkpoint
+                self.journal.end(len(self.records), self.controls())
+                return
+            self.replay = None
+            state = self.journal.running = resumed
+        pending = state.pending
         problem = self.problem
         while pending:
+            previous_target, previous_time = state.previous_target, state.previous_time
+            cutbacks = state.cutbacks
             target, t_end = pending[0]
             saved_u = problem.u.x.array.copy()
             saved_interfaces = self.interfaces.save_state()
@@ -680,18 +709,19 @@ class StackCompaction:
                 if cutbacks >= self.max_cutbacks:
                     raise RunIncomplete(f"{phase} step towards {target:.6g} failed after "
                                         f"{cutbacks} cut-backs: {failure}") from None
-                cutbacks += 1
-                self.log(f"  cut-back {cutbacks}: {failure}")
+                state.cutbacks = cutbacks + 1
+                self.log(f"  cut-back {state.cutbacks}: {failure}")
                 pending.insert(0, (0.5 * (previous_target + target),
                                    0.5 * (previous_time + t_end)))
                 continue
             problem.commit()
-            cutbacks = max(cutbacks - 1, 0)
+            state.cutbacks = max(cutbacks - 1, 0)
             pending.pop(0)
-            previous_target, previous_time = target, t_end
+            state.previous_target, state.previous_time = target, t_end
             self.time = t_end
             self._last_position = float(self.platen_position.value)
             self._record(phase, reports, al, violation)
+        self.journal.end(len(self.records), self.controls())
 
     def _current_target(self, mode):
         if mode == "position":

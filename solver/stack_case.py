@@ -35,6 +35,7 @@ contact_fraction_vs_pressure.png, interface_<name>_peak.png (gap and pressure al
 """
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 
@@ -187,6 +188,30 @@ class StackCase:
         self.on_step = None
         self.model.on_step = lambda record: self.on_step and self.on_step(record, self)
         self.constriction: dict = {}
+
+    # --- restart (checkpoint.py): the stepper is the model's --------------------------------------
+    @property
+    def journal(self):
+        return self.model.journal
+
+    @property
+    def replay(self):
+        return self.model.replay
+
+    @replay.setter
+    def replay(self, value):
+        self.model.replay = value
+
+    @staticmethod
+    def resumable() -> bool:
+        return True
+
+    def controls(self) -> dict:
+        return {"model": self.model.controls(), "constriction": copy.deepcopy(self.constriction)}
+
+    def set_controls(self, controls: dict):
+        self.model.set_controls(controls["model"])
+        self.constriction = copy.deepcopy(controls["constriction"])
 
     # --- the loading programme -----------------------------------------------------------------
     def run(self):
