@@ -725,6 +725,8 @@ def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
     for assignment in overrides or []:
         try:
             _apply_override(data, assignment)
+        except CaseError:
+            raise
         except (IndexError, ValueError, TypeError, AttributeError):
             raise CaseError(f"--set '{assignment}': no such field in '{path}'") from None
     try:

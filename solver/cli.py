@@ -155,7 +155,10 @@ def _say(comm, message: str, stream=None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:          # bad usage (2), --help / --version (0)
+        return int(exit_.code or 0)
     if args.command == "point":
         return _point(args)
     import dolfinx_solver  # noqa: F401  (MPI before dolfinx/petsc4py)
@@ -188,12 +191,18 @@ def _load(args, comm):
     from .case import CaseError, load_case
     from .results_folder import OutputError, check_destination
 
+    error = ""
     try:
         case = load_case(args.case, args.set)
-        out = Path(args.out or case.output.directory or f"results/{case.case.name}")
-        check_destination(out, args.overwrite)
+        out = Path(args.out if args.out is not None else
+                   case.output.directory or f"results/{case.case.name}")
+        if comm.rank == 0:   # one decision for all ranks (the folder changes once rank 0 runs)
+            check_destination(out, args.overwrite)
     except (CaseError, OutputError) as exc:
-        _say(comm, f"nipstack: error: {exc}", sys.stderr)
+        error = str(exc)
+    error = comm.bcast(error, root=0)
+    if error:
+        _say(comm, f"nipstack: error: {error}", sys.stderr)
         return None, None
     return case, out
 
@@ -257,7 +266,15 @@ def _resume(args, comm) -> int:
                        f"case.resolved.toml is the case)", sys.stderr)
             return EXIT_BAD_INPUT
     try:
-        check_resumable(args.resume)
+        error = ""
+        if comm.rank == 0:
+            try:
+                check_resumable(args.resume)
+            except OutputError as exc:
+                error = str(exc)
+        error = comm.bcast(error, root=0)
+        if error:
+            raise OutputError(error)
         case = load_case(Path(args.resume) / "case.resolved.toml")
         code, _ = run_case(case, comm, Path(args.resume),
                            log=lambda message: _say(comm, message),
