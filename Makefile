@@ -9,7 +9,7 @@ install:
 	bash containers/install.sh
 
 run: install
-	$(VENV)/bin/nipstack run $(CASE)
+	$(VENV)/bin/nipstack run $(CASE) --overwrite
 
 test: install
 	$(VENV)/bin/python -m pytest -q tests

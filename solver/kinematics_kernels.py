@@ -1,0 +1,262 @@
+"""Compiled (numba) kernels of the finite-strain layer, one fused pass per quadrature point.
+
+The same equations as ``nipstack.kinematics`` (which stays the NumPy reference that the tests
+compare against, to 1e-12):
+
+    before the law:  H = F Cp^-1,  b = H F^T = N diag(lam) N^T,  eps_trial = 1/2 N diag(ln lam) N^T,
+                     Theta_ab = (ln lam_a - ln lam_b) / (lam_a - lam_b)   (-> 1/lam on a tie)
+    after the law:   P = tau F^-T,   Cp^-1 = F^-1 exp(2 eps_e) F^-T,
+                     dP_iJ/dF_mN = F^-1_Jk D_ikcd L_cdmq H_qN - P_iN F^-1_Jm,
+                     L_cdmq = N_ca N_db Theta_ab N_ma N_qb   (Daleckii-Krein; D is minor-
+                     symmetric, so only the part of L symmetric in (c, d) enters)
+
+Symmetric 3x3 eigenproblems are solved by cyclic Jacobi rotations (exact to round-off in a few
+sweeps, no LAPACK call per point). The tangent is assembled in Mandel form (6 rows for the
+symmetric index pairs) and expanded once. `cache=True`: the machine code is compiled once per
+machine and kept next to this file in __pycache__.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange  # noqa: F401  (prange kept for a threaded variant)
+
+_SQRT2 = np.sqrt(2.0)
+# Mandel pairs: (0,0) (1,1) (2,2) (1,2) (0,2) (0,1)
+_PAIR_I = np.array([0, 1, 2, 1, 0, 0])
+_PAIR_J = np.array([0, 1, 2, 2, 2, 1])
+_WEIGHT = np.array([1.0, 1.0, 1.0, _SQRT2, _SQRT2, _SQRT2])
+
+
+@njit(cache=True, inline="always")
+def _eigh3(a, w, v):
+    """Eigenvalues w[3] and eigenvectors v[:, k] of the symmetric 3x3 matrix a (cyclic Jacobi;
+    a is overwritten)."""
+    for i in range(3):
+        for j in range(3):
+            v[i, j] = 1.0 if i == j else 0.0
+    scale = abs(a[0, 0]) + abs(a[1, 1]) + abs(a[2, 2]) + 1e-300
+    for _sweep in range(50):
+        off = abs(a[0, 1]) + abs(a[0, 2]) + abs(a[1, 2])
+        if off <= 1e-17 * scale:
+            break
+        for p in range(2):
+            for q in range(p + 1, 3):
+                apq = a[p, q]
+                if abs(apq) <= 1e-300:
+                    continue
+                theta = (a[q, q] - a[p, p]) / (2.0 * apq)
+                t = (1.0 if theta >= 0.0 else -1.0) / (abs(theta) + np.sqrt(theta * theta + 1.0))
+                c = 1.0 / np.sqrt(t * t + 1.0)
+                s = t * c
+                for k in range(3):
+                    akp = a[k, p]
+                    akq = a[k, q]
+                    a[k, p] = c * akp - s * akq
+                    a[k, q] = s * akp + c * akq
+                for k in range(3):
+                    apk = a[p, k]
+                    aqk = a[q, k]
+                    a[p, k] = c * apk - s * aqk
+                    a[q, k] = s * apk + c * aqk
+                for k in range(3):
+                    vkp = v[k, p]
+                    vkq = v[k, q]
+                    v[k, p] = c * vkp - s * vkq
+                    v[k, q] = s * vkp + c * vkq
+    for k in range(3):
+        w[k] = a[k, k]
+
+
+@njit(cache=True, inline="always")
+def _theta(lam, theta):
+    """Divided differences of the logarithm, with the series of ln(1+x)/x near a tie."""
+    for a in range(3):
+        for b in range(3):
+            x = (lam[a] - lam[b]) / lam[b]
+            if abs(x) < 1e-6:
+                theta[a, b] = (1.0 - x / 2.0 + x * x / 3.0) / lam[b]
+            else:
+                theta[a, b] = np.log1p(x) / (lam[a] - lam[b])
+
+
+@njit(cache=True, inline="always")
+def _inverse3(m, out):
+    det = (m[0, 0] * (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1])
+           - m[0, 1] * (m[1, 0] * m[2, 2] - m[1, 2] * m[2, 0])
+           + m[0, 2] * (m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]))
+    inv = 1.0 / det
+    out[0, 0] = (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1]) * inv
+    out[0, 1] = (m[0, 2] * m[2, 1] - m[0, 1] * m[2, 2]) * inv
+    out[0, 2] = (m[0, 1] * m[1, 2] - m[0, 2] * m[1, 1]) * inv
+    out[1, 0] = (m[1, 2] * m[2, 0] - m[1, 0] * m[2, 2]) * inv
+    out[1, 1] = (m[0, 0] * m[2, 2] - m[0, 2] * m[2, 0]) * inv
+    out[1, 2] = (m[0, 2] * m[1, 0] - m[0, 0] * m[1, 2]) * inv
+    out[2, 0] = (m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]) * inv
+    out[2, 1] = (m[0, 1] * m[2, 0] - m[0, 0] * m[2, 1]) * inv
+    out[2, 2] = (m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]) * inv
+
+
+@njit(cache=True)
+def trial_strain(F, metric_inverse, eps_trial, H_out, N_out, theta_out):
+    """eps_trial (n,6) Mandel, and H = F Cp^-1, the eigenvectors N and Theta of b for the
+    tangent. Returns False if some b is not positive definite (an inverted element)."""
+    n = F.shape[0]
+    b = np.empty((3, 3))
+    lam = np.empty(3)
+    ok = True
+    for p in range(n):
+        H = H_out[p]
+        for i in range(3):
+            for j in range(3):
+                s = 0.0
+                for k in range(3):
+                    s += F[p, i, k] * metric_inverse[p, k, j]
+                H[i, j] = s
+        for i in range(3):
+            for j in range(i, 3):
+                s = 0.0
+                for k in range(3):
+                    s += H[i, k] * F[p, j, k]
+                b[i, j] = s
+        for i in range(3):          # symmetric by construction: use the upper triangle
+            for j in range(i):
+                b[i, j] = b[j, i]
+        N = N_out[p]
+        _eigh3(b, lam, N)
+        if lam[0] <= 0.0 or lam[1] <= 0.0 or lam[2] <= 0.0:
+            ok = False
+            continue
+        _theta(lam, theta_out[p])
+        for m in range(6):
+            i = _PAIR_I[m]
+            j = _PAIR_J[m]
+            s = 0.0
+            for a in range(3):
+                s += N[i, a] * np.log(lam[a]) * N[j, a]
+            eps_trial[p, m] = 0.5 * s * _WEIGHT[m]
+    return ok
+
+
+@njit(cache=True)
+def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, with_tangent,
+                  P_out, A_out, metric_out):
+    """P, A = dP/dF (if with_tangent) and the new Cp^-1 from the law's tau, D, eps_e."""
+    n = F.shape[0]
+    Finv = np.empty((3, 3))
+    tau = np.empty((3, 3))
+    e = np.empty((3, 3))
+    lam = np.empty(3)
+    V = np.empty((3, 3))
+    be = np.empty((3, 3))
+    L6 = np.empty((6, 3, 3))        # sym_(cd) L_cdmq for the 6 symmetric pairs (cd)
+    deps = np.empty((6, 3, 3))      # d eps_(cd) / dF_mN, Mandel-weighted rows
+    dtau = np.empty((3, 3, 3, 3))   # d tau_ik / dF_mN
+    for p in range(n):
+        _inverse3(F[p], Finv)
+        for m in range(6):
+            i = _PAIR_I[m]
+            j = _PAIR_J[m]
+            value = tau_m[p, m] / _WEIGHT[m]
+            tau[i, j] = value
+            tau[j, i] = value
+        P = P_out[p]
+        for i in range(3):
+            for J in range(3):
+                s = 0.0
+                for k in range(3):
+                    s += tau[i, k] * Finv[J, k]
+                P[i, J] = s
+        # new plastic metric: Cp^-1 = F^-1 exp(2 eps_e) F^-T
+        for m in range(6):
+            i = _PAIR_I[m]
+            j = _PAIR_J[m]
+            value = 2.0 * eps_elastic_m[p, m] / _WEIGHT[m]
+            e[i, j] = value
+            e[j, i] = value
+        _eigh3(e, lam, V)
+        for i in range(3):
+            for j in range(3):
+                s = 0.0
+                for a in range(3):
+                    s += V[i, a] * np.exp(lam[a]) * V[j, a]
+                be[i, j] = s
+        metric = metric_out[p]
+        for i in range(3):
+            for j in range(3):
+                s = 0.0
+                for k in range(3):
+                    t = 0.0
+                    for l in range(3):
+                        t += be[k, l] * Finv[j, l]
+                    s += Finv[i, k] * t
+                metric[i, j] = s
+        for i in range(3):
+            for j in range(i + 1, 3):
+                avg = 0.5 * (metric[i, j] + metric[j, i])
+                metric[i, j] = avg
+                metric[j, i] = avg
+        if not with_tangent:
+            continue
+        N = N_all[p]
+        theta = theta_all[p]
+        H = H_all[p]
+        for c6 in range(6):
+            c = _PAIR_I[c6]
+            d = _PAIR_J[c6]
+            for m in range(3):
+                for q in range(3):
+                    s = 0.0
+                    for a in range(3):
+                        for b in range(3):   # the part symmetric in (c, d): eps is symmetric
+                            s += 0.5 * (N[c, a] * N[d, b] + N[d, a] * N[c, b]) \
+                                * N[m, a] * N[q, b] * theta[a, b]
+                    L6[c6, m, q] = s
+            for m in range(3):
+                for NN in range(3):
+                    s = 0.0
+                    for q in range(3):
+                        s += L6[c6, m, q] * H[q, NN]
+                    deps[c6, m, NN] = s * _WEIGHT[c6]
+        for a6 in range(6):
+            i = _PAIR_I[a6]
+            k = _PAIR_J[a6]
+            for m in range(3):
+                for NN in range(3):
+                    s = 0.0
+                    for b6 in range(6):
+                        s += tangent_m[p, a6, b6] * deps[b6, m, NN]
+                    s /= _WEIGHT[a6]
+                    dtau[i, k, m, NN] = s
+                    dtau[k, i, m, NN] = s
+        A = A_out[p]
+        for i in range(3):
+            for J in range(3):
+                for m in range(3):
+                    for NN in range(3):
+                        s = 0.0
+                        for k in range(3):
+                            s += Finv[J, k] * dtau[i, k, m, NN]
+                        A[i, J, m, NN] = s - P[i, NN] * Finv[J, m]
+
+
+def stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tangent=True):
+    """``kinematics.stress_update`` through the compiled kernels (the law itself as given)."""
+    n = F.shape[0]
+    F = np.ascontiguousarray(F, dtype=np.float64)
+    metric = np.ascontiguousarray(plastic_metric_inverse, dtype=np.float64)
+    eps_trial = np.empty((n, 6))
+    H = np.empty((n, 3, 3))
+    N = np.empty((n, 3, 3))
+    theta = np.empty((n, 3, 3))
+    if not trial_strain(F, metric, eps_trial, H, N, theta):
+        raise FloatingPointError("elastic stretch tensor is not positive definite "
+                                 "(inverted element)")
+    tau_m, tangent_m, eps_elastic_m, new_history = law.update(eps_trial, history, dt)
+    P = np.empty((n, 3, 3))
+    A = np.empty((n, 3, 3, 3, 3)) if with_tangent else np.empty((0, 3, 3, 3, 3))
+    new_metric = np.empty((n, 3, 3))
+    finish_update(F, H, N, theta, np.ascontiguousarray(tau_m, dtype=np.float64),
+                  np.ascontiguousarray(tangent_m, dtype=np.float64),
+                  np.ascontiguousarray(eps_elastic_m, dtype=np.float64), with_tangent,
+                  P, A, new_metric)
+    return P, (A if with_tangent else None), tau_m, new_metric, new_history
