@@ -218,8 +218,11 @@ def test_calender_without_interfaces_takes_the_old_path():
     calender.run()
     summary = calender.summary()
     assert "interfaces" not in summary
+    # 1e-8: the recorded values are converged to the Newton tolerance (1e-9 of the force
+    # scale); a library update that moves round-off (measured: numpy 2.5.5, this session)
+    # shifts the roll torque by 2.4e-10. Another code path would change them by far more.
     for key, value in NMC_RECORDED.items():
-        assert summary[key] == pytest.approx(value, rel=1e-10, abs=0), key
+        assert summary[key] == pytest.approx(value, rel=1e-8, abs=0), key
 
 
 def test_web_tangent_matches_finite_differences():
