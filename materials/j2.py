@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from .base import IDENTITY, P_DEV, P_VOL, bulk_shear_from_young
 from .errors import MaterialPointError
@@ -80,6 +81,27 @@ class J2Plasticity:
         return {"yield_function": q - self.flow_stress(state["equivalent_plastic_strain"])}
 
     def update(self, eps_trial, state, dt):
+        """The radial return of every point in one compiled pass (`_j2_kernel`); the NumPy
+        implementation `update_numpy` is the reference it is tested against."""
+        eps_trial = np.ascontiguousarray(eps_trial, dtype=float)
+        n_points = eps_trial.shape[0]
+        tau = np.empty((n_points, 6))
+        tangent = np.empty((n_points, 6, 6))
+        eps_e = np.empty((n_points, 6))
+        kappa = np.empty(n_points)
+        plastic = np.empty((n_points, 6))
+        failed = _j2_kernel(eps_trial, np.ascontiguousarray(state["equivalent_plastic_strain"],
+                                                            dtype=float),
+                            np.ascontiguousarray(state["plastic_strain"], dtype=float),
+                            self.bulk_modulus, self.shear_modulus, self.yield_stress,
+                            self.hardening_modulus, self.voce_stress, self.voce_rate,
+                            tau, tangent, eps_e, kappa, plastic)
+        if failed >= 0:
+            raise MaterialPointError(self.name, np.array([failed]), n_points, "radial return")
+        return tau, tangent, eps_e, {"equivalent_plastic_strain": kappa,
+                                     "plastic_strain": plastic}
+
+    def update_numpy(self, eps_trial, state, dt):
         eps_trial = np.asarray(eps_trial, dtype=float)
         n_points = eps_trial.shape[0]
         shear = self.shear_modulus
@@ -168,3 +190,71 @@ def radial_return(eps_trial, e_trial, norm, q_trial, dgamma, dgamma_dq, idx, bul
     eps_e = eps_trial - increment
     tau = eps_e @ stiffness.T
     return tau, tangent, eps_e, increment
+
+
+@njit(cache=True, error_model="numpy")
+def _j2_kernel(eps_trial, kappa_n, plastic_n, bulk, shear, yield_stress, hardening, voce_stress,
+               voce_rate, tau, tangent, eps_e, kappa, plastic):
+    """Compiled radial return (the equations of the module docstring), one point at a time.
+    Returns -1, or the index of a point whose scalar Newton failed."""
+    sq23 = np.sqrt(2.0 / 3.0)
+    sq32 = np.sqrt(1.5)
+    n_points = eps_trial.shape[0]
+    e = np.empty(6)
+    for p in range(n_points):
+        eps_v = eps_trial[p, 0] + eps_trial[p, 1] + eps_trial[p, 2]
+        norm2 = 0.0
+        for k in range(6):
+            e[k] = eps_trial[p, k] - (eps_v / 3.0 if k < 3 else 0.0)
+            norm2 += e[k] * e[k]
+        norm = np.sqrt(norm2)
+        q_trial = 3.0 * shear * sq23 * norm
+        kn = kappa_n[p]
+        flow = yield_stress + hardening * kn + voce_stress * (1.0 - np.exp(-voce_rate * kn))
+        dgamma = 0.0
+        dgamma_dq = 0.0
+        if q_trial - flow > 1e-12 * yield_stress:
+            dgamma = max(q_trial - flow, 0.0) / (3.0 * shear)
+            scale = max(yield_stress, q_trial)
+            converged = False
+            for _ in range(50):
+                k_new = kn + dgamma
+                residual = (q_trial - 3.0 * shear * dgamma
+                            - (yield_stress + hardening * k_new
+                               + voce_stress * (1.0 - np.exp(-voce_rate * k_new))))
+                if abs(residual) < 1e-14 * scale:
+                    converged = True
+                    break
+                slope = hardening + voce_stress * voce_rate * np.exp(-voce_rate * k_new)
+                dgamma = max(dgamma + residual / (3.0 * shear + slope), 0.0)
+            if not converged:
+                return p
+            k_new = kn + dgamma
+            dgamma_dq = 1.0 / (3.0 * shear + hardening
+                               + voce_stress * voce_rate * np.exp(-voce_rate * k_new))
+        # tangent: 3K P_vol + 2G a P_dev - 6G^2 (dgamma_dq - dgamma/q_trial) n (x) n
+        a = 1.0
+        c = 0.0
+        if dgamma > 0.0:
+            a = 1.0 - 3.0 * shear * dgamma / q_trial
+            c = 6.0 * shear * shear * (dgamma_dq - dgamma / q_trial)
+        inv_norm = 1.0 / norm if norm > 0.0 else 0.0
+        for i in range(6):
+            for j in range(6):
+                vol = (1.0 / 3.0) if (i < 3 and j < 3) else 0.0
+                dev = (1.0 if i == j else 0.0) - vol
+                value = 3.0 * bulk * vol + 2.0 * shear * a * dev
+                if c != 0.0:
+                    value -= c * e[i] * e[j] * inv_norm * inv_norm
+                tangent[p, i, j] = value
+        # elastic strain, stress, plastic strain
+        for k in range(6):
+            increment = sq32 * dgamma * e[k] * inv_norm
+            eps_e[p, k] = eps_trial[p, k] - increment
+            plastic[p, k] = plastic_n[p, k] + increment
+        ev = eps_e[p, 0] + eps_e[p, 1] + eps_e[p, 2]
+        for k in range(6):
+            tau[p, k] = 2.0 * shear * (eps_e[p, k] - (ev / 3.0 if k < 3 else 0.0)) \
+                + (bulk * ev if k < 3 else 0.0)
+        kappa[p] = kn + dgamma
+    return -1

@@ -89,9 +89,19 @@ def initial_plastic_metric_inverse(n_points: int) -> np.ndarray:
     return np.broadcast_to(_EYE, (n_points, 3, 3)).copy()
 
 
-def stress_update(law, F: np.ndarray, plastic_metric_inverse: np.ndarray,
-                  history: dict, dt: float):
-    """One constitutive update at finite strain for a batch of points.
+def stress_update(law, F: np.ndarray, plastic_metric_inverse: np.ndarray, history: dict,
+                  dt: float, with_tangent: bool = True):
+    """One constitutive update at finite strain for a batch of points, through the compiled
+    kernels (``kinematics_kernels``; the same equations as `stress_update_numpy`, which the
+    tests hold them to). with_tangent=False skips dP/dF (A is then None)."""
+    from .kinematics_kernels import stress_update_compiled
+
+    return stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tangent)
+
+
+def stress_update_numpy(law, F: np.ndarray, plastic_metric_inverse: np.ndarray,
+                        history: dict, dt: float):
+    """One constitutive update at finite strain for a batch of points (NumPy reference).
 
     F : (n,3,3) deformation gradients; plastic_metric_inverse : (n,3,3) Cp^-1 at step start;
     history : the law's state at step start. Returns

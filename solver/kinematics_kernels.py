@@ -27,7 +27,7 @@ _PAIR_J = np.array([0, 1, 2, 2, 2, 1])
 _WEIGHT = np.array([1.0, 1.0, 1.0, _SQRT2, _SQRT2, _SQRT2])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _eigh3(a, w, v):
     """Eigenvalues w[3] and eigenvectors v[:, k] of the symmetric 3x3 matrix a (cyclic Jacobi;
     a is overwritten)."""
@@ -67,7 +67,7 @@ def _eigh3(a, w, v):
         w[k] = a[k, k]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _theta(lam, theta):
     """Divided differences of the logarithm, with the series of ln(1+x)/x near a tie."""
     for a in range(3):
@@ -79,7 +79,7 @@ def _theta(lam, theta):
                 theta[a, b] = np.log1p(x) / (lam[a] - lam[b])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _inverse3(m, out):
     det = (m[0, 0] * (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1])
            - m[0, 1] * (m[1, 0] * m[2, 2] - m[1, 2] * m[2, 0])
@@ -96,7 +96,7 @@ def _inverse3(m, out):
     out[2, 2] = (m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]) * inv
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def trial_strain(F, metric_inverse, eps_trial, H_out, N_out, theta_out):
     """eps_trial (n,6) Mandel, and H = F Cp^-1, the eigenvectors N and Theta of b for the
     tangent. Returns False if some b is not positive definite (an inverted element)."""
@@ -137,7 +137,7 @@ def trial_strain(F, metric_inverse, eps_trial, H_out, N_out, theta_out):
     return ok
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, with_tangent,
                   P_out, A_out, metric_out):
     """P, A = dP/dF (if with_tangent) and the new Cp^-1 from the law's tau, D, eps_e."""
@@ -151,6 +151,8 @@ def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, w
     L6 = np.empty((6, 3, 3))        # sym_(cd) L_cdmq for the 6 symmetric pairs (cd)
     deps = np.empty((6, 3, 3))      # d eps_(cd) / dF_mN, Mandel-weighted rows
     dtau = np.empty((3, 3, 3, 3))   # d tau_ik / dF_mN
+    G = np.empty((3, 3, 3, 3))
+    S = np.empty((3, 3))
     for p in range(n):
         _inverse3(F[p], Finv)
         for m in range(6):
@@ -200,16 +202,24 @@ def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, w
         N = N_all[p]
         theta = theta_all[p]
         H = H_all[p]
+        # G_ab^(mq) = N_ma N_qb Theta_ab; S_ab^(cd) = sym(N_ca N_db): L6 = sum_ab S G
+        for m in range(3):
+            for q in range(3):
+                for a in range(3):
+                    for b in range(3):
+                        G[m, q, a, b] = N[m, a] * N[q, b] * theta[a, b]
         for c6 in range(6):
             c = _PAIR_I[c6]
             d = _PAIR_J[c6]
+            for a in range(3):
+                for b in range(3):   # the part symmetric in (c, d): eps is symmetric
+                    S[a, b] = 0.5 * (N[c, a] * N[d, b] + N[d, a] * N[c, b])
             for m in range(3):
                 for q in range(3):
                     s = 0.0
                     for a in range(3):
-                        for b in range(3):   # the part symmetric in (c, d): eps is symmetric
-                            s += 0.5 * (N[c, a] * N[d, b] + N[d, a] * N[c, b]) \
-                                * N[m, a] * N[q, b] * theta[a, b]
+                        for b in range(3):
+                            s += S[a, b] * G[m, q, a, b]
                     L6[c6, m, q] = s
             for m in range(3):
                 for NN in range(3):

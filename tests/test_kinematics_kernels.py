@@ -1,4 +1,5 @@
-"""The compiled finite-strain kernels against the NumPy reference (``nipstack.kinematics``).
+"""The compiled finite-strain kernels (what `kinematics.stress_update` runs) against the NumPy
+reference (`kinematics.stress_update_numpy`).
 
 Same P, dP/dF, tau and new plastic metric to 1e-12 (relative to the largest entry) for every
 kind of law, in 3D and plane strain, on virgin and on plastically deformed points, including
@@ -43,7 +44,7 @@ def test_compiled_update_equals_numpy(card, plane):
     metric = kinematics.initial_plastic_metric_inverse(n)
     history = law.initial_state(n)
     for step in range(3):                   # the second and third start from plastic states
-        reference = kinematics.stress_update(law, F, metric, history, 0.05)
+        reference = kinematics.stress_update_numpy(law, F, metric, history, 0.05)
         compiled = stress_update_compiled(law, F, metric, history, 0.05)
         for name, a, b in zip(("P", "A", "tau", "metric"), reference[:4], compiled[:4]):
             assert _relative(a, b) < 1e-12, (card, step, name, _relative(a, b))

@@ -257,7 +257,24 @@ def test_j2_tangent_and_quadratic_convergence():
     error, new_state = check_tangent(law, eps, state)
     plastic = new_state["equivalent_plastic_strain"] > state["equivalent_plastic_strain"]
     assert 20 <= plastic.sum() < 200
+    law.update_numpy(eps, state, 1.0)      # the reference records its Newton residuals
     assert_quadratic(law._last_newton_residuals)
+
+
+def test_compiled_j2_equals_the_numpy_reference():
+    """The compiled radial return (what `update` runs) against `update_numpy`: 1e-12."""
+    rng = np.random.default_rng(7)
+    for law in (J2Plasticity(youngs_modulus=70e3, poisson_ratio=0.33, yield_stress=100.0,
+                             hardening_modulus=500.0, voce_stress=80.0, voce_rate=20.0),
+                J2Plasticity(youngs_modulus=7.82e3, poisson_ratio=0.38, yield_stress=0.8)):
+        state = law.initial_state(500)
+        state["equivalent_plastic_strain"] = np.abs(0.01 * rng.normal(size=500))
+        eps = 0.02 * rng.normal(size=(500, 6))
+        reference, compiled = law.update_numpy(eps, state, 1.0), law.update(eps, state, 1.0)
+        for a, b in zip(reference[:3], compiled[:3]):
+            assert np.abs(a - b).max() <= 1e-12 * np.abs(a).max()
+        for key in reference[3]:
+            assert np.abs(reference[3][key] - compiled[3][key]).max() <= 1e-14
 
 
 def assert_quadratic(history):
