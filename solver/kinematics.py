@@ -90,13 +90,15 @@ def initial_plastic_metric_inverse(n_points: int) -> np.ndarray:
 
 
 def stress_update(law, F: np.ndarray, plastic_metric_inverse: np.ndarray, history: dict,
-                  dt: float, with_tangent: bool = True):
+                  dt: float, with_tangent: bool = True, in_plane: bool = False):
     """One constitutive update at finite strain for a batch of points, through the compiled
     kernels (``kinematics_kernels``; the same equations as `stress_update_numpy`, which the
-    tests hold them to). with_tangent=False skips dP/dF (A is then None)."""
+    tests hold them to). with_tangent=False skips dP/dF (A is then None); in_plane=True
+    computes only the in-plane entries A[:, :2, :2, :2, :2] (plane strain)."""
     from .kinematics_kernels import stress_update_compiled
 
-    return stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tangent)
+    return stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tangent,
+                                  in_plane)
 
 
 def stress_update_numpy(law, F: np.ndarray, plastic_metric_inverse: np.ndarray,

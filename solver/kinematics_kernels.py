@@ -139,8 +139,10 @@ def trial_strain(F, metric_inverse, eps_trial, H_out, N_out, theta_out):
 
 @njit(cache=True, error_model="numpy")
 def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, with_tangent,
-                  P_out, A_out, metric_out):
-    """P, A = dP/dF (if with_tangent) and the new Cp^-1 from the law's tau, D, eps_e."""
+                  P_out, A_out, metric_out, g=3):
+    """P, A = dP/dF (if with_tangent) and the new Cp^-1 from the law's tau, D, eps_e.
+    g = 2 computes only the in-plane entries A[:2, :2, :2, :2] (what a plane-strain mesh
+    assembles; the other entries are left unset), exactly: sums still run over all 3 axes."""
     n = F.shape[0]
     Finv = np.empty((3, 3))
     tau = np.empty((3, 3))
@@ -148,10 +150,10 @@ def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, w
     lam = np.empty(3)
     V = np.empty((3, 3))
     be = np.empty((3, 3))
-    L6 = np.empty((6, 3, 3))        # sym_(cd) L_cdmq for the 6 symmetric pairs (cd)
-    deps = np.empty((6, 3, 3))      # d eps_(cd) / dF_mN, Mandel-weighted rows
-    dtau = np.empty((3, 3, 3, 3))   # d tau_ik / dF_mN
-    G = np.empty((3, 3, 3, 3))
+    L6 = np.zeros((6, 3, 3))        # sym_(cd) L_cdmq for the 6 symmetric pairs (cd)
+    deps = np.zeros((6, 3, 3))      # d eps_(cd) / dF_mN, Mandel-weighted rows
+    dtau = np.zeros((3, 3, 3, 3))   # d tau_ik / dF_mN
+    G = np.zeros((3, 3, 3, 3))
     S = np.empty((3, 3))
     for p in range(n):
         _inverse3(F[p], Finv)
@@ -203,7 +205,7 @@ def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, w
         theta = theta_all[p]
         H = H_all[p]
         # G_ab^(mq) = N_ma N_qb Theta_ab; S_ab^(cd) = sym(N_ca N_db): L6 = sum_ab S G
-        for m in range(3):
+        for m in range(g):
             for q in range(3):
                 for a in range(3):
                     for b in range(3):
@@ -214,15 +216,15 @@ def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, w
             for a in range(3):
                 for b in range(3):   # the part symmetric in (c, d): eps is symmetric
                     S[a, b] = 0.5 * (N[c, a] * N[d, b] + N[d, a] * N[c, b])
-            for m in range(3):
+            for m in range(g):
                 for q in range(3):
                     s = 0.0
                     for a in range(3):
                         for b in range(3):
                             s += S[a, b] * G[m, q, a, b]
                     L6[c6, m, q] = s
-            for m in range(3):
-                for NN in range(3):
+            for m in range(g):
+                for NN in range(g):
                     s = 0.0
                     for q in range(3):
                         s += L6[c6, m, q] * H[q, NN]
@@ -230,8 +232,8 @@ def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, w
         for a6 in range(6):
             i = _PAIR_I[a6]
             k = _PAIR_J[a6]
-            for m in range(3):
-                for NN in range(3):
+            for m in range(g):
+                for NN in range(g):
                     s = 0.0
                     for b6 in range(6):
                         s += tangent_m[p, a6, b6] * deps[b6, m, NN]
@@ -239,18 +241,29 @@ def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, w
                     dtau[i, k, m, NN] = s
                     dtau[k, i, m, NN] = s
         A = A_out[p]
-        for i in range(3):
-            for J in range(3):
-                for m in range(3):
-                    for NN in range(3):
+        for i in range(g):
+            for J in range(g):
+                for m in range(g):
+                    for NN in range(g):
                         s = 0.0
                         for k in range(3):
                             s += Finv[J, k] * dtau[i, k, m, NN]
                         A[i, J, m, NN] = s - P[i, NN] * Finv[J, m]
 
 
-def stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tangent=True):
-    """``kinematics.stress_update`` through the compiled kernels (the law itself as given)."""
+@njit(cache=True, error_model="numpy")
+def determinants(F, out):
+    """det F of every (3, 3) matrix."""
+    for p in range(F.shape[0]):
+        out[p] = (F[p, 0, 0] * (F[p, 1, 1] * F[p, 2, 2] - F[p, 1, 2] * F[p, 2, 1])
+                  - F[p, 0, 1] * (F[p, 1, 0] * F[p, 2, 2] - F[p, 1, 2] * F[p, 2, 0])
+                  + F[p, 0, 2] * (F[p, 1, 0] * F[p, 2, 1] - F[p, 1, 1] * F[p, 2, 0]))
+
+
+def stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tangent=True,
+                           in_plane=False):
+    """``kinematics.stress_update`` through the compiled kernels (the law itself as given).
+    in_plane=True fills only A[:, :2, :2, :2, :2] (a plane-strain mesh needs no more)."""
     n = F.shape[0]
     F = np.ascontiguousarray(F, dtype=np.float64)
     metric = np.ascontiguousarray(plastic_metric_inverse, dtype=np.float64)
@@ -268,5 +281,5 @@ def stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tan
     finish_update(F, H, N, theta, np.ascontiguousarray(tau_m, dtype=np.float64),
                   np.ascontiguousarray(tangent_m, dtype=np.float64),
                   np.ascontiguousarray(eps_elastic_m, dtype=np.float64), with_tangent,
-                  P, A, new_metric)
+                  P, A, new_metric, 2 if in_plane else 3)
     return P, (A if with_tangent else None), tau_m, new_metric, new_history

@@ -36,6 +36,7 @@ from mpi4py import MPI
 
 from .jit_cache import prepare as prepare_jit_cache
 from .kinematics import initial_plastic_metric_inverse, stress_update
+from .kinematics_kernels import determinants
 from .materials.base import equivalent_stress, mean_stress
 
 
@@ -265,13 +266,16 @@ class MechanicsProblem:
                 F[:, :gdim, :gdim] = F_cells.reshape(n, gdim, gdim)
                 if gdim == 2:
                     F[:, 2, 2] = 1.0
-                J = np.linalg.det(F)
+                J = np.empty(n)
+                determinants(F, J)
                 if not np.all(J > 0.0):
                     raise FloatingPointError(f"inverted element in region '{region.name}' "
                                              f"(min det F = {J.min():.3g})")
                 _check_porosity(region, J)
                 P, A, tau, metric, history = stress_update(
-                    region.law, F, region.metric_inverse, region.history, self.dt)
+                    region.law, F, region.metric_inverse, region.history, self.dt,
+                    in_plane=gdim == 2)
+                A = A[:, :gdim, :gdim, :gdim, :gdim]
                 if not (np.all(np.isfinite(P)) and np.all(np.isfinite(A))):
                     raise FloatingPointError(f"non-finite stress in region '{region.name}'")
                 check = getattr(region.law, "admissibility", None)
@@ -287,7 +291,7 @@ class MechanicsProblem:
                 region.trial_metric_inverse, region.trial_history = metric, history
                 region.tau, region.J = tau, J
                 P2 = P[:, :gdim, :gdim].reshape(len(region.cells), -1)
-                A2 = A[:, :gdim, :gdim, :gdim, :gdim].reshape(len(region.cells), -1)
+                A2 = A.reshape(len(region.cells), -1)
                 self._write_quadrature(self.P_q, self.P_dofs[region.cells], P2, gdim * gdim)
                 self._write_quadrature(self.A_q, self.A_dofs[region.cells], A2, gdim ** 4)
             for term in self.interfaces:
