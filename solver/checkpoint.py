@@ -79,6 +79,22 @@ class PhaseJournal:
         self.running = None
 
 
+def enter_phase(scenario, phase: str, targets, times, previous_target: float):
+    """The start of a scenario's `run_phase` call: the running PhaseState to step through, or
+    None if a replayed checkpoint holds the call as finished (its records and end state are
+    then in place: skip it)."""
+    state = scenario.journal.begin(phase, zip(targets, times), previous_target, scenario.time)
+    if scenario.replay is None:
+        return state
+    resumed = scenario.replay.phase(scenario, phase, scenario.records)
+    if resumed is None:
+        scenario.journal.end(len(scenario.records), scenario.controls())
+        return None
+    scenario.replay = None
+    scenario.journal.running = resumed
+    return resumed
+
+
 class Replay:
     """A checkpoint being replayed (see the module docstring)."""
 

@@ -31,7 +31,7 @@ import ufl
 from dolfinx import fem
 
 from .case import Case, layer_laws
-from .checkpoint import PhaseJournal
+from .checkpoint import PhaseJournal, enter_phase
 from .mechanics import MechanicsProblem, StepFailure
 from .meshes.layered import Layer, build_layered_strip
 from .newton import NewtonSolver
@@ -219,15 +219,9 @@ class FlatPress:
         Where the loop is (pending targets, last target, cut-backs) lives in the journal's
         running PhaseState, so a checkpoint can continue it."""
         max_cutbacks = self.case.solver.max_cutbacks
-        state = self.journal.begin(phase, zip(targets, times), self._current_target(mode),
-                                   self.time)
-        if self.replay is not None:
-            resumed = self.replay.phase(self, phase, self.records)
-            if resumed is None:                         # finished before the checkpoint
-                self.journal.end(len(self.records), self.controls())
-                return
-            self.replay = None
-            state = self.journal.running = resumed
+        state = enter_phase(self, phase, targets, times, self._current_target(mode))
+        if state is None:                               # finished before the checkpoint
+            return
         pending = state.pending
         while pending:
             previous_target, previous_time = state.previous_target, state.previous_time

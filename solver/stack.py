@@ -61,7 +61,7 @@ from dolfinx import fem
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
-from .checkpoint import PhaseJournal
+from .checkpoint import PhaseJournal, enter_phase
 from .flat_press import RunIncomplete, _constrained_modulus, reference_modulus
 from .interfaces import InterfaceTerm
 from .materials.cards import load_card
@@ -664,15 +664,9 @@ class StackCompaction:
         """Advance through targets (pressures in MPa or platen positions in mm) reached at the
         given times, halving a failed increment (restores u, the interface state, the plate).
         Where the loop is lives in the journal's running PhaseState (checkpoint.py)."""
-        state = self.journal.begin(phase, zip(targets, times), self._current_target(mode),
-                                   self.time)
-        if self.replay is not None:
-            resumed = self.replay.phase(self, phase, self.records)
-            if resumed is None:                         # finished before the checkpoint
-                self.journal.end(len(self.records), self.controls())
-                return
-            self.replay = None
-            state = self.journal.running = resumed
+        state = enter_phase(self, phase, targets, times, self._current_target(mode))
+        if state is None:                               # finished before the checkpoint
+            return
         pending = state.pending
         problem = self.problem
         while pending:
