@@ -207,6 +207,7 @@ class MechanicsProblem:
         X = ufl.SpatialCoordinate(self.mesh)
         v = ufl.TestFunction(self.V)
         tag = self.region_tag(boundary, self.gdim - 1)
+        penalty = fem.Constant(self.mesh, float(penalty))   # a constant: one compiled form
         penetration = X[component] + self.u[component] - position
         pressure = penalty * ufl.max_value(penetration, 0.0)
         in_contact = ufl.conditional(ufl.gt(penetration, 0.0), 1.0, 0.0)

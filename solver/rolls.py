@@ -60,19 +60,25 @@ def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, fricti
     u = problem.u
     v = ufl.TestFunction(problem.V)
     s = ufl.variable(closure)
+    # the numbers enter as constants, not literals: one compiled form serves every roll size,
+    # penalty and friction (a literal would compile a new form for each value)
+    constant = lambda value: fem.Constant(mesh, float(value))   # noqa: E731
+    penalty, friction = constant(penalty), constant(friction)
+    slip_length, smoothing_value = constant(slip_length), constant(smoothing)
     # Gap relative to the roll's apex (its point nearest the web), free of the cancellation in
     # R - |x - c| (R ~ 200 mm against a penetration ~ 1e-5 mm):
     #   xi = x - c_x,  zeta = side (y - y_apex)  (> 0: beyond the apex, towards the centre)
     #   |r|^2 = xi^2 + (R - zeta)^2,   d = R - |r| = (2 R zeta - zeta^2 - xi^2) / (R + |r|)
-    R = roll.radius
-    apex = roll.centre_y0 - roll.side * R + roll.closure_sign * s
-    xi = X[0] + u[0] - roll.centre_x
+    R = constant(roll.radius)
+    apex = constant(roll.centre_y0) - roll.side * R + roll.closure_sign * s
+    xi = X[0] + u[0] - constant(roll.centre_x)
     zeta = roll.side * (X[1] + u[1] - apex)
     distance = ufl.sqrt(xi * xi + (R - zeta) ** 2)
     n = ufl.as_vector((xi, -roll.side * (R - zeta))) / distance
     penetration = (2.0 * R * zeta - zeta * zeta - xi * xi) / (R + distance)
     if smoothing > 0.0:
-        pressure = penalty * 0.5 * (penetration + ufl.sqrt(penetration ** 2 + smoothing ** 2))
+        pressure = penalty * 0.5 * (penetration + ufl.sqrt(penetration ** 2
+                                                           + smoothing_value ** 2))
     else:
         pressure = penalty * ufl.max_value(penetration, 0.0)
     e_t = roll.side * ufl.as_vector((-n[1], n[0]))
@@ -89,7 +95,7 @@ def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, fricti
         "line_load": line_load * ds,
         "line_load_displacement_derivative": ufl.derivative(line_load * ds, u, v),
         "line_load_closure_derivative": ufl.diff(line_load, s) * ds,
-        "torque": -shear * roll.radius * ds,
+        "torque": -shear * R * ds,
         "contact_length": ufl.conditional(ufl.gt(penetration, 0.0), 1.0, 0.0) * ds,
         "pressure_integral": pressure * ds,
         "penetration": (pressure, shear),
