@@ -533,8 +533,11 @@ class Solver(_Strict):
     max_cutbacks: int = Field(6, ge=0, le=30, description="Consecutive step halvings allowed "
                                                           "before the run stops.")
     petsc_options: dict[str, str | int | float] = Field(
-        default_factory=dict, description="PETSc options for the linear solve (default: MUMPS "
-                                          "LU), e.g. {ksp_type='gmres', pc_type='gamg'}.")
+        default_factory=dict, description="PETSc options for the linear solve, e.g. "
+                                          "{ksp_type='gmres', pc_type='gamg'} (default: MUMPS "
+                                          "LU; on several ranks up to 60 000 dofs the whole "
+                                          "matrix on every rank, which is reproducible run to "
+                                          "run).")
 
 
 class Output(_Strict):

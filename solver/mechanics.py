@@ -44,6 +44,24 @@ class StepFailure(RuntimeError):
     """A load step could not be completed (raised on every rank at once)."""
 
 
+DISTRIBUTED_LU = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
+#: Up to this many dofs a multi-rank run factors the whole matrix on every rank (PETSc
+#: "redundant" with serial MUMPS). Parallel MUMPS is not reproducible run to run (three 2-rank
+#: runs of stack_ssb_rough_lithium took 531, 534 and 533 Newton iterations, and the cut-back
+#: decisions at the iteration limit follow the round-off), while the redundant solve is: two
+#: runs gave identical histories, in 35 s against 30 s. Above it, memory favours the
+#: distributed factorisation.
+REDUNDANT_LU_MAX_DOFS = 60_000
+
+
+def default_linear_solver(ranks: int, dofs: int) -> dict:
+    """PETSc options of the Newton linear solve when the case gives none."""
+    if ranks > 1 and dofs <= REDUNDANT_LU_MAX_DOFS:
+        return {"ksp_type": "preonly", "pc_type": "redundant", "redundant_pc_type": "lu",
+                "redundant_pc_factor_mat_solver_type": "mumps"}
+    return dict(DISTRIBUTED_LU)
+
+
 def _check_porosity(region, J):
     """A porous region's porosity 1 - (1 - porosity0) / J must stay >= 0: below, the
     deformation has compressed more than the pores hold (J < 1 - porosity0), a state that solid
@@ -155,9 +173,10 @@ class MechanicsProblem:
         self.contacts: list[ContactTerm] = []
         self.interfaces: list = []     # interface terms (residual, jacobian, update, commit)
         self.bcs: list[fem.DirichletBC] = []
-        self.petsc_options = {"ksp_type": "preonly", "pc_type": "lu",
-                              "pc_factor_mat_solver_type": "mumps"}
-        self.petsc_options.update(petsc_options or {})
+        self.petsc_options = default_linear_solver(
+            self.comm.size, self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs)
+        if petsc_options:       # the user's choice, on top of distributed MUMPS LU
+            self.petsc_options = {**DISTRIBUTED_LU, **petsc_options}
         self._forms = None
 
     def _bind_coordinates(self):
