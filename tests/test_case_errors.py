@@ -44,16 +44,20 @@ BROKEN = [
 def test_broken_case_is_rejected(kind, breaker, words, tmp_path, capsys):
     path = tmp_path / "broken.toml"
     path.write_text(breaker(MINIMAL_CASE))
-    code = main(["run", str(path), "--out", str(tmp_path / "results")])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = [line for line in err.strip().splitlines() if line]
-    assert len(lines) == 1, err                 # one message
-    assert "Traceback" not in err
-    for word in words:
-        assert word in lines[0], lines[0]
+    messages = []
+    for command in ("check", "run"):            # check rejects what run rejects, the same way
+        code = main([command, str(path), "--out", str(tmp_path / "results")])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        lines = [line for line in err.strip().splitlines() if line]
+        assert len(lines) == 1, err             # one message
+        assert "Traceback" not in err
+        for word in words:
+            assert word in lines[0], lines[0]
+        messages.append(lines[0])
+    assert messages[0] == messages[1]
     assert not (tmp_path / "results").exists()  # no results folder
-    assert not any(p.name.startswith(".results") for p in tmp_path.iterdir())
+    assert not any(p.name.startswith("results") for p in tmp_path.iterdir())
 
 
 def test_bad_override_is_rejected(tmp_path, capsys):
