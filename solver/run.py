@@ -186,22 +186,9 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
     from .jit_cache import prepare as prepare_jit_cache
 
     console_warn = warn or log
-    checkpoint_data = None
-    if resume:
-        from .results_folder import check_resumable
-        error = ""
-        if comm.rank == 0:
-            try:
-                check_resumable(out)
-            except ValueError as exc:
-                error = str(exc)
-        error = comm.bcast(error, root=0)
-        if error:
-            from .results_folder import OutputError
-            raise OutputError(error)
-        checkpoint_data = checkpoint.read(out)         # every rank (a shared file system)
     folder = ResultsFolder(out, comm, overwrite=overwrite, case_name=case.case.name,
-                           resume=resume)
+                           resume=resume)   # resume: checks the folder, stages a copy of it
+    checkpoint_data = checkpoint.read(folder.path) if resume else None
     out = folder.final
     runlog = RunLog(folder.path / "run.log" if comm.rank == 0 else None,
                     log if comm.rank == 0 else (lambda *a, **k: None))
@@ -336,7 +323,7 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
 def _warnings(problem, comm) -> list[str]:
     """The admissibility warnings of every rank's accepted states (e.g. loading past the end of
     a card's table), merged over the ranks with the extreme value of each."""
-    notes = problem.warnings() if hasattr(problem, "warnings") else []
+    notes = problem.warnings()
     merged: dict = {}
     for part in comm.allgather(notes):
         for region, what, value, text in part:
