@@ -1252,13 +1252,19 @@ class Calender:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(surface[:, 0], surface[:, 2], "-", label="pressure p")
+
+        from .output import (POROSITY_MIN_SPAN, ColourScale, gauss_point_note, plain_ticks,
+                             profile_limits)
+        name_line = f"{self.case.case.name}: "
+        fig, ax = plt.subplots(figsize=(6, 3.8))
+        ax.plot(surface[:, 0], surface[:, 2], "-", label="pressure p (compression +)")
         ax.plot(surface[:, 0], surface[:, 5], "--", label="shear traction (+ forward)")
-        ax.set_xlabel("x from the roll centre (mm)")
+        ax.set_xlabel("x from the roll centre (mm; web moves to the right)")
         ax.set_ylabel("nip traction (MPa)")
-        ax.legend()
+        ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
+        ax.set_title(f"{name_line}roll traction on the web, line load "
+                     f"{summary['line_load_N_per_mm']:.3g} N/mm", fontsize=9)
         fig.tight_layout()
         fig.savefig(folder / "nip_pressure.png", dpi=130)
         plt.close(fig)
@@ -1267,22 +1273,28 @@ class Calender:
         # vertical scale is stretched so that the thin web can be read
         porous = [(name, c) for name, c in layers if self.laws[name].initial_porosity > 0]
         if porous:       # (a web of dense layers, e.g. lithium on copper, has no porosity)
-            fig, ax = plt.subplots(figsize=(8, 3))
+            fig, ax = plt.subplots(figsize=(8, 3.4))
             window = 3.0 * self.contact_estimate
-            low = min(c[:, 4].min() for _, c in porous)
-            high = max(c[:, 4].max() for _, c in porous)
+            shown = np.concatenate([c[np.abs(c[:, 2] - self.nip_x) <= window, 4]
+                                    for _, c in porous])
+            scale = ColourScale(shown, min_span=POROSITY_MIN_SPAN)
+            dense = False
             for name, layer_cells in layers:
                 x = layer_cells[:, 2] - self.nip_x
                 near = np.abs(x) <= window
                 if self.laws[name].initial_porosity > 0:
                     image = ax.scatter(x[near], 1e3 * layer_cells[near, 3],
                                        c=layer_cells[near, 4], s=12, marker="s", cmap="viridis",
-                                       vmin=low, vmax=high)
+                                       vmin=scale.vmin, vmax=scale.vmax)
                 else:
+                    dense = True
                     ax.scatter(x[near], 1e3 * layer_cells[near, 3], c="0.6", s=12, marker="s")
-            fig.colorbar(image, ax=ax, label="porosity")
-            ax.set_xlabel("x from the roll centre (mm; web moves to the right)")
-            ax.set_ylabel("height (um)")
+            scale.colourbar(fig, ax, image, "porosity (-)")
+            ax.set_xlabel("x from the roll centre (mm; web moves to the right)"
+                          + ("; grey: dense layer" if dense else ""))
+            ax.set_ylabel("height (µm)")
+            ax.set_title(f"{name_line}porosity around the nip (cell centres)\n"
+                         f"{scale.describe('porosity', '-')}", fontsize=9)
             fig.tight_layout()
             fig.savefig(folder / "porosity_field.png", dpi=130)
             plt.close(fig)
@@ -1291,16 +1303,26 @@ class Calender:
             fig, (ax_gap, ax_p) = plt.subplots(2, 1, figsize=(7, 4.5), sharex=True)
             x = rows[:, 1]
             ax_gap.plot(x, 1e3 * rows[:, 2], "-", lw=0.8)
-            ax_gap.set_ylabel("normal gap (um)")
+            ax_gap.set_ylabel("normal gap (µm)")
             ax_gap.grid(alpha=0.3)
             ax_p.plot(x, rows[:, 4], "-", lw=0.8)
-            ax_p.set_ylabel("interface pressure (MPa)")
+            ax_p.set_ylabel("interface pressure (MPa)\n(compression +)")
             ax_p.set_xlabel("x from the roll centre (mm; web moves to the right)")
             ax_p.grid(alpha=0.3)
             entry = summary["interfaces"][name]
             fraction = entry.get("contact_fraction_exit")
-            ax_gap.set_title(f"{name}: exit contact fraction "
-                             + (f"{fraction:.4f}" if fraction is not None else "n/a"))
+            ax_gap.set_title(f"{name_line}{name[10:]}: exit contact fraction "
+                             + (f"{fraction:.4f}" if fraction is not None else "n/a"),
+                             fontsize=9)
+            # the exit fraction is averaged over the columns of interface points that left
+            # the nip: with few of them it moves in coarse steps
+            note = gauss_point_note(fraction, int(np.sum(rows[:, 8] > 0.5))) \
+                if fraction is not None else None
+            if note:
+                ax_p.annotate(note.replace("Gauss points", "interface point columns in the "
+                                           "exit zone"), xy=(0, 0), xycoords="axes fraction",
+                              xytext=(0, -36), textcoords="offset points", va="top",
+                              fontsize=7, color="C3", wrap=True)   # below the x label
             fig.tight_layout()
             fig.savefig(folder / f"{name}.png", dpi=130)
             plt.close(fig)
@@ -1308,10 +1330,20 @@ class Calender:
         through = summary.get("exit_porosity_through_thickness")
         if through and self.laws[self.coating.name].initial_porosity > 0:
             heights = (np.arange(len(through)) + 0.5) / len(through)
-            fig, ax = plt.subplots(figsize=(4, 4))
+            fig, ax = plt.subplots(figsize=(4.8, 4.4))
             ax.plot(through, heights, "o-")
-            ax.set_xlabel("exit porosity")
-            ax.set_ylabel(f"height in {self.coating.name} (0 = foil side, 1 = roll side)")
+            # at least 1 percentage point wide: a profile that varies by 0.01 pp is drawn
+            # (nearly) straight, not stretched over the whole axis; the title gives the range
+            ax.set_xlim(*profile_limits(through, POROSITY_MIN_SPAN))
+            ax.set_ylim(0.0, 1.0)
+            plain_ticks(ax.xaxis, 6)
+            ax.set_xlabel("exit porosity (-)")
+            ax.set_ylabel(f"relative height in {self.coating.name} (-)\n"
+                          "0 = foil side, 1 = roll side")
+            spread = float(np.ptp(through))
+            ax.set_title(f"{name_line}exit porosity through the thickness\n"
+                         + ("uniform to round-off" if ColourScale(through).uniform else
+                            f"range {100 * spread:.3g} pp (max - min)"), fontsize=9)
             ax.grid(alpha=0.3)
             fig.tight_layout()
             fig.savefig(folder / "porosity_through_thickness.png", dpi=130)

@@ -935,10 +935,11 @@ class Delamination:
         for bound in (0.95, 1.05):
             right.axhline(bound, color="k", lw=0.5, ls=":")
         right.set_ylim(0.85, 1.1)
-        right.set_xlabel("crack length a (damage = 1), mm")
-        right.set_ylabel("P / P_LEFM(a)")
+        right.set_xlabel("crack length a, where damage = 1 (mm)")
+        right.set_ylabel("P / P_LEFM(a) (-)")
         right.grid(alpha=0.3)
         right.legend()
+        right.set_title(f"{self.test.upper()}: FE load over the LEFM load (band: ±5 %)")
         fig.tight_layout()
         fig.savefig(path, dpi=130)
         plt.close(fig)

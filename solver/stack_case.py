@@ -336,6 +336,11 @@ class StackCase:
         pass
 
     def final_outputs(self, folder):
+        # Gauss points of each interface over all ranks (collective, before rank 0 goes on
+        # alone): how finely a contact fraction can be resolved
+        bands = self.model.interfaces.bands if self.model.interface_laws else {}
+        self._interface_points = {name: self.comm.allreduce(int(np.count_nonzero(band.owned)))
+                                  for name, band in bands.items()}
         if self.comm.rank != 0:
             return
         self.model.write_profiles(folder)
@@ -355,28 +360,61 @@ class StackCase:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        points = [(r.pressure, r.plate_contact_fraction) for r in self.records
-                  if r.phase == "load"]
-        if points:
-            p, f = zip(*points)
-            ax.plot(p, f, "k--", lw=1, label="plate (load)")
-        for name in self.model.interface_laws:
-            for phase in ("load", "hold", "unload"):
+        fig, ax = plt.subplots(figsize=(6.5, 4.6))
+        # one colour per interface, one line style and marker per phase (open markers after
+        # the load), the plate on top: lines that coincide (e.g. all at 1) stay visible
+        styles = {"load": ("-", "o", 3.5, None), "hold": (":", "s", 4, "none"),
+                  "unload": ("--", "^", 5, "none")}
+        names = list(self.model.interface_laws)
+        for k, name in enumerate(names):
+            nested = len(names) - 1 - k      # earlier interfaces: wider lines, larger markers
+            for phase, (line, marker, size, face) in styles.items():
                 points = [(r.pressure, r.interfaces[name]["contact_fraction"])
                           for r in self.records if r.phase == phase]
                 if points:
                     p, f = zip(*points)
-                    ax.plot(p, f, "o-", ms=3, label=f"{name[10:]} ({phase})")
+                    ax.plot(p, f, ls=line, marker=marker, ms=size + 2.5 * nested, mfc=face,
+                            color=f"C{k}", lw=1.2 + 0.8 * nested, alpha=0.85,
+                            label=f"{name[10:]} ({phase})")
+        points = [(r.pressure, r.plate_contact_fraction) for r in self.records
+                  if r.phase == "load"]
+        if points:
+            p, f = zip(*points)
+            ax.plot(p, f, "k--", marker="+", ms=6, lw=1, zorder=5, label="plate (load)")
         ax.set_xlabel("stack pressure (MPa)")
         ax.set_ylabel("contact fraction (-)")
         ax.set_ylim(0, 1.05)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        ax.set_title(f"{self.case.case.name}: contact fraction against pressure", fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
+        ax.set_title(f"{self.case.case.name}: contact fraction against stack pressure",
+                     fontsize=9)
+        self._resolution_notes(ax, [r for r in self.records if r.phase in styles])
         fig.tight_layout()
         fig.savefig(path, dpi=130)
         plt.close(fig)
+
+    def _resolution_notes(self, ax, records=None):
+        """Write on `ax` which interfaces have a contact fraction (strictly between 0 and 1,
+        in `records`, default all) that rests on only a few Gauss points
+        (output.gauss_point_note): the worst-resolved state of each."""
+        from .output import gauss_point_note
+
+        notes = []
+        for name in self.model.interface_laws:
+            points = getattr(self, "_interface_points", {}).get(name)
+            fractions = [r.interfaces[name]["contact_fraction"]
+                         for r in (self.records if records is None else records)]
+            if not points:
+                continue
+            worst = min((f for f in fractions if 0.0 < f < 1.0),
+                        key=lambda f: min(f, 1.0 - f), default=None)
+            note = gauss_point_note(worst, points) if worst is not None else None
+            if note:
+                notes.append(f"{name[10:]}: {note}")
+        if notes:        # below the x label, where it hides no line
+            ax.annotate("\n".join(notes), xy=(0, 0), xycoords="axes fraction",
+                        xytext=(0, -36), textcoords="offset points", va="top", fontsize=7,
+                        color="C3", wrap=True)
 
     def _plot_time(self, path):
         """Plate / interfacial pressure and contact fraction against time (log axis), from the
@@ -391,12 +429,19 @@ class StackCase:
         t = np.array([r.time - start.time for r in later])
         keep = t > 0
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True)
-        top.plot(t[keep], np.array([r.pressure for r in later])[keep], "k--", label="plate")
-        for name in self.model.interface_laws:
+        # interfaces as wide translucent lines, the plate as a thin dashed line on top: where
+        # the interface carries the plate pressure the two coincide and both stay visible
+        top.plot(t[keep], np.array([r.pressure for r in later])[keep], "k--", lw=1, zorder=5,
+                 label="plate")
+        for k, name in enumerate(self.model.interface_laws):
             p = np.array([r.interfaces[name]["mean_pressure"] for r in later])
             f = np.array([r.interfaces[name]["contact_fraction"] for r in later])
-            top.plot(t[keep], p[keep], label=name[10:])
-            bottom.plot(t[keep], f[keep], label=name[10:])
+            style = dict(color=f"C{k}", lw=3.0 - 0.6 * min(k, 3), alpha=0.7,
+                         ls=("-", "-.", ":", (0, (5, 1)))[k % 4], label=name[10:])
+            top.plot(t[keep], p[keep], **style)
+            bottom.plot(t[keep], f[keep], **style)
+        bottom.set_ylim(0, 1.05)
+        self._resolution_notes(bottom, [r for r, shown in zip(later, keep) if shown])
         loss = self.case.contact_loss
         if loss is not None:
             result = contact_loss_time(self.records, f"interface_{loss.interface}"
@@ -407,9 +452,12 @@ class StackCase:
             if result["t_star_s"] is not None:
                 for axis in (top, bottom):
                     axis.axvline(result["t_star_s"] - start.time, color="C3", lw=0.8)
-                top.set_title(f"t* = {result['t_star_days']:.3g} days after the load",
-                              fontsize=9)
-        top.set_ylabel("mean pressure (MPa)")
+                top.set_title(f"{self.case.case.name}: pressure and contact after the load; "
+                              f"t* = {result['t_star_days']:.3g} days", fontsize=9)
+        if top.get_title() == "":
+            top.set_title(f"{self.case.case.name}: pressure and contact after the load",
+                          fontsize=9)
+        top.set_ylabel("mean pressure (MPa)\n(compression +)")
         bottom.set_ylabel("contact fraction (-)")
         bottom.set_xlabel("time since the end of the load (s)")
         bottom.set_xscale("log")
@@ -431,12 +479,12 @@ class StackCase:
         fig, ax = plt.subplots(figsize=(6.5, 4))
         ax.plot(x, rows[:, header.index("pressure_MPa")], color="C0")
         ax.set_xlabel("x (µm)")
-        ax.set_ylabel("interfacial pressure (MPa)", color="C0")
+        ax.set_ylabel("interfacial pressure (MPa, compression +)", color="C0")
         twin = ax.twinx()
         twin.plot(x, rows[:, header.index("gap_normal_mm")] * 1e3, color="C3")
         twin.set_ylabel("normal gap (µm)", color="C3")
         ax.grid(alpha=0.3)
-        ax.set_title(f"{name} at peak load", fontsize=9)
+        ax.set_title(f"{self.case.case.name}: {name[10:]} at peak load", fontsize=9)
         fig.tight_layout()
         fig.savefig(path, dpi=130)
         plt.close(fig)
