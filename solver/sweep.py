@@ -12,14 +12,21 @@ end) and holds:
     sweep.csv            one row per point: index, the parameter value, status, every scalar
                          (numeric) summary entry
     sweep.json           the same rows plus the sweep's inputs and the fit
-    compaction_fit.json  the fitted compaction-resistance model (only with >= 3 complete points)
+    compaction_fit.json  the compaction-resistance model through the points (with >= 3
+                         complete points whose porosity changes): "kind" is "fit" (more
+                         points than the 3 parameters; "fitted": true and its R^2) or
+                         "interpolation" (exactly 3 points: the curve passes through them
+                         whatever they are, so "fitted": false and "r_squared": null);
+                         a best curve that is flat (the data change, the model cannot
+                         follow them, e.g. porosity rising with a thickness as q) is not
+                         written: sweep.json has "fitted": false and the reason
     thresholds           (in sweep.json, with --threshold Y_KEY=LEVEL[@X_KEY]) the value of
                          X_KEY (a summary entry; default the swept parameter) at which the
                          summary entry Y_KEY first reaches LEVEL, interpolated linearly
                          between the two complete points that bracket it, and whether Y_KEY
                          rises monotonically over the points (e.g. the measured line load at
                          which the Li | Cu contact fraction exceeds 0.99)
-    compaction_fit.png   the points and the fitted curve
+    compaction_fit.png   the points and the curve, its caveat in the legend
     INCOMPLETE           only if some point stopped early: which ones and why
 
 Compaction-resistance model (Meyer, Bockholt, Haselrieder, Kwade 2017, "Characterization of
@@ -36,8 +43,11 @@ porosity_min the porosity approached at infinite load.
 Parallel layout: MPI.COMM_WORLD is split into size // N groups of N ranks
 (`comm.Split(color=rank // N)`); group g runs the points g, g + groups, g + 2 groups, ... in
 sequence, each on its N ranks. The rows are gathered to world rank 0, which writes the table and
-the fit. Only world rank 0 prints: the step lines of its own group's points, and one line per
-point when all have finished.
+the fit. Only world rank 0 prints (one ordered stream, as everywhere in nipstack): the step lines
+of its own group's points; one line announcing each point, with its group, when the point starts
+(rank 0 of every other group sends its announcements to world rank 0, which prints them as they
+arrive, between its own step lines, so every point is announced exactly once, within about one
+load step of its start); and one line per point when all have finished.
 """
 from __future__ import annotations
 
@@ -50,6 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from .case import CaseError, load_case
+from .output import fit_verdict, uniform_to_roundoff
 
 MODEL = "porosity(q) = porosity_min + (porosity_0 - porosity_min) * exp(-q / gamma_c)"
 SOURCE = ("Meyer, Bockholt, Haselrieder, Kwade (2017), J. Mater. Process. Technol. 249, "
@@ -174,7 +185,8 @@ def run_sweep(case_path, key: str, values: list[float], overrides: list[str], ou
     groups = comm.size // ranks_per_run
     group = comm.rank // ranks_per_run
     sub = comm.Split(color=group, key=comm.rank)
-    say = log if comm.rank == 0 else (lambda *a, **k: None)
+    announcements = _Announcements(comm, groups, ranks_per_run, len(values), log)
+    say = announcements.say if comm.rank == 0 else (lambda *a, **k: None)
     say(f"nipstack sweep: {key} = {', '.join(value_text(v) for v in values)} "
         f"({len(values)} points, {groups} group(s) of {ranks_per_run} rank(s))")
     rows = []
@@ -183,7 +195,8 @@ def run_sweep(case_path, key: str, values: list[float], overrides: list[str], ou
             value = values[index]
             case = load_case(case_path, point_overrides(key, value, overrides))
             folder = Path(out) / f"{key}={value_text(value)}"
-            say(f"sweep point {index + 1}/{len(values)}: {key} = {value_text(value)}")
+            if sub.rank == 0:
+                announcements.start(index, f"{key} = {value_text(value)}")
             code, summary = run_case(case, sub, folder, log=say, warn=say)
             row = {"index": index, key: value, "exit_code": code, "folder": folder.name}
             if summary is not None:
@@ -197,6 +210,7 @@ def run_sweep(case_path, key: str, values: list[float], overrides: list[str], ou
             rows.append(row)
     finally:
         sub.Free()
+    announcements.finish()
     gathered = comm.gather(rows if comm.rank % ranks_per_run == 0 else [], root=0)
     if comm.rank != 0:
         return []
@@ -205,6 +219,62 @@ def run_sweep(case_path, key: str, values: list[float], overrides: list[str], ou
         numbers = "  ".join(f"{name}={row[name]:.6g}" for name in DEFAULT_Y_KEYS if name in row)
         log(f"  {key} = {value_text(row[key])}: {row['status']}  {numbers}".rstrip())
     return rows
+
+
+class _Announcements:
+    """'sweep point k/n: KEY = V (group g/G, world rank(s) a-b)', printed once per point by
+    world rank 0 alone. Rank 0 of another group sends its line to world rank 0 (non-blocking,
+    tag ANNOUNCE_TAG on the world communicator, so it never meets the groups' collectives);
+    world rank 0 prints what has arrived before each of its own lines (the step lines of its
+    group's runs go through `say`), and in finish() waits for the rest. Lines from one group
+    arrive in order (MPI does not overtake messages between two ranks)."""
+
+    ANNOUNCE_TAG = 7301
+
+    def __init__(self, comm, groups: int, ranks_per_run: int, points: int, log):
+        self.comm, self.groups, self.ranks_per_run = comm, groups, ranks_per_run
+        self.points, self.log = points, log
+        self.sent = []
+        # points of the other groups, announced by message to world rank 0
+        self.expected = sum(1 for index in range(points) if index % groups != 0) \
+            if comm.rank == 0 else 0
+
+    def line(self, index: int, text: str) -> str:
+        if self.groups == 1:
+            return f"sweep point {index + 1}/{self.points}: {text}"
+        group = index % self.groups
+        first, last = group * self.ranks_per_run, (group + 1) * self.ranks_per_run - 1
+        ranks = f"world rank {first}" if first == last else f"world ranks {first}-{last}"
+        return (f"sweep point {index + 1}/{self.points}: {text} (group {group + 1}/"
+                f"{self.groups}, {ranks})")
+
+    def start(self, index: int, text: str):
+        """Announce point `index` (called by rank 0 of the group that runs it)."""
+        message = self.line(index, text)
+        if self.comm.rank == 0:
+            self.say(message)
+        else:
+            self.sent.append(self.comm.isend(message, dest=0, tag=self.ANNOUNCE_TAG))
+
+    def drain(self, wait: bool = False):
+        from mpi4py import MPI
+        while self.expected and (wait or self.comm.Iprobe(source=MPI.ANY_SOURCE,
+                                                           tag=self.ANNOUNCE_TAG)):
+            self.log(self.comm.recv(source=MPI.ANY_SOURCE, tag=self.ANNOUNCE_TAG))
+            self.expected -= 1
+
+    def say(self, *args, **kwargs):
+        """World rank 0's log: the other groups' announcements that have arrived, then this."""
+        self.drain()
+        self.log(*args, **kwargs)
+
+    def finish(self):
+        """Every rank: world rank 0 prints the announcements still to come; the senders
+        complete their sends."""
+        self.drain(wait=True)
+        for request in self.sent:
+            request.wait()
+        self.sent = []
 
 
 # --- the compaction-resistance fit ----------------------------------------------------------
@@ -220,17 +290,21 @@ def fit_compaction_resistance(q, porosity) -> dict:
     porosity_0 in [0, 1], s = porosity_min / porosity_0 in [0, 1] and gamma_c in (0, inf).
     The start: for 60 trial gamma_c log-spaced over the q range, porosity is linear in
     (porosity_min, porosity_0 - porosity_min); the best linear fit starts the nonlinear one.
-    Returns porosity_0, porosity_min, gamma_c (unit of q), r_squared; raises ValueError with
-    fewer than 3 points or if the fit fails."""
+    Returns porosity_0, porosity_min, gamma_c (unit of q), kind ('fit', or 'interpolation'
+    for exactly 3 points) and r_squared (None for an interpolation: 3 parameters through 3
+    points leave no residual to judge); raises ValueError with fewer than 3 points, with a
+    porosity that does not change (to round-off, output.uniform_to_roundoff) or if the fit
+    fails."""
     from scipy.optimize import curve_fit
 
     q = np.asarray(q, dtype=float)
     y = np.asarray(porosity, dtype=float)
     if len(q) < 3:
         raise ValueError(f"{len(q)} point(s): the model has 3 parameters and needs at least 3")
-    if not np.ptp(y) > 0:
-        raise ValueError(f"the porosity is the same at every point ({y[0]:.6g}): nothing to "
-                         "fit (a dense layer, e.g. lithium foil, does not compact)")
+    if uniform_to_roundoff(y):
+        raise ValueError(f"not fitted: the porosity is the same at every point ({y[0]:.6g}, "
+                         f"spread {np.ptp(y):.1e}): nothing to fit (a dense layer, e.g. "
+                         "lithium foil, does not compact)")
     scale = float(np.max(np.abs(q))) or 1.0
     best = None
     for gamma in np.logspace(-2, 2, 60) * scale:
@@ -246,18 +320,25 @@ def fit_compaction_resistance(q, porosity) -> dict:
     def scaled(q, porosity_0, s, gamma_c):
         return _model(q, porosity_0, s * porosity_0, gamma_c)
 
+    import warnings
+
+    from scipy.optimize import OptimizeWarning
     try:
-        (p0, s, gamma), _ = curve_fit(scaled, q, y, p0=[p0, s, gamma],
-                                      bounds=([0.0, 0.0, 1e-12 * scale], [1.0, 1.0, np.inf]),
-                                      xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=20000)
+        with warnings.catch_warnings():     # the covariance is not used (and with 3 points
+            warnings.simplefilter("ignore", OptimizeWarning)     # for 3 parameters, none)
+            (p0, s, gamma), _ = curve_fit(scaled, q, y, p0=[p0, s, gamma],
+                                          bounds=([0.0, 0.0, 1e-12 * scale],
+                                                  [1.0, 1.0, np.inf]),
+                                          xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=20000)
     except (RuntimeError, ValueError) as exc:
         raise ValueError(f"the least-squares fit failed: {exc}") from None
     residual = y - scaled(q, p0, s, gamma)
     total = float(np.sum((y - y.mean()) ** 2))
     ss_res = float(np.sum(residual ** 2))
     r_squared = 1.0 - ss_res / total if total > 0 else (1.0 if ss_res == 0 else float("nan"))
+    kind = fit_verdict(len(q), 3, y)["kind"]
     return {"porosity_0": float(p0), "porosity_min": float(p0 * s), "gamma_c": float(gamma),
-            "r_squared": r_squared}
+            "kind": kind, "r_squared": r_squared if kind == "fit" else None}
 
 
 # --- thresholds -----------------------------------------------------------------------------
@@ -322,22 +403,31 @@ def fit_rows(rows: list[dict], x_key: str, y_key: str) -> tuple[np.ndarray, np.n
 
 
 def plot_fit(q, porosity, fit: dict, x_label: str, y_key: str, path: Path):
+    """The points and the model curve; the legend says whether it is a least-squares fit
+    (with R^2) or an exact interpolation (3 points, 3 parameters: no R^2)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(6, 4.4))
     curve = np.linspace(0.0, 1.05 * float(np.max(q)), 200)
-    ax.plot(q, porosity, "o", label="runs")
-    ax.plot(curve, _model(curve, fit["porosity_0"], fit["porosity_min"], fit["gamma_c"]), "-",
-            label=(f"fit: $\\varepsilon_0$={fit['porosity_0']:.4f}, "
-                   f"$\\varepsilon_{{min}}$={fit['porosity_min']:.4f},\n"
-                   f"$\\gamma_c$={fit['gamma_c']:.4g}, $R^2$={fit['r_squared']:.4f}"))
+    ax.plot(q, porosity, "o", label=f"runs ({len(q)})", zorder=3)
+    values = (f"$\\varepsilon_0$={fit['porosity_0']:.4f}, "
+              f"$\\varepsilon_{{min}}$={fit['porosity_min']:.4f}, "
+              f"$\\gamma_c$={fit['gamma_c']:.4g} {fit.get('q_unit', '')}")
+    if fit.get("kind") == "interpolation":
+        label = f"exact interpolation, not a fit (no $R^2$):\n{values}"
+    else:
+        label = f"least-squares fit, $R^2$={fit['r_squared']:.4f}:\n{values}"
+    ax.plot(curve, _model(curve, fit["porosity_0"], fit["porosity_min"], fit["gamma_c"]),
+            "-" if fit.get("kind") != "interpolation" else "--", label=label)
     ax.set_xlabel(x_label)
     ax.set_ylabel(f"{y_key} (-)")
-    ax.set_title("compaction resistance (Meyer et al. 2017)")
+    ax.set_title("compaction resistance (Meyer et al. 2017)"
+                 + ("\n3 points for 3 parameters: the curve is not a fit"
+                    if fit.get("kind") == "interpolation" else ""), fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -348,7 +438,9 @@ def write_results(rows: list[dict], case_path, key: str, values: list[float],
                   log=print, thresholds=()) -> dict:
     """sweep.csv, the fit (json + png when possible), sweep.json (with the threshold
     crossings of `thresholds`, (y_key, level, x_key or None) triples), INCOMPLETE (rank 0 only).
-    Returns the fit record: the parameters, or {'fitted': False, 'reason': ...}."""
+    Returns the fit record: the parameters with kind 'fit' ('fitted': True, r_squared) or
+    'interpolation' ('fitted': False, r_squared None, 'note'), or {'fitted': False,
+    'reason': ...} (too few points, no change in the data, a flat best curve)."""
     write_table(rows, key, folder / "sweep.csv")
     x_key, y_key = fit_keys
     x_key = x_key or key
@@ -359,26 +451,44 @@ def write_results(rows: list[dict], case_path, key: str, values: list[float],
     unit = quantity_unit(x_key, case)
     fit = {"fitted": False, "model": MODEL, "source": SOURCE, "x": x_key, "y": y_key,
            "q_unit": unit}
+    curve = False     # parameters to write: a fit, or an exact interpolation (3 points)
     try:
         q, porosity = fit_rows(rows, x_key, y_key)
         if len(q) < 3:
             raise ValueError(f"only {len(q)} of {len(rows)} point(s) complete; the model has "
                              "3 parameters and needs at least 3")
-        fit.update(fit_compaction_resistance(q, porosity))
-        fit.update(fitted=True, gamma_c_unit=unit, points=len(q), q=q.tolist(),
-                   porosity=porosity.tolist())
+        result = fit_compaction_resistance(q, porosity)
+        fit.update(points=len(q), q=q.tolist(), porosity=porosity.tolist())
+        if uniform_to_roundoff(_model(q, result["porosity_0"], result["porosity_min"],
+                                      result["gamma_c"])):
+            trend = "rises" if porosity[np.argmax(q)] > porosity[np.argmin(q)] else "changes"
+            raise ValueError(
+                f"not fitted: the best curve of the model is flat (porosity_0 = porosity_min "
+                f"= {result['porosity_min']:.4g}; it explains none of the change): "
+                f"{y_key} {trend} with {x_key} "
+                f"({porosity[np.argmin(q)]:.4g} to {porosity[np.argmax(q)]:.4g}) and the "
+                "model can only fall with q; q must be a compaction load (pressure or line "
+                "load, e.g. --fit peak_pressure_MPa," + y_key + "), not a thickness")
+        fit.update(result)
+        fit.update(fitted=result["kind"] == "fit", gamma_c_unit=unit,
+                   note=fit_verdict(len(q), 3, porosity)["note"])
+        curve = True
     except KeyError as exc:
         fit["reason"] = f"no summary entry or parameter named {exc.args[0]!r}"
     except ValueError as exc:
         fit["reason"] = str(exc)
-    if fit["fitted"]:
+    if curve:
         (folder / "compaction_fit.json").write_text(json.dumps(fit, indent=2) + "\n")
         plot_fit(q, porosity, fit, f"{x_key} ({unit})", y_key, folder / "compaction_fit.png")
-        log(f"compaction fit ({y_key} against {x_key}): porosity_0 = {fit['porosity_0']:.4f}, "
-            f"porosity_min = {fit['porosity_min']:.4f}, gamma_c = {fit['gamma_c']:.4g} {unit}, "
-            f"R^2 = {fit['r_squared']:.5f}")
+        values = (f"porosity_0 = {fit['porosity_0']:.4f}, porosity_min = "
+                  f"{fit['porosity_min']:.4f}, gamma_c = {fit['gamma_c']:.4g} {unit}")
+        if fit["fitted"]:
+            log(f"compaction fit ({y_key} against {x_key}, {len(q)} points): {values}, "
+                f"R^2 = {fit['r_squared']:.5f}")
+        else:
+            log(f"compaction curve ({y_key} against {x_key}): {fit['note']}: {values}")
     else:
-        log(f"no compaction fit: {fit['reason']}")
+        log(f"no compaction fit: {fit['reason'].removeprefix('not fitted: ')}")
     crossings = [threshold_crossing(rows, x or key, y, level) for y, level, x in thresholds]
     for crossing in crossings:
         unit = quantity_unit(crossing["x"], case)

@@ -16,7 +16,8 @@ import pytest
 
 from conftest import ROOT, run_cli
 from nipstack.cli import main
-from nipstack.sweep import fit_compaction_resistance, parse_param
+from nipstack.case import load_case
+from nipstack.sweep import fit_compaction_resistance, parse_param, write_results
 
 CASE = str(ROOT / "cases" / "flat_press_nmc.toml")
 PRESSURES = "loading.target=20,40,60,90,130,180"   # MPa
@@ -48,6 +49,67 @@ def test_fit_recovers_known_parameters(truth, q):
 def test_fit_needs_three_points():
     with pytest.raises(ValueError, match="at least 3"):
         fit_compaction_resistance([10, 20], [0.4, 0.3])
+
+
+def test_three_points_are_an_exact_interpolation_not_a_fit():
+    """3 points for 3 parameters: the curve passes through them (parameters recovered to
+    1e-6), but that says nothing about the model: kind 'interpolation', no R^2."""
+    q = [20.0, 60.0, 120.0]
+    fit = fit_compaction_resistance(q, _model(q, 0.45, 0.22, 85.0))
+    assert fit["kind"] == "interpolation" and fit["r_squared"] is None
+    for name, expected in zip(("porosity_0", "porosity_min", "gamma_c"), (0.45, 0.22, 85.0)):
+        assert fit[name] == pytest.approx(expected, rel=1e-6), name
+    assert fit_compaction_resistance(q + [180.0], _model(q + [180.0], 0.45, 0.22, 85.0))[
+        "kind"] == "fit"
+
+
+def _rows(values, porosity, key="loading.target"):
+    return [{"index": k, key: v, "status": "complete", "exit_code": 0,
+             "folder": f"{key}={v}", "final_porosity": y}
+            for k, (v, y) in enumerate(zip(values, porosity))]
+
+
+# final porosity of the shipped flat press pressed to these coating thicknesses (mm): the
+# porosity rises with the target thickness, which Meyer's model (falling with q) cannot follow
+THICKNESS = [0.07, 0.065, 0.06, 0.055]
+THICKNESS_POROSITY = [0.4135660621555306, 0.37276035927285545, 0.32598832859191773,
+                      0.2730141322027453]
+
+
+@pytest.mark.parametrize("values, porosity, kind, fitted, written, words", [
+    ([20, 40, 60, 90, 130, 180], _model([20, 40, 60, 90, 130, 180], 0.48, 0.19, 122.0),
+     "fit", True, True, ["compaction fit", "6 points", "R^2 = 1.00000"]),
+    ([20, 60, 120], _model([20, 60, 120], 0.48, 0.19, 122.0), "interpolation", False, True,
+     ["exact interpolation, not a fit", "no R^2"]),
+    (THICKNESS, THICKNESS_POROSITY, None, False, False,
+     ["no compaction fit", "flat", "rises with loading.target"]),
+    ([20, 40, 60, 90], 0.326 + np.array([0.0, 2e-16, -1e-16, 1e-16]), None, False, False,
+     ["no compaction fit", "the porosity is the same at every point"]),
+])
+def test_fit_caveats_in_the_sweep_record(tmp_path, values, porosity, kind, fitted, written,
+                                         words):
+    """The sweep never claims more than its points allow: a fit (> 3 points) carries R^2;
+    3 points are an exact interpolation ("fitted": false, "r_squared": null, said so in the
+    log and the PNG legend); a flat best curve (a thickness sweep, R^2 = 0 before) or data
+    that do not change (round-off) are "not fitted": no compaction_fit.json/png."""
+    messages = []
+    case = load_case(CASE, ['loading.control="pressure"'])
+    fit = write_results(_rows(values, list(porosity)), CASE, "loading.target",
+                        [float(v) for v in values], [], 1, (None, None), case, tmp_path,
+                        log=messages.append)
+    text = "\n".join(messages)
+    assert fit["fitted"] is fitted
+    assert (tmp_path / "compaction_fit.json").exists() is written
+    assert (tmp_path / "compaction_fit.png").exists() is written
+    assert json.loads((tmp_path / "sweep.json").read_text())["fit"]["fitted"] is fitted
+    for word in words:
+        assert word in text, text
+    if written:
+        record = json.loads((tmp_path / "compaction_fit.json").read_text())
+        assert record["kind"] == kind and record["fitted"] is fitted
+        assert (record["r_squared"] is None) is (kind == "interpolation")
+    else:
+        assert fit["reason"].startswith("not fitted") and "R^2 =" not in text
 
 
 def test_parse_param():
@@ -139,6 +201,14 @@ def test_two_groups_of_one_rank_match_serial(pressure_sweep, tmp_path):
     assert result.returncode == 0, result.stderr + result.stdout
     assert "2 group(s) of 1 rank(s)" in result.stdout
     assert result.stdout.count("compaction fit") == 1               # rank 0 alone prints
+    # every point announced exactly once, with its group (before: the points of group 2,
+    # run by world rank 1, were never announced)
+    lines = result.stdout.splitlines()
+    for k, value in enumerate(PRESSURES.split("=")[1].split(","), start=1):
+        group = 1 + (k - 1) % 2
+        announced = [line for line in lines if line.startswith(f"sweep point {k}/6:")]
+        assert announced == [f"sweep point {k}/6: loading.target = {value} (group {group}/2, "
+                             f"world rank {group - 1})"], announced
     expected, got = _table(serial / "sweep.csv"), _table(out / "sweep.csv")
     assert list(got[0]) == list(expected[0])
     for row_expected, row_got in zip(expected, got, strict=True):
