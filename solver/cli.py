@@ -332,7 +332,7 @@ def _sweep(args, comm) -> int:
 def _point(args) -> int:
     from .case import _apply_override
     from .materials.cards import CardError
-    from .point import POINT_CSV_HEADER, point_main
+    from .point import is_point_csv, point_main
 
     overrides: dict = {}
     for assignment in args.set:
@@ -343,8 +343,7 @@ def _point(args) -> int:
             return EXIT_BAD_INPUT
     out = Path(args.out or f"point_{Path(args.card).stem}_{args.path}.csv")
     if out.exists() or out.is_symlink():
-        ours = out.is_file() and out.read_bytes()[:len(POINT_CSV_HEADER)] == POINT_CSV_HEADER
-        if not ours:
+        if not is_point_csv(out):
             print(f"nipstack: error: --out '{out}' exists and is not a CSV written by "
                   f"`nipstack point`; give a new name", file=sys.stderr)
             return EXIT_BAD_INPUT

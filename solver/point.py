@@ -10,6 +10,22 @@ exact and additive, and the trial elastic log strain of a step is, exactly,
 (loading) direction, axes 1 and 2 are lateral.  Stresses reported are Cauchy, sigma = tau / J
 with J = exp(tr eps); porosity = 1 - (1 - porosity0) / J (solid-mass conservation).
 
+Sign convention (the project's): strains and stresses are tension-positive (a compressive
+log strain or Cauchy stress is negative); the pressures are compression-positive: the mean
+pressure p = -tr(sigma)/3, the cap hardening pressure and the cap apex pressure. q is the von
+Mises stress (>= 0).
+
+The CSV (`write_csv`, `nipstack point`) names every column with its unit in brackets and, where
+a sign matters, its convention in parentheses (POINT_COLUMNS), e.g.
+
+    step [-],stage [0=confine 1=load 2=hold 3=unload],time [s],strain_zz [-] (log; tension +),
+    strain_xx [-] (log; tension +),porosity [-],p [MPa] (-tr(sigma)/3; compression +),
+    q [MPa] (von Mises),stress_zz [MPa] (Cauchy; tension +),stress_xx [MPa] (Cauchy;
+    tension +),cap_pressure [MPa] (compression +),...
+
+z (axis 3) is the axial direction, x (axis 1, = axis 2) lateral. The dictionary that
+`run_path` returns keeps the short keys (axial_strain, mean_stress, ...; the same values).
+
 Paths (strains are log strains, compression negative):
 
     hydrostatic       eps = (-e, -e, -e), e ramped to max_strain
@@ -167,20 +183,67 @@ def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
     return {key: np.array([row.get(key, np.nan) for row in rows]) for key in keys}
 
 
-#: how every CSV of `nipstack point` begins (the CLI replaces only such a file)
-POINT_CSV_HEADER = b"step,stage,time,axial_strain,"
+#: CSV column name of each run_path key: the unit in brackets, the sign convention where a
+#: sign matters (strains and stresses tension +, pressures compression +; module docstring)
+POINT_COLUMNS = {
+    "step": "step [-]",
+    "stage": "stage [0=confine 1=load 2=hold 3=unload]",
+    "time": "time [s]",
+    "axial_strain": "strain_zz [-] (log; tension +)",
+    "lateral_strain": "strain_xx [-] (log; tension +)",
+    "porosity": "porosity [-]",
+    "mean_stress": "p [MPa] (-tr(sigma)/3; compression +)",
+    "equivalent_stress": "q [MPa] (von Mises)",
+    "axial_stress": "stress_zz [MPa] (Cauchy; tension +)",
+    "lateral_stress": "stress_xx [MPa] (Cauchy; tension +)",
+    "cap_pressure": "cap_pressure [MPa] (compression +)",
+    "plastic_volumetric_strain": "plastic_volumetric_strain [-] (ln J_p; tension +)",
+    "equivalent_plastic_strain": "equivalent_plastic_strain [-]",
+    "shear_function": "shear_function [MPa] (> 0 outside)",
+    "cap_function": "cap_function [MPa] (> 0 outside)",
+    "transition_function": "transition_function [MPa] (> 0 outside)",
+    "cap_apex_pressure": "cap_apex_pressure [MPa] (compression +)",
+    "yield_function": "yield_function [MPa] (> 0 outside)",
+    "on_shear": "on_shear [0/1]",
+    "on_transition": "on_transition [0/1]",
+    "on_cap": "on_cap [0/1]",
+}
+
+
+def column_name(key: str) -> str:
+    """The CSV column of a run_path key (a key without an entry in POINT_COLUMNS, from a law
+    added later, is marked '[unit?]' rather than passed off as dimensionless)."""
+    return POINT_COLUMNS.get(key, f"{key} [unit?]")
+
+
+#: how every CSV of `nipstack point` begins (the CLI replaces only such a file); the second
+#: is the header before the units were added, so that an older CSV can still be replaced
+POINT_CSV_HEADER = f"{POINT_COLUMNS['step']},{POINT_COLUMNS['stage']},".encode()
+POINT_CSV_HEADERS = (POINT_CSV_HEADER, b"step,stage,time,axial_strain,")
+
+
+def is_point_csv(path) -> bool:
+    """True if `path` is a regular file that begins like a CSV written by `nipstack point`
+    (this version's header or the one before the units)."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    with open(path, "rb") as stream:
+        start = stream.read(max(len(h) for h in POINT_CSV_HEADERS))
+    return any(start.startswith(header) for header in POINT_CSV_HEADERS)
 
 
 def write_csv(result: dict[str, np.ndarray], path) -> Path:
-    """Write the columns of a run_path result to a CSV file (header = column names)."""
+    """Write the columns of a run_path result to a CSV file; the header names each column
+    with its unit and sign convention (POINT_COLUMNS)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = list(result)
     with open(path, "w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(keys)
+        writer.writerow([column_name(key) for key in keys])
         for i in range(len(result[keys[0]])):
-            writer.writerow([f"{result[key][i]:.10g}" for key in keys])
+            writer.writerow([f"{result[key][i] + 0.0:.10g}" for key in keys])   # no '-0'
     return path
 
 
