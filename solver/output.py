@@ -211,9 +211,10 @@ def uniform_to_roundoff(values, rtol: float = UNIFORM_RTOL) -> bool:
     return float(np.ptp(v)) <= rtol * float(np.max(np.abs(v)))
 
 
-def tick_labels(ticks, step: float | None = None) -> list[str]:
+def tick_labels(ticks, step: float | None = None, exact: bool = True) -> list[str]:
     """Plain (no offset, no exponent) labels with just enough decimals to tell the ticks apart
-    and show `step` (default: the smallest tick spacing)."""
+    and show `step` (default: the smallest tick spacing); `exact`: also enough for each label
+    to read as its tick (0.4125, not 0.413), for ticks at round values."""
     ticks = np.asarray(ticks, dtype=float)
     if step is None:
         gaps = np.diff(np.sort(ticks))
@@ -224,9 +225,12 @@ def tick_labels(ticks, step: float | None = None) -> list[str]:
         digits = 2 if not step else max(2, int(np.ceil(np.log10(scale / step))) + 1)
         return [f"{t:.{digits}e}" for t in ticks]
     decimals = 0 if not step else max(0, int(np.ceil(-np.log10(step) - 1e-9)))
-    while True:
+    while True:      # distinct, and each label reads as its tick (0.4125, not 0.413)
         labels = [f"{t:.{decimals}f}" for t in ticks]
-        if len(set(labels)) == len(labels) or decimals >= 15:
+        reads_as_tick = all(abs(float(label) - t) <= 1e-6 * (step or abs(t) or 1.0)
+                            for label, t in zip(labels, ticks))
+        if (len(set(labels)) == len(labels) and (reads_as_tick or not exact)) \
+                or decimals >= 15:
             return labels
         decimals += 1
 
@@ -260,7 +264,7 @@ class ColourScale:
         if self.uniform:
             return (f"{quantity + ' ' if quantity else ''}uniform to round-off: "
                     f"{0.5 * (self.low + self.high):.6g}{unit} (spread {self.spread:.1e})")
-        low, high = tick_labels([self.low, self.high], step=self.spread / 10)
+        low, high = tick_labels([self.low, self.high], step=self.spread / 10, exact=False)
         return f"{quantity + ' ' if quantity else ''}range {low} to {high}{unit}"
 
     def colourbar(self, fig, ax, mappable, label: str):
@@ -276,7 +280,7 @@ class ColourScale:
         return bar
 
 
-def _nice_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
+def _nice_ticks(low: float, high: float, count: int = 6) -> np.ndarray:
     from matplotlib.ticker import MaxNLocator
     ticks = MaxNLocator(nbins=count - 1, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
     slack = 1e-12 * abs(high - low)
@@ -375,7 +379,8 @@ def plot_porosity_field(problem, path: Path, title: str):
     ax.set_aspect("equal")
     ax.set_xlabel("x (µm)" + ("   (grey: dense layer, porosity 0)" if not porous.all() else ""))
     ax.set_ylabel("y (µm)")
-    ax.set_title(f"{title}\n{scale.describe('porosity', '-')}", fontsize=10)
+    face = " (front face z = 0)" if problem.mesh.topology.dim == 3 else ""
+    ax.set_title(f"{title}{face}\n{scale.describe('porosity', '-')}", fontsize=10)
     if porous.any():
         scale.colourbar(fig, ax, collection, "porosity (-)")
     fig.tight_layout()
