@@ -343,11 +343,13 @@ def gauss_point_note(fraction: float, n_points: int | None,
     if not n_points or not 0.0 < fraction < 1.0:
         return None
     closed = int(round(fraction * n_points))
-    if min(closed, n_points - closed) >= few:
+    count, state = (closed, "in contact") if closed <= n_points - closed else \
+        (n_points - closed, "out of contact")
+    if count >= few:
         return None
-    return (f"contact fraction {fraction:.3f} = about {closed} of {n_points} Gauss points: "
-            f"it moves in steps of ~{1.0 / n_points:.3f}; refine the interface mesh to "
-            f"resolve it")
+    return (f"contact fraction {fraction:.3f}: about {count} of {n_points} Gauss points "
+            f"{state}; it moves in steps of ~{1.0 / n_points:.3f}: refine the interface "
+            "mesh to resolve it")
 
 
 def plot_porosity_field(problem, path: Path, title: str):

@@ -140,6 +140,7 @@ def test_gauss_point_note():
     assert note is not None and "4 of 32 Gauss points" in note and "refine" in note
     assert gauss_point_note(0.5, 32) is None
     assert gauss_point_note(0.0, 32) is None and gauss_point_note(1.0, 32) is None
-    assert gauss_point_note(31 / 32, 32) is not None
+    assert "1 of 32 Gauss points out of contact" in gauss_point_note(31 / 32, 32)
+    assert "4 of 32 Gauss points in contact" in note
     assert gauss_point_note(0.3, 1000) is None
     assert gauss_point_note(0.3, None) is None
