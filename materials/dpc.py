@@ -96,6 +96,11 @@ sub-steps:  d eps_e / d eps_trial and d kappa / d eps_trial, then
 
 The tangent is non-symmetric in the shear region (non-associated flow).
 
+Two implementations of the same equations: `update` runs the compiled kernel of
+``dpc_kernel.py`` (one pass per point; the derivatives by forward-mode dual numbers instead of
+complex steps), `update_numpy` the batched NumPy code below, which is the reference the tests
+hold the kernel to (1e-12).
+
 Rate dependence (Duvaut-Lions, Simo & Hughes sec. 2.7): with relaxation_time tau_r > 0 and
 w = (dt/tau_r) / (1 + dt/tau_r), the elastic strain and kappa are
     eps_e = (1 - w) eps_trial + w eps_e_inf,   kappa = (1 - w) kappa_n + w kappa_inf
@@ -112,6 +117,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .base import IDENTITY, P_DEV, P_VOL
+from .dpc_kernel import BEYOND_FULL_DENSITY, OK, dpc_update
 from .errors import MaterialPointError
 
 _H = 1e-30                      # complex-step size
@@ -621,7 +627,72 @@ class DruckerPragerCap:
             "active_surface": np.zeros(n_points),
         }
 
+    def _kernel_data(self):
+        """The card as the compiled kernel reads it (layout in ``dpc_kernel``'s docstring)."""
+        groups = [(self.elasticity_table, ("relative_density", "youngs_modulus",
+                                           "poisson_ratio")),
+                  (self.yield_table, ("relative_density", "cohesion", "friction_angle",
+                                      "cap_eccentricity")),
+                  (self.hardening_table, ("compaction_strain", "cap_pressure"))]
+        lengths = np.array([len(t[keys[0]]) if t is not None else 2 for t, keys in groups],
+                           dtype=np.int64)
+        tables = np.zeros((9, int(lengths.max())))
+        row = 0
+        for (table, keys), n in zip(groups, lengths):
+            for key in keys:
+                if table is not None:
+                    values = np.asarray(table[key], dtype=float)
+                    tables[row, :n] = values
+                    tables[row, n:] = values[-1]
+                row += 1
+        modes = np.array([self._tabulated_elasticity, self._tabulated_yield,
+                          self._tabulated_hardening], dtype=np.int64)
+        scalars = np.array([
+            self.initial_porosity, self.solid_youngs_modulus or 0.0,
+            self.gibson_ashby_exponent or 0.0, self.poisson_ratio or 0.0,
+            self.cohesion or 0.0, np.radians(self.friction_angle or 0.0),
+            self.cap_eccentricity or 0.0, self.transition_alpha,
+            self.cap_pressure_initial or 0.0, self.cap_hardening_A or 0.0,
+            self.cap_hardening_B or 0.0, self.relaxation_time,
+            np.tan(np.radians(self.friction_angle or 0.0)),
+            np.cos(np.radians(self.friction_angle or 0.0))], dtype=float)
+        return modes, scalars, tables, lengths
+
     def update(self, eps_trial, state, dt):
+        """Every point's return in one compiled pass (``dpc_kernel.dpc_update``: the same
+        equations with forward-mode derivatives); `update_numpy` is the reference it is
+        tested against."""
+        eps_trial = np.ascontiguousarray(eps_trial, dtype=float)
+        n = eps_trial.shape[0]
+        tau, tangent, eps_e, plastic = (np.empty((n, 6)), np.empty((n, 6, 6)),
+                                        np.empty((n, 6)), np.empty((n, 6)))
+        kappa, eq_plastic, cap_pressure = np.empty(n), np.empty(n), np.empty(n)
+        code, status = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+
+        def column(key, shape):
+            return np.ascontiguousarray(np.broadcast_to(state[key], shape), dtype=float)
+
+        dpc_update(eps_trial, column("elastic_strain", (n, 6)),
+                   column("plastic_volumetric_strain", (n,)),
+                   column("equivalent_plastic_strain", (n,)), column("plastic_strain", (n, 6)),
+                   float(dt), *self._kernel_data(), tau, tangent, eps_e, kappa, eq_plastic,
+                   cap_pressure, plastic, code, status)
+        if np.any(status != OK):
+            bad = np.flatnonzero(status != OK)
+            raise MaterialPointError(
+                self.name, bad, n,
+                f"{int(np.sum(status == BEYOND_FULL_DENSITY))} of them are compressed beyond "
+                f"full density (porosity < 0); the others failed after {_SUBSTEPS[-1]} "
+                "sub-steps (pressure beyond the reach of the hardening law, or no admissible "
+                "return)")
+        new_state = {"plastic_volumetric_strain": kappa,
+                     "equivalent_plastic_strain": eq_plastic, "cap_pressure": cap_pressure,
+                     "plastic_strain": plastic, "elastic_strain": eps_e.copy(),
+                     "active_surface": code.astype(float)}
+        return tau, tangent, eps_e, new_state
+
+    def update_numpy(self, eps_trial, state, dt):
+        """The NumPy reference of `update` (complex-step derivatives, batched local Newton)."""
         eps_trial = np.asarray(eps_trial, dtype=float)
         n_points = eps_trial.shape[0]
         kappa_n = state["plastic_volumetric_strain"]
