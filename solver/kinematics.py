@@ -93,7 +93,8 @@ def stress_update(law, F: np.ndarray, plastic_metric_inverse: np.ndarray, histor
                   dt: float, with_tangent: bool = True, in_plane: bool = False):
     """One constitutive update at finite strain for a batch of points, through the compiled
     kernels (``kinematics_kernels``; the same equations as `stress_update_numpy`, which the
-    tests hold them to). with_tangent=False skips dP/dF (A is then None); in_plane=True
+    tests hold them to). with_tangent=False skips dP/dF and returns in A's place a
+    `kinematics_kernels.DeferredTangent` whose compute() gives it later; in_plane=True
     computes only the in-plane entries A[:, :2, :2, :2, :2] (plane strain)."""
     from .kinematics_kernels import stress_update_compiled
 

@@ -260,10 +260,30 @@ def determinants(F, out):
                   + F[p, 0, 2] * (F[p, 1, 0] * F[p, 2, 1] - F[p, 1, 1] * F[p, 2, 0]))
 
 
+class DeferredTangent:
+    """What dP/dF needs, kept from a stress-only update (with_tangent=False): a Newton
+    line-search trial that is rejected never pays for its tangent; `compute()` gives the
+    tangent of an accepted state without repeating the return map."""
+
+    def __init__(self, F, H, N, theta, tau_m, tangent_m, eps_elastic_m, dim):
+        self._arrays = (F, H, N, theta, tau_m, tangent_m, eps_elastic_m)
+        self._dim = dim
+
+    def compute(self):
+        """A = dP/dF (n, 3, 3, 3, 3); with dim = 2 only A[:, :2, :2, :2, :2] is set."""
+        F, H, N, theta, tau_m, tangent_m, eps_elastic_m = self._arrays
+        n = F.shape[0]
+        A = np.empty((n, 3, 3, 3, 3))
+        finish_update(F, H, N, theta, tau_m, tangent_m, eps_elastic_m, True,
+                      np.empty((n, 3, 3)), A, np.empty((n, 3, 3)), self._dim)
+        return A
+
+
 def stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tangent=True,
                            in_plane=False):
     """``kinematics.stress_update`` through the compiled kernels (the law itself as given).
-    in_plane=True fills only A[:, :2, :2, :2, :2] (a plane-strain mesh needs no more)."""
+    in_plane=True fills only A[:, :2, :2, :2, :2] (a plane-strain mesh needs no more).
+    with_tangent=False returns a `DeferredTangent` in A's place."""
     n = F.shape[0]
     F = np.ascontiguousarray(F, dtype=np.float64)
     metric = np.ascontiguousarray(plastic_metric_inverse, dtype=np.float64)
@@ -275,11 +295,15 @@ def stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tan
         raise FloatingPointError("elastic stretch tensor is not positive definite "
                                  "(inverted element)")
     tau_m, tangent_m, eps_elastic_m, new_history = law.update(eps_trial, history, dt)
+    tau_m = np.ascontiguousarray(tau_m, dtype=np.float64)
+    tangent_m = np.ascontiguousarray(tangent_m, dtype=np.float64)
+    eps_elastic_m = np.ascontiguousarray(eps_elastic_m, dtype=np.float64)
+    dim = 2 if in_plane else 3
     P = np.empty((n, 3, 3))
     A = np.empty((n, 3, 3, 3, 3)) if with_tangent else np.empty((0, 3, 3, 3, 3))
     new_metric = np.empty((n, 3, 3))
-    finish_update(F, H, N, theta, np.ascontiguousarray(tau_m, dtype=np.float64),
-                  np.ascontiguousarray(tangent_m, dtype=np.float64),
-                  np.ascontiguousarray(eps_elastic_m, dtype=np.float64), with_tangent,
-                  P, A, new_metric, 2 if in_plane else 3)
-    return P, (A if with_tangent else None), tau_m, new_metric, new_history
+    finish_update(F, H, N, theta, tau_m, tangent_m, eps_elastic_m, with_tangent, P, A,
+                  new_metric, dim)
+    if not with_tangent:
+        A = DeferredTangent(F, H, N, theta, tau_m, tangent_m, eps_elastic_m, dim)
+    return P, A, tau_m, new_metric, new_history

@@ -265,11 +265,14 @@ class MechanicsProblem:
         return self.comm.allreduce(fem.assemble_scalar(fem.form(form)), op=MPI.SUM)
 
     # --- constitutive update --------------------------------------------------------------
-    def update_material(self):
+    def update_material(self, with_tangent: bool = True):
         """Trial constitutive update at the current u on all local cells (collective).
 
-        Any failure on any rank (a material point whose return map fails, an inverted element,
-        NaN) becomes a StepFailure on every rank, so no rank is left waiting in an assembly.
+        with_tangent=False computes the stresses (what the residual needs) and defers the
+        tangent dP/dF: `ensure_tangent()` computes it, without a second return map, once the
+        Newton iterate is accepted and a Jacobian is needed. Any failure on any rank (a
+        material point whose return map fails, an inverted element, NaN) becomes a
+        StepFailure on every rank, so no rank is left waiting in an assembly.
         """
         gdim = self.gdim
         error = ""
@@ -294,9 +297,9 @@ class MechanicsProblem:
                 _check_porosity(region, J)
                 P, A, tau, metric, history = stress_update(
                     region.law, F, region.metric_inverse, region.history, self.dt,
-                    in_plane=gdim == 2)
-                A = A[:, :gdim, :gdim, :gdim, :gdim]
-                if not (np.all(np.isfinite(P)) and np.all(np.isfinite(A))):
+                    with_tangent=False, in_plane=gdim == 2)
+                region.deferred_tangent = A
+                if not np.all(np.isfinite(P)):
                     raise FloatingPointError(f"non-finite stress in region '{region.name}'")
                 check = getattr(region.law, "admissibility", None)
                 if check is not None:
@@ -311,13 +314,40 @@ class MechanicsProblem:
                 region.trial_metric_inverse, region.trial_history = metric, history
                 region.tau, region.J = tau, J
                 P2 = P[:, :gdim, :gdim].reshape(len(region.cells), -1)
-                A2 = A.reshape(len(region.cells), -1)
                 self._write_quadrature(self.P_q, self.P_dofs[region.cells], P2, gdim * gdim)
-                self._write_quadrature(self.A_q, self.A_dofs[region.cells], A2, gdim ** 4)
             for term in self.interfaces:
                 term.update(self)
         except Exception as exc:  # noqa: BLE001 - turned into a collective failure below
             error = f"{type(exc).__name__}: {exc}"
+        self._raise_on_any_rank(error)
+        self._tangent_current = False
+        if with_tangent:
+            self.ensure_tangent()
+
+    def ensure_tangent(self):
+        """Write dP/dF of the last material update into the quadrature function the Jacobian
+        form reads, if it is not there yet (collective)."""
+        if getattr(self, "_tangent_current", True):
+            return
+        gdim = self.gdim
+        error = ""
+        try:
+            for region in self.regions:
+                deferred = getattr(region, "deferred_tangent", None)
+                if len(region.cells) == 0 or deferred is None:
+                    continue
+                A = deferred.compute()[:, :gdim, :gdim, :gdim, :gdim]
+                if not np.all(np.isfinite(A)):
+                    raise FloatingPointError(f"non-finite tangent in region '{region.name}'")
+                self._write_quadrature(self.A_q, self.A_dofs[region.cells],
+                                       A.reshape(len(region.cells), -1), gdim ** 4)
+                region.deferred_tangent = None
+        except Exception as exc:  # noqa: BLE001 - turned into a collective failure below
+            error = f"{type(exc).__name__}: {exc}"
+        self._raise_on_any_rank(error)
+        self._tangent_current = True
+
+    def _raise_on_any_rank(self, error: str):
         errors = [e for e in self.comm.allgather(error) if e]
         if errors:
             raise StepFailure(errors[0])

@@ -124,6 +124,7 @@ class NewtonSolver:
                 return report
             if iteration == self.max_iterations:
                 break
+            problem.ensure_tangent()    # the accepted iterate's tangent (trials have none)
             self.A.zeroEntries()
             fem_petsc.assemble_matrix(self.A, self.jacobian_form, bcs=problem.bcs)
             self.A.assemble()
@@ -150,7 +151,7 @@ class NewtonSolver:
         """Material update and residual at the current u, into self.b (rows of prescribed dofs
         hold u - u_prescribed). Returns (|r|, |f_int|)."""
         problem, u = self.problem, self.problem.u
-        problem.update_material()
+        problem.update_material(with_tangent=False)   # stresses only: a trial may be rejected
         with self.b.localForm() as local:
             local.set(0.0)
         fem_petsc.assemble_vector(self.b, self.residual_form)
@@ -162,6 +163,7 @@ class NewtonSolver:
             # b -= J (u_prescribed - u): the Jacobian's columns of the prescribed dofs. Once u
             # holds the prescribed values (after the first full Newton step) this term is
             # exactly zero, and skipping it saves a pass of the Jacobian kernels per residual.
+            problem.ensure_tangent()
             fem_petsc.apply_lifting(self.b, [self.jacobian_form], bcs=[problem.bcs],
                                     x0=[u.x.petsc_vec], alpha=-1.0)
             self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
