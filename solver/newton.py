@@ -124,10 +124,7 @@ class NewtonSolver:
                 return report
             if iteration == self.max_iterations:
                 break
-            problem.ensure_tangent()    # the accepted iterate's tangent (trials have none)
-            self.A.zeroEntries()
-            fem_petsc.assemble_matrix(self.A, self.jacobian_form, bcs=problem.bcs)
-            self.A.assemble()
+            self.assemble_jacobian()
             dx = 0.0
             if force_control is None:
                 self._linear_solve(self.b, self.du)
@@ -146,6 +143,14 @@ class NewtonSolver:
             residual, force_scale = self._line_search(residual, dx, force_control, report)
         raise StepFailure(f"Newton did not converge in {self.max_iterations} iterations "
                           f"(relative residual {report.residuals[-1]:.2e})")
+
+    def assemble_jacobian(self):
+        """The Jacobian at the current iterate into self.A (its tangent computed now if the
+        material update deferred it: line-search trials compute stresses only)."""
+        self.problem.ensure_tangent()
+        self.A.zeroEntries()
+        fem_petsc.assemble_matrix(self.A, self.jacobian_form, bcs=self.problem.bcs)
+        self.A.assemble()
 
     def _evaluate(self):
         """Material update and residual at the current u, into self.b (rows of prescribed dofs

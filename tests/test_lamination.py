@@ -182,8 +182,13 @@ def test_two_ranks_agree(sweep, tmp_path):
     # the engineering outputs are compared, 1 % (measured <= 0.4 % across 37-39 steps)
     for key in (ROLLED, "line_load_N_per_mm", "gap_mm", "exit_thickness_mm",
                 "machine_direction_elongation", REACHED, CLOSURE,
-                f"{NAME}_void_closure_exit", f"{NAME}_contact_fraction_exit"):
+                f"{NAME}_void_closure_exit"):
         assert two[key] == pytest.approx(one[key], rel=0.01), key
+    # the exit contact fraction averages a few tens of interface-point columns in this coarse
+    # exit zone, each in or out of contact, so it jumps when the step sequence moves: one rank
+    # took 37 steps, two ranks 38 (measured 0.0930 vs 0.0853); 1/64 absolute is allowed
+    assert two[f"{NAME}_contact_fraction_exit"] == pytest.approx(
+        one[f"{NAME}_contact_fraction_exit"], abs=1.0 / 64.0)
     # extremes over single points (largest void, peak pressure) move with the step sequence:
     # the largest void by 1.4 % in one CI run
     assert two[f"{NAME}_max_void_height_exit_mm"] == pytest.approx(
@@ -251,9 +256,7 @@ def test_web_tangent_matches_finite_differences():
             calender.nip.commit()
             calender._commit_regularisation()
     newton._evaluate()                                      # half a Newton step from the
-    newton.A.zeroEntries()                                  # predictor of the second step
-    fem_petsc.assemble_matrix(newton.A, newton.jacobian_form, bcs=problem.bcs)
-    newton.A.assemble()
+    newton.assemble_jacobian()                              # predictor of the second step
     newton._linear_solve(newton.b, newton.du)
     problem.u.x.petsc_vec.axpy(-0.5, newton.du)
     problem.u.x.scatter_forward()
@@ -265,9 +268,7 @@ def test_web_tangent_matches_finite_differences():
     lithium = next(region for region in problem.regions if region.name == "lithium")
     yielding = int(np.sum(lithium.trial_history["equivalent_plastic_strain"] > 0.0))
     assert slipping > 0 and in_contact > 0 and yielding > 0, (slipping, in_contact, yielding)
-    newton.A.zeroEntries()
-    fem_petsc.assemble_matrix(newton.A, newton.jacobian_form, bcs=problem.bcs)
-    newton.A.assemble()
+    newton.assemble_jacobian()
     newton._linear_solve(newton.b, newton.du)
     u0 = problem.u.x.array.copy()
     random = newton.du.duplicate()
