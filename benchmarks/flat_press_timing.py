@@ -113,6 +113,7 @@ class Profiler:
             previous, t = last
             dt = now - t
             key = {("U0", "U1"): "update", ("U1", "J0"): "residual", ("U1", "E"): "residual",
+                   ("U1", "T0"): "residual", ("T0", "T1"): "update", ("T1", "J0"): "jacobian",
                    ("J0", "S0"): "jacobian", ("S0", "S1"): "solve"}.get((previous, name),
                                                                          "other")
             if name != "B":             # B (beginning of a Newton solve) has no predecessor
@@ -132,14 +133,24 @@ class Profiler:
 
         update = problem.update_material
 
-        def update_material():
+        def update_material(*args, **kwargs):
             self.event("U0")
             try:
-                return update()
+                return update(*args, **kwargs)
             finally:
                 self.event("U1")
 
         problem.update_material = update_material
+        tangent = problem.ensure_tangent
+
+        def ensure_tangent():       # the deferred dP/dF of an accepted iterate: update time
+            self.event("T0")
+            try:
+                return tangent()
+            finally:
+                self.event("T1")
+
+        problem.ensure_tangent = ensure_tangent
 
         solve = newton.solve
 

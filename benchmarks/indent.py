@@ -94,6 +94,7 @@ def main():
 
     timers = Timers()
     timers.wrap(problem, "update_material", "update")
+    timers.wrap(problem, "ensure_tangent", "update")     # the deferred dP/dF of an iterate
     import nipstack.newton as newton_module
     timers.wrap(newton_module.fem_petsc, "assemble_matrix", "assembly")
     timers.wrap(newton_module.fem_petsc, "assemble_vector", "assembly")
