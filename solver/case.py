@@ -537,7 +537,9 @@ class Solver(_Strict):
                                           "{ksp_type='gmres', pc_type='gamg'} (default: MUMPS "
                                           "LU; on several ranks up to 60 000 dofs the whole "
                                           "matrix on every rank, which is reproducible run to "
-                                          "run).")
+                                          "run; from 300 000 dofs on GMRES with GAMG and the "
+                                          "rigid-body near-nullspace). Options not given keep "
+                                          "the defaults of the chosen kind (LU or GAMG).")
 
 
 class Output(_Strict):

@@ -52,10 +52,23 @@ DISTRIBUTED_LU = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_
 #: runs gave identical histories, in 35 s against 30 s. Above it, memory favours the
 #: distributed factorisation.
 REDUNDANT_LU_MAX_DOFS = 60_000
+#: Krylov solver with smoothed-aggregation algebraic multigrid; the Newton solver gives GAMG
+#: the rigid-body modes as its near-nullspace. The relative tolerance is far below the
+#: Newton tolerance so that the Newton iterations stay quadratic.
+ITERATIVE = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
+             "ksp_atol": 1e-30, "ksp_max_it": 2000, "pc_type": "gamg",
+             "pc_gamg_threshold": 0.01, "mg_levels_ksp_type": "chebyshev",
+             "mg_levels_pc_type": "jacobi"}
+#: From this many dofs on, the default is ITERATIVE (measured crossover on a 3D flat press,
+#: see the README's benchmarks: below it MUMPS is faster; above it its memory and time grow
+#: faster than the multigrid's).
+ITERATIVE_MIN_DOFS = 300_000
 
 
 def default_linear_solver(ranks: int, dofs: int) -> dict:
     """PETSc options of the Newton linear solve when the case gives none."""
+    if dofs >= ITERATIVE_MIN_DOFS:
+        return dict(ITERATIVE)
     if ranks > 1 and dofs <= REDUNDANT_LU_MAX_DOFS:
         return {"ksp_type": "preonly", "pc_type": "redundant", "redundant_pc_type": "lu",
                 "redundant_pc_factor_mat_solver_type": "mumps"}
@@ -175,8 +188,11 @@ class MechanicsProblem:
         self.bcs: list[fem.DirichletBC] = []
         self.petsc_options = default_linear_solver(
             self.comm.size, self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs)
-        if petsc_options:       # the user's choice, on top of distributed MUMPS LU
-            self.petsc_options = {**DISTRIBUTED_LU, **petsc_options}
+        if petsc_options:       # the user's choice, on top of the defaults of its kind
+            kind = petsc_options.get("pc_type", "lu")
+            base = (DISTRIBUTED_LU if kind in ("lu", "cholesky")
+                    else ITERATIVE if kind == "gamg" else {})
+            self.petsc_options = {**base, **petsc_options}
         self._forms = None
 
     def _bind_coordinates(self):

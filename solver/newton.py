@@ -52,6 +52,33 @@ class NewtonReport:
                 for k in range(1, len(r) - 1) if r[k] < r[k - 1]]
 
 
+def rigid_body_modes(V, matrix) -> PETSc.NullSpace:
+    """The rigid-body motions of a displacement space V as an orthonormal PETSc near-nullspace
+    (2D: two translations and the rotation; 3D: three of each), what smoothed-aggregation
+    multigrid (GAMG) needs to build coarse spaces for elasticity."""
+    gdim = V.mesh.geometry.dim
+    owned = V.dofmap.index_map.size_local
+    x = V.tabulate_dof_coordinates()[:owned]
+    fields = [[1, 0, 0], [0, 1, 0]] if gdim == 2 else [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    motions = [np.stack([np.full(owned, float(c)) for c in t[:gdim]], axis=1) for t in fields]
+    if gdim == 2:
+        motions.append(np.stack([-x[:, 1], x[:, 0]], axis=1))
+    else:
+        motions += [np.stack([-x[:, 1], x[:, 0], 0 * x[:, 0]], axis=1),
+                    np.stack([0 * x[:, 0], -x[:, 2], x[:, 1]], axis=1),
+                    np.stack([x[:, 2], 0 * x[:, 0], -x[:, 0]], axis=1)]
+    basis = []
+    for motion in motions:                      # Gram-Schmidt (twice, for round-off)
+        vector = matrix.createVecLeft()
+        vector.setArray(motion.ravel())
+        for _ in range(2):
+            for other in basis:
+                vector.axpy(-vector.dot(other), other)
+        vector.normalize()
+        basis.append(vector)
+    return PETSc.NullSpace().create(vectors=basis, comm=V.mesh.comm)
+
+
 class NewtonSolver:
     def __init__(self, problem: MechanicsProblem, rtol: float = 1e-9, atol: float = 1e-10,
                  max_iterations: int = 12, max_line_search: int = 6,
@@ -75,6 +102,9 @@ class NewtonSolver:
         options = PETSc.Options()
         for key, value in self.problem.petsc_options.items():
             options[prefix + key] = value
+        if self.problem.petsc_options.get("pc_type") == "gamg":
+            self._near_nullspace = rigid_body_modes(self.problem.V, self.A)
+            self.A.setNearNullSpace(self._near_nullspace)
         ksp.setFromOptions()
         self._ksp = ksp
         index_map = self.problem.V.dofmap.index_map
