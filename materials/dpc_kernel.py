@@ -378,6 +378,7 @@ def _solve(a, b, out, work):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _max_abs(v):
+    """max |v_i| of a 4-vector; NaN if any entry is NaN."""
     m = 0.0
     for i in range(4):
         a = abs(v[i])
@@ -392,7 +393,6 @@ def _solve_arm(x, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t, len
     in place. True if converged."""
     jac, jac_t, jarg, jarg_t, lu = w.jac, w.jac_t, w.jarg, w.jarg_t, w.lu
     res, res_t, rhs, step, trial = w.res, w.res_t, w.rhs, w.step, w.trial
-    res, jac, jarg = res, jac, jarg
     _residual(x, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t, lengths,
               res, jac, jarg)
     for _ in range(_MAX_ITER):
@@ -464,9 +464,9 @@ def _linearise(x, arm, eps_trial, eps_v, eps_q, kappa_n, scale_k, scale_g, modes
     jac, jarg, lu, n_dir, res = w.jac, w.jarg, w.lu, w.n_dir, w.res
     _residual(x, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t, lengths,
               res, jac, jarg)
+    # dx = jac^-1 jarg = -d(p, q, dlam, kappa)/d(eps_v, eps_q, kappa_n)
     if not _solve(jac, jarg, dx, lu):
         return False, kappa_n, 1.0, ELASTIC
-    dx = dx                                    # minus d(p, q, dlam, kappa)/d(inputs)
     p, q, dlam, kappa = x[0], x[1], x[2], x[3]
     shear, dshear = _kirchhoff_moduli((kappa, 1.0), modes, s, t, lengths)[1]
     jac_det = math.exp(eps_v + kappa_n)
