@@ -6,8 +6,13 @@ partial results to `<name>` so they can be inspected, but with a file `INCOMPLET
 `"status": "incomplete"` in summary.json: a results folder never *looks* complete when it is not.
 
 Fields (fields/fields.pvd: a ParaView collection with one .pvtu per converged load step, one
-grid carrying every field, time = step time in s; open fields.pvd in ParaView):
+grid carrying every field; open fields.pvd in ParaView). The collection's time is the step
+time in s; a step at the same time as the one before (seating steps at t = 0, an
+instantaneous release) is written 1 us after it, so that ParaView shows every step.
     displacement_mm        nodal vector (degree-1 interpolant of the solution)
+    region_id              the cell's region: its id in fields/regions.json, which names the
+                           layers first, then the interface bands (threshold on it in
+                           ParaView to hide a foil or show one interface)
     porosity               cell average, from solid-mass conservation 1 - (1 - porosity0)/J
     plastic_volumetric_strain, equivalent_plastic_strain  (-),  cap_pressure_MPa
     mean_stress_MPa        Cauchy, compression positive;  von_mises_stress_MPa  (Cauchy)
@@ -79,6 +84,10 @@ class ResultsFolder:
         self.comm.barrier()
 
 
+#: how far after the previous step a step at the same time is written (s)
+TIE_OFFSET_S = 1e-6
+
+
 class FieldWriter:
     """Time series (.pvd) of the displacement and the cell fields in one grid per step.
 
@@ -95,6 +104,22 @@ class FieldWriter:
         self.W = fem.functionspace(mesh, ("DG", 0))
         self.cell_functions = {key: fem.Function(self.W, name=name)
                                for key, name in FIELD_UNITS.items()}
+        # region ids: the bulk regions (layers) in order, then the interface bands
+        named_cells = [(region.name, region.cells) for region in problem.regions]
+        for term in problem.interfaces:
+            named_cells += [(name, band.cells)
+                            for name, band in getattr(term, "bands", {}).items()]
+        self.region_id = fem.Function(self.W, name="region_id")
+        self.region_id.x.array[:] = -1.0
+        cell_dofs = self.W.dofmap.list
+        for index, (_, cells) in enumerate(named_cells):
+            if len(cells):
+                self.region_id.x.array[cell_dofs[cells, 0]] = float(index)
+        if mesh.comm.rank == 0:
+            (path.parent / "regions.json").write_text(json.dumps(
+                {"region_id": {name: index for index, (name, _) in enumerate(named_cells)}},
+                indent=2) + "\n")
+        self.last_time = None
 
     def update_cell_fields(self):
         problem = self.problem
@@ -111,9 +136,14 @@ class FieldWriter:
                     function.x.array[cell_dofs] = problem.cell_average(region, values[key])
 
     def write(self, t: float):
+        """One step at time t (s), moved 1 us after the previous step if not later than it."""
+        if self.last_time is not None and t <= self.last_time:
+            t = self.last_time + TIE_OFFSET_S
+        self.last_time = t
         self.displacement.interpolate(self.problem.u)
         self.update_cell_fields()
-        self.file.write_function([self.displacement, *self.cell_functions.values()], t)
+        self.file.write_function([self.displacement, *self.cell_functions.values(),
+                                  self.region_id], t)
 
     def close(self):
         """Close and destroy the file object: the C++ writer finalises fields.pvd when it is
