@@ -169,7 +169,56 @@ def interface_field_writer(problem, term, names, path):
                     self.cell_functions["interface_" + key].x.array[
                         dofs[band.cells, 0]] = values[key]
 
-    return InterfaceFieldWriter(problem, Path(path))
+        def write(self, t: float):
+            super().write(t)
+            for name in names:
+                write_interface_points(term, name, self.path.parent, self.step, self.last_time)
+            self.step += 1
+
+    writer = InterfaceFieldWriter(problem, Path(path))
+    writer.path, writer.step = Path(path), 0
+    return writer
+
+
+INTERFACE_POINT_FIELDS = {"gap_normal": "interface_gap_normal_mm",
+                          "gap_tangential": "interface_gap_tangential_mm",
+                          "pressure": "interface_pressure_MPa",
+                          "damage": "interface_damage", "contact": "interface_contact"}
+
+
+def write_interface_points(term, name: str, folder: Path, step: int, time: float):
+    """The interface `name` at its quadrature points, at their true values (not the band-cell
+    averages of the volume fields, which halve a hot spot): one VTK point cloud per step,
+    fields/<name>_NNNNNN.vtu at the reference coordinates X (mm), and the collection
+    fields/<name>.pvd with the volume fields' times. Collective; rank 0 writes."""
+    import meshio
+
+    band = term.bands[name]
+    fields = term.point_fields(name)
+    own = band.owned
+    gdim = band.coordinates.shape[1] if band.coordinates.ndim == 2 else 2
+    local = np.column_stack([band.coordinates[own]] + [fields[k][own]
+                                                       for k in INTERFACE_POINT_FIELDS]) \
+        if own.any() else np.zeros((0, gdim + len(INTERFACE_POINT_FIELDS)))
+    gathered = term.comm.gather(local, root=0)
+    if term.comm.rank != 0:
+        return
+    data = np.vstack(gathered)
+    order = np.lexsort(data[:, :gdim].T[::-1])             # the same file on any rank count
+    data = data[order]
+    points = np.zeros((len(data), 3))
+    points[:, :gdim] = data[:, :gdim]
+    point_data = {label: data[:, gdim + k]
+                  for k, label in enumerate(INTERFACE_POINT_FIELDS.values())}
+    vertices = [("vertex", np.arange(len(data)).reshape(-1, 1))]
+    file_name = f"{name}_{step:06d}.vtu"
+    meshio.write(folder / file_name, meshio.Mesh(points, vertices, point_data=point_data))
+    collection = folder / f"{name}.pvd"
+    entries = collection.read_text().split("<Collection>\n")[1].split("  </Collection>")[0] \
+        if step > 0 and collection.exists() else ""
+    entries += f'    <DataSet timestep="{time!r}" part="0" file="{file_name}" />\n'
+    collection.write_text('<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n'
+                          f"  <Collection>\n{entries}  </Collection>\n</VTKFile>\n")
 
 
 class JumpLimitedNewton(NewtonSolver):
