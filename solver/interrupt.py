@@ -5,7 +5,9 @@ iteration: an allreduce of the flag, so every rank sees a signal that reached an
 all raise `RunInterrupted` at the same iteration. The case runner then writes history, summary
 and log up to the last converged step and marks the folder INTERRUPTED.
 
-Outside the solve (mesh generation, form compilation, final plots) no collective check runs;
+After the last step the runner stays armed while it writes the outputs, so a first signal
+there lets the complete result be written. Before the solve (mesh generation, form
+compilation) no collective check runs;
 there the handler calls `on_hard_stop` (the runner marks the folder INTERRUPTED from rank 0 with
 plain file operations) and ends the process at once: `mpirun` then ends the other ranks. A second
 signal during the solve does the same, for a user who does not want to wait for the iteration.

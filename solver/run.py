@@ -299,7 +299,8 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
         interrupt.arm(False)
         step = len(scenario.records) + 1
         return stopped(INTERRUPTED, f"{exc} during step {step}", EXIT_INTERRUPTED)
-    interrupt.arm(False)
+    # still armed: a stop request that arrives after the last step (the outputs take seconds)
+    # lets the complete result be written; a second signal stops at once
     provenance.phase("outputs")
     close_fields()
     summary = scenario.summary()
@@ -312,11 +313,15 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
         scenario.history_csv(folder.path / "history.csv")
         write_summary(summary, folder.path / "summary.json")
     say(scenario.describe(summary))
+    if interrupt.requested():
+        warn_("nipstack: a stop was requested after the last step: the run was complete, so "
+              "its results are written")
     provenance.finish("complete")
     runlog.close()
     if comm.rank == 0:
         checkpoint.remove(folder.path)    # a complete run needs no restart
     folder.complete()
+    interrupt.arm(False)
     return EXIT_OK, summary
 
 
