@@ -87,6 +87,14 @@ class CalenderStep:
     residuals: list = field(default_factory=list)
 
 
+#: history.csv column of each CalenderStep field: its name with its unit
+HISTORY_COLUMNS = {"time": "time_s", "travel": "travel_mm", "closure": "closure_mm",
+                   "gap": "gap_mm", "line_load": "line_load_N_per_mm",
+                   "line_load_bottom": "line_load_bottom_N_per_mm",
+                   "torque": "torque_Nmm_per_mm", "contact_length": "contact_length_mm",
+                   "residuals": "relative_residuals"}
+
+
 def is_dense_plastic(law) -> bool:
     """A dense (non-porous) plastic layer, e.g. a J2 lithium foil: it does not compact, it
     thins only by flowing sideways."""
@@ -1354,11 +1362,12 @@ class Calender:
         with open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
             names = list(asdict(self.records[0]).keys())
+            columns = [HISTORY_COLUMNS.get(name, name) for name in names]
             extra = [(name, key) for name in self.interface_laws
                      for key in ("contact_fraction_under_roll", "closed_fraction_under_roll",
                                  "mean_pressure_under_roll_MPa", "max_pressure_MPa",
                                  "max_penetration_mm")]
-            writer.writerow(names + [f"{name}_{key}" for name, key in extra])
+            writer.writerow(columns + [f"{name}_{key}" for name, key in extra])
             for k, record in enumerate(self.records):
                 row = asdict(record)
                 row["residuals"] = " ".join(f"{r:.3e}" for r in row["residuals"])

@@ -144,3 +144,21 @@ def test_gauss_point_note():
     assert "4 of 32 Gauss points in contact" in note
     assert gauss_point_note(0.3, 1000) is None
     assert gauss_point_note(0.3, None) is None
+
+
+def test_calender_history_columns_carry_units():
+    """Every dimensional column of the calender's history.csv names its unit (they were bare
+    `time`, `travel`, `gap`, `line_load`, ...); the counters and the residual list need none."""
+    from dataclasses import fields
+
+    from nipstack.calender import HISTORY_COLUMNS, CalenderStep
+
+    units = ("_s", "_mm", "_N_per_mm", "_Nmm_per_mm")
+    for field in fields(CalenderStep):
+        column = HISTORY_COLUMNS.get(field.name, field.name)
+        if field.name in ("step", "phase", "newton_iterations"):
+            assert column == field.name
+        elif field.name == "residuals":
+            assert column == "relative_residuals"
+        else:
+            assert column.endswith(units), column
