@@ -139,8 +139,9 @@ def trial_strain(F, metric_inverse, eps_trial, H_out, N_out, theta_out):
 
 @njit(cache=True, error_model="numpy")
 def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, with_tangent,
-                  P_out, A_out, metric_out, g=3):
-    """P, A = dP/dF (if with_tangent) and the new Cp^-1 from the law's tau, D, eps_e.
+                  P_out, A_out, metric_out, g=3, with_metric=True):
+    """P, A = dP/dF (if with_tangent) and the new Cp^-1 (if with_metric) from the law's tau,
+    D, eps_e.
     g = 2 computes only the in-plane entries A[:2, :2, :2, :2] (what a plane-strain mesh
     assembles; the other entries are left unset), exactly: sums still run over all 3 axes."""
     n = F.shape[0]
@@ -170,35 +171,36 @@ def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, w
                 for k in range(3):
                     s += tau[i, k] * Finv[J, k]
                 P[i, J] = s
-        # new plastic metric: Cp^-1 = F^-1 exp(2 eps_e) F^-T
-        for m in range(6):
-            i = _PAIR_I[m]
-            j = _PAIR_J[m]
-            value = 2.0 * eps_elastic_m[p, m] / _WEIGHT[m]
-            e[i, j] = value
-            e[j, i] = value
-        _eigh3(e, lam, V)
-        for i in range(3):
-            for j in range(3):
-                s = 0.0
-                for a in range(3):
-                    s += V[i, a] * np.exp(lam[a]) * V[j, a]
-                be[i, j] = s
-        metric = metric_out[p]
-        for i in range(3):
-            for j in range(3):
-                s = 0.0
-                for k in range(3):
-                    t = 0.0
-                    for l in range(3):
-                        t += be[k, l] * Finv[j, l]
-                    s += Finv[i, k] * t
-                metric[i, j] = s
-        for i in range(3):
-            for j in range(i + 1, 3):
-                avg = 0.5 * (metric[i, j] + metric[j, i])
-                metric[i, j] = avg
-                metric[j, i] = avg
+        if with_metric:
+            # new plastic metric: Cp^-1 = F^-1 exp(2 eps_e) F^-T
+            for m in range(6):
+                i = _PAIR_I[m]
+                j = _PAIR_J[m]
+                value = 2.0 * eps_elastic_m[p, m] / _WEIGHT[m]
+                e[i, j] = value
+                e[j, i] = value
+            _eigh3(e, lam, V)
+            for i in range(3):
+                for j in range(3):
+                    s = 0.0
+                    for a in range(3):
+                        s += V[i, a] * np.exp(lam[a]) * V[j, a]
+                    be[i, j] = s
+            metric = metric_out[p]
+            for i in range(3):
+                for j in range(3):
+                    s = 0.0
+                    for k in range(3):
+                        t = 0.0
+                        for l in range(3):
+                            t += be[k, l] * Finv[j, l]
+                        s += Finv[i, k] * t
+                    metric[i, j] = s
+            for i in range(3):
+                for j in range(i + 1, 3):
+                    avg = 0.5 * (metric[i, j] + metric[j, i])
+                    metric[i, j] = avg
+                    metric[j, i] = avg
         if not with_tangent:
             continue
         N = N_all[p]
@@ -275,7 +277,7 @@ class DeferredTangent:
         n = F.shape[0]
         A = np.empty((n, 3, 3, 3, 3))
         finish_update(F, H, N, theta, tau_m, tangent_m, eps_elastic_m, True,
-                      np.empty((n, 3, 3)), A, np.empty((n, 3, 3)), self._dim)
+                      np.empty((n, 3, 3)), A, np.empty((0, 3, 3)), self._dim, False)
         return A
 
 
