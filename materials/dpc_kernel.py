@@ -66,21 +66,23 @@ def _scratch():
 # ------------------------------------------------------------------------- dual numbers
 # A dual is a tuple (value, derivatives...) of width 1 (a value alone), 2 (value and d/dkappa:
 # the material functions, which depend on kappa only) or 8 (value and the seven partials of
-# the local residual). The two primitives below are compiled per width; every other operation
-# is written once on top of them and serves all widths.
+# the local residual). The three primitives below (_lin, _chain, _const_like) are compiled per
+# width; every other operation is written once on top of them and serves all widths. Their
+# plain-Python bodies are what runs with NUMBA_DISABLE_JIT=1 (a debugging aid, tested);
+# compiled code gets the per-width versions registered with `overload`, which unroll the tuple.
 def _lin(a, b, ca, cb, value):
     """Dual with the given value and derivative ca a' + cb b' (a, b of one width)."""
-    raise NotImplementedError("compiled code only")
+    return (value,) + tuple(ca * x + cb * y for x, y in zip(a[1:], b[1:]))
 
 
 def _chain(a, value, slope):
     """Dual of f(a): value f(a), derivative slope * a'."""
-    raise NotImplementedError("compiled code only")
+    return (value,) + tuple(slope * x for x in a[1:])
 
 
 def _const_like(a, value):
     """A constant of a's width."""
-    raise NotImplementedError("compiled code only")
+    return (value,) + (0.0,) * (len(a) - 1)
 
 
 @overload(_lin)
