@@ -172,11 +172,12 @@ def interface_field_writer(problem, term, names, path):
         def write(self, t: float):
             super().write(t)
             for name in names:
-                write_interface_points(term, name, self.path.parent, self.step, self.last_time)
-            self.step += 1
+                write_interface_points(term, name, self.folder, self.collections[name],
+                                       self.last_time)
 
     writer = InterfaceFieldWriter(problem, Path(path))
-    writer.path, writer.step = Path(path), 0
+    writer.folder = Path(path).parent
+    writer.collections = {name: [] for name in names}    # (time, file) of each written step
     return writer
 
 
@@ -186,11 +187,12 @@ INTERFACE_POINT_FIELDS = {"gap_normal": "interface_gap_normal_mm",
                           "damage": "interface_damage", "contact": "interface_contact"}
 
 
-def write_interface_points(term, name: str, folder: Path, step: int, time: float):
+def write_interface_points(term, name: str, folder: Path, collection: list, time: float):
     """The interface `name` at its quadrature points, at their true values (not the band-cell
     averages of the volume fields, which halve a hot spot): one VTK point cloud per step,
     fields/<name>_NNNNNN.vtu at the reference coordinates X (mm), and the collection
-    fields/<name>.pvd with the volume fields' times. Collective; rank 0 writes."""
+    fields/<name>.pvd of the steps so far (`collection`, appended to here) with the volume
+    fields' times. Collective; rank 0 writes."""
     import meshio
 
     band = term.bands[name]
@@ -211,14 +213,14 @@ def write_interface_points(term, name: str, folder: Path, step: int, time: float
     point_data = {label: data[:, gdim + k]
                   for k, label in enumerate(INTERFACE_POINT_FIELDS.values())}
     vertices = [("vertex", np.arange(len(data)).reshape(-1, 1))]
-    file_name = f"{name}_{step:06d}.vtu"
+    file_name = f"{name}_{len(collection):06d}.vtu"
     meshio.write(folder / file_name, meshio.Mesh(points, vertices, point_data=point_data))
-    collection = folder / f"{name}.pvd"
-    entries = collection.read_text().split("<Collection>\n")[1].split("  </Collection>")[0] \
-        if step > 0 and collection.exists() else ""
-    entries += f'    <DataSet timestep="{time!r}" part="0" file="{file_name}" />\n'
-    collection.write_text('<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n'
-                          f"  <Collection>\n{entries}  </Collection>\n</VTKFile>\n")
+    collection.append((time, file_name))
+    entries = "".join(f'    <DataSet timestep="{t!r}" part="0" file="{f}" />\n'
+                      for t, f in collection)
+    (folder / f"{name}.pvd").write_text(
+        '<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n'
+        f"  <Collection>\n{entries}  </Collection>\n</VTKFile>\n")
 
 
 class JumpLimitedNewton(NewtonSolver):
