@@ -59,9 +59,10 @@ ITERATIVE = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
              "ksp_atol": 1e-30, "ksp_max_it": 2000, "pc_type": "gamg",
              "pc_gamg_threshold": 0.01, "mg_levels_ksp_type": "chebyshev",
              "mg_levels_pc_type": "jacobi"}
-#: From this many dofs on, the default is ITERATIVE (measured crossover on a 3D flat press,
-#: see the README's benchmarks: below it MUMPS is faster; above it its memory and time grow
-#: faster than the multigrid's).
+#: From this many dofs on, the default is ITERATIVE. Measured on a 3D flat press (README,
+#: benchmarks): at 83k dofs MUMPS was still faster (332 s against 398 s) but needed 2.5x the
+#: memory (2.0 GB against 0.82 GB), and a direct factorisation's cost grows faster with size;
+#: at 626k dofs GAMG solved on 2 ranks in 3.1 GB each. The exact crossover was not measured.
 ITERATIVE_MIN_DOFS = 300_000
 
 
@@ -101,6 +102,7 @@ class Region:
     trial_history: dict = None
     tau: np.ndarray = None            # Kirchhoff stress of the trial state, Mandel (n, 6)
     J: np.ndarray = None              # det F of the trial state (n,)
+    deferred_tangent: object = None   # what dP/dF of the trial state needs (DeferredTangent)
 
     def __post_init__(self):
         n = len(self.cells) * self.n_points
@@ -194,6 +196,7 @@ class MechanicsProblem:
                     else ITERATIVE if kind == "gamg" else {})
             self.petsc_options = {**base, **petsc_options}
         self._forms = None
+        self._tangent_current = True    # A_q holds the tangent of the last material update
 
     def _bind_coordinates(self):
         """Laws whose response depends on where a point is (``bind_coordinates(state, X)``,
@@ -343,16 +346,15 @@ class MechanicsProblem:
     def ensure_tangent(self):
         """Write dP/dF of the last material update into the quadrature function the Jacobian
         form reads, if it is not there yet (collective)."""
-        if getattr(self, "_tangent_current", True):
+        if self._tangent_current:
             return
         gdim = self.gdim
         error = ""
         try:
             for region in self.regions:
-                deferred = getattr(region, "deferred_tangent", None)
-                if len(region.cells) == 0 or deferred is None:
+                if len(region.cells) == 0 or region.deferred_tangent is None:
                     continue
-                A = deferred.compute()[:, :gdim, :gdim, :gdim, :gdim]
+                A = region.deferred_tangent.compute()[:, :gdim, :gdim, :gdim, :gdim]
                 if not np.all(np.isfinite(A)):
                     raise FloatingPointError(f"non-finite tangent in region '{region.name}'")
                 self._write_quadrature(self.A_q, self.A_dofs[region.cells],

@@ -59,8 +59,7 @@ def rigid_body_modes(V, matrix) -> PETSc.NullSpace:
     gdim = V.mesh.geometry.dim
     owned = V.dofmap.index_map.size_local
     x = V.tabulate_dof_coordinates()[:owned]
-    fields = [[1, 0, 0], [0, 1, 0]] if gdim == 2 else [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
-    motions = [np.stack([np.full(owned, float(c)) for c in t[:gdim]], axis=1) for t in fields]
+    motions = [np.tile(direction, (owned, 1)) for direction in np.eye(gdim)]  # translations
     if gdim == 2:
         motions.append(np.stack([-x[:, 1], x[:, 0]], axis=1))
     else:
