@@ -1,10 +1,11 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    create .venv if needed, then run the default case (flat press of an NMC cathode)
 #   make test   create .venv if needed, then run the test suite (including the MPI tests)
+#   make test-fast   the edit loop: every test not marked slow (unit and verification checks)
 VENV ?= .venv
 CASE ?= cases/flat_press_nmc.toml
 
-.PHONY: install run test benchmark clean
+.PHONY: install run test test-fast benchmark clean
 install:
 	bash containers/install.sh
 
@@ -12,7 +13,10 @@ run: install
 	$(VENV)/bin/nipstack run $(CASE) --overwrite
 
 test: install
-	$(VENV)/bin/python -m pytest -q tests
+	$(VENV)/bin/python -m pytest -q --durations=15 tests
+
+test-fast: install
+	$(VENV)/bin/python -m pytest -q -m "not slow" tests
 
 benchmark: install
 	$(VENV)/bin/python benchmarks/flat_press_timing.py
