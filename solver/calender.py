@@ -622,6 +622,15 @@ class Calender:
             return FieldWriter(self.problem, Path(path))
         return interface_field_writer(self.problem, self.interfaces, self.interface_laws, path)
 
+    def picture_view(self) -> dict:
+        """What the pictures show (``pictures``): the nip, three contact lengths each side of
+        the roll centre, with x measured from it."""
+        window = 3.0 * self.contact_estimate
+        return {"case": self.case.case.name, "title": "nip region",
+                "x_window_mm": [self.nip_x - window, self.nip_x + window],
+                "x_origin_mm": self.nip_x,
+                "x_label": "x from the roll centre (mm; the web moves to +x)"}
+
     def _body_mid_heights(self) -> list[float]:
         """Mid-heights of the bodies the band interfaces separate (nominal levels, mm)."""
         bottoms = self.mesh_data.layer_bottoms

@@ -3,6 +3,7 @@
     nipstack run CASE [--out DIR] [--set key=value ...]    run a case, write a results folder
     nipstack check CASE [--set key=value ...] [--schema]   validate a case file (no solve)
     nipstack point CARD --path hydrostatic|uniaxial-strain|triaxial [...]   one material point
+    nipstack pictures FOLDER                               the PNG pictures of a results folder
     nipstack sweep CASE --param KEY=V1,V2,... [--set ...] [--out DIR] [--ranks-per-run N]
                    [--fit X_KEY,Y_KEY] [--threshold Y_KEY=LEVEL[@X_KEY] ...]
                                            run a case per value, tabulate, fit compaction,
@@ -110,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
                             "(linear interpolation between the bracketing points; in "
                             "sweep.json), e.g. interface_copper_lithium_contact_fraction_"
                             "reached_in_nip=0.99@line_load_N_per_mm (repeatable)")
+    pictures = sub.add_parser("pictures", help="(re-)render the PNG pictures of a results "
+                                               "folder from its fields (pyvista, off-screen)")
+    pictures.add_argument("folder", help="a results folder with fields/fields.pvd")
     return parser
 
 
@@ -161,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     if args.command == "point":
         return _point(args)
+    if args.command == "pictures":
+        return _pictures(args)
     import dolfinx_solver  # noqa: F401  (MPI before dolfinx/petsc4py)
     from mpi4py import MPI
 
@@ -364,3 +370,21 @@ def _point(args) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _pictures(args) -> int:
+    """`nipstack pictures FOLDER`: the run's PNG pictures, rendered again from its fields."""
+    from .pictures import render_in_child
+
+    folder = Path(args.folder)
+    if not (folder / "fields" / "fields.pvd").is_file():
+        print(f"nipstack: error: '{folder}' has no fields/fields.pvd (a results folder of a "
+              f"run with output.fields = true)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    pictures, why = render_in_child(folder)
+    if not pictures:
+        print(f"nipstack: error: no pictures rendered in '{folder}': {why}", file=sys.stderr)
+        return EXIT_ERROR
+    for name in pictures:
+        print(f"wrote {folder / name}")
+    return 0

@@ -236,6 +236,8 @@ class InterfaceTerm:
         self.jacobian = ufl.derivative(self.residual, u, du) \
             + ufl.inner(rotate(ufl.dot(self.D_q, dg)), dYv) * w * dxb
         self._gap_expression = fem.Expression(g_loc, points)
+        self._points = points
+        self._displacement_expression = None     # compiled on the first field write
         area = abs(ufl.JacobianDeterminant(mesh)) * w / H
         X = ufl.SpatialCoordinate(mesh)
         geometry = fem.Expression(ufl.as_vector([X[i] for i in range(gdim)] + [area]), points)
@@ -456,6 +458,16 @@ class InterfaceTerm:
             "contact": self.contact_mask(band).astype(float),
         }
         return fields
+
+    def point_displacement(self, name: str) -> np.ndarray:
+        """Displacement u (mm) at the band's points (this rank's cells*points, gdim): what
+        moves the reference point cloud of the interface datasets onto the deformed mesh."""
+        band = self.bands[name]
+        if self._displacement_expression is None:
+            self._displacement_expression = fem.Expression(self.problem.u, self._points)
+        if not len(band.cells):
+            return np.zeros((0, self.gdim))
+        return self._displacement_expression.eval(self.mesh, band.cells).reshape(-1, self.gdim)
 
     def statistics(self, name: str) -> dict[str, float]:
         """Contact fraction (area in contact / interface area, summed over ranks), max and mean

@@ -257,6 +257,9 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
                 path = folder.path / "fields" / "fields.pvd"
                 make = getattr(model, "field_writer", None)
                 writer["fields"] = make(path) if make else FieldWriter(model.problem, path)
+                if comm.rank == 0:    # `paraview --script=open_in_paraview.py` in the folder
+                    shutil.copyfile(Path(__file__).with_name("open_in_paraview.py"),
+                                    folder.path / "open_in_paraview.py")
             writer["fields"].write(record.time)
         model.step_outputs(record, folder.path)
         if comm.rank == 0:                                   # live: tail -f history.csv
@@ -312,6 +315,8 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
     if comm.rank == 0:
         scenario.history_csv(folder.path / "history.csv")
         write_summary(summary, folder.path / "summary.json")
+    if comm.rank == 0 and case.output.fields and case.output.plots:
+        render_pictures(scenario, folder.path, out, case.case.name, say, warn_)
     say(scenario.describe(summary))
     if interrupt.requested():
         warn_("nipstack: a stop was requested after the last step: the run was complete, so "
@@ -323,6 +328,22 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
     folder.complete()
     interrupt.arm(False)
     return EXIT_OK, summary
+
+
+def render_pictures(scenario, folder: Path, final: Path, name: str, say, warn):
+    """The pyvista pictures of the run (``pictures``), rendered from its field files in a
+    child process; a failure costs the pictures (with a warning), never the run. Rank 0."""
+    from .pictures import render_in_child
+
+    view = getattr(scenario, "picture_view", lambda: {"case": name})()
+    (folder / "fields" / "view.json").write_text(json.dumps(view, indent=2) + "\n")
+    started = time.perf_counter()
+    pictures, why = render_in_child(folder)
+    if pictures:
+        say(f"  pictures: {', '.join(pictures)} ({time.perf_counter() - started:.1f} s)")
+    else:
+        warn(f"nipstack: warning: no pictures rendered ({why}); the fields are written, "
+             f"`nipstack pictures {final}` retries")
 
 
 def _warnings(problem, comm) -> list[str]:

@@ -190,18 +190,21 @@ INTERFACE_POINT_FIELDS = {"gap_normal": "interface_gap_normal_mm",
 def write_interface_points(term, name: str, folder: Path, collection: list, time: float):
     """The interface `name` at its quadrature points, at their true values (not the band-cell
     averages of the volume fields, which halve a hot spot): one VTK point cloud per step,
-    fields/<name>_NNNNNN.vtu at the reference coordinates X (mm), and the collection
+    fields/<name>_NNNNNN.vtu at the reference coordinates X (mm) with the displacement
+    `displacement_mm` there (warped like the volume fields), and the collection
     fields/<name>.pvd of the steps so far (`collection`, appended to here) with the volume
     fields' times. Collective; rank 0 writes."""
     import meshio
 
     band = term.bands[name]
     fields = term.point_fields(name)
+    displacement = term.point_displacement(name)       # collective on its first call
     own = band.owned
     gdim = band.coordinates.shape[1] if band.coordinates.ndim == 2 else 2
     local = np.column_stack([band.coordinates[own]] + [fields[k][own]
-                                                       for k in INTERFACE_POINT_FIELDS]) \
-        if own.any() else np.zeros((0, gdim + len(INTERFACE_POINT_FIELDS)))
+                                                       for k in INTERFACE_POINT_FIELDS]
+                            + [displacement[own]]) \
+        if own.any() else np.zeros((0, 2 * gdim + len(INTERFACE_POINT_FIELDS)))
     gathered = term.comm.gather(local, root=0)
     if term.comm.rank != 0:
         return
@@ -212,6 +215,8 @@ def write_interface_points(term, name: str, folder: Path, collection: list, time
     points[:, :gdim] = data[:, :gdim]
     point_data = {label: data[:, gdim + k]
                   for k, label in enumerate(INTERFACE_POINT_FIELDS.values())}
+    point_data["displacement_mm"] = np.zeros((len(data), 3))   # Warp By Vector, as the volume
+    point_data["displacement_mm"][:, :gdim] = data[:, -gdim:]
     vertices = [("vertex", np.arange(len(data)).reshape(-1, 1))]
     file_name = f"{name}_{len(collection):06d}.vtu"
     meshio.write(folder / file_name, meshio.Mesh(points, vertices, point_data=point_data))

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import subprocess
 
 import pytest
 
@@ -155,6 +157,67 @@ def test_ssb_interface_points_show_the_true_peak(ssb):
         summary["interfaces"][name]["contact_fraction_at_peak"], abs=0.05)   # equal areas
     cells = pyvista.read(sorted(folder.glob("fields*.pvtu"))[-1])
     assert cells.cell_data["interface_pressure_MPa"].max() < pressure.max()
+
+
+def test_ssb_interface_points_move_with_the_mesh(ssb):
+    """The interface point clouds carry the displacement at their points (displacement_mm),
+    so Warp By Vector puts them on the deformed volume. Against the volume file's
+    displacement probed at the reference points: most points agree to 1e-9 mm; a few (the
+    volume file holds u interpolated to P1 nodes, the points see the P2 u, and the probe may
+    pick the neighbour of a 30 nm band cell) within 2 % of the largest displacement."""
+    import numpy as np
+    import pyvista
+
+    out, _ = ssb
+    folder = out / "fields"
+    cloud = pyvista.read(sorted(folder.glob("interface_lithium_electrolyte_*.vtu"))[-1])
+    volume = pyvista.read(sorted(folder.glob("fields*.pvtu"))[-1])
+    probed = pyvista.PolyData(cloud.points).sample(volume)
+    ours = cloud.point_data["displacement_mm"]
+    difference = abs(probed.point_data["displacement_mm"] - ours).max(axis=1)
+    assert (difference <= 1e-9).mean() >= 0.95, np.sort(difference)[-20:]
+    assert difference.max() <= 0.02 * abs(ours).max()
+    assert abs(ours[:, 1]).max() > 1e-5                       # it did move
+
+
+def test_ssb_default_pictures(ssb):
+    """The run renders porosity.png (the last step on the deformed mesh) and interfaces.png
+    (pressure and gap at the interface points, at the step of the peak pressure) with pyvista,
+    and says so in its log; `nipstack pictures` renders them again."""
+    import numpy as np
+
+    out, _ = ssb
+    log = (out / "run.log").read_text()
+    assert "pictures: porosity.png, interfaces.png" in log
+    for name in ("porosity.png", "interfaces.png"):
+        image = __import__("matplotlib.image").image.imread(out / name)
+        assert image.shape[0] >= 600 and image.shape[1] >= 1200, image.shape
+        assert np.ptp(image[..., :3]) > 0.5                # not a blank picture
+    view = json.loads((out / "fields" / "view.json").read_text())
+    assert view["case"] == "stack_ssb_rough_lithium"
+    before = (out / "interfaces.png").stat().st_mtime_ns
+    again = run_cli(["pictures", str(out)], cwd=out.parent)
+    assert again.returncode == 0, again.stderr
+    assert "wrote" in again.stdout and (out / "interfaces.png").stat().st_mtime_ns > before
+
+
+@pytest.mark.skipif(not (shutil.which("pvpython") and shutil.which("xvfb-run")),
+                    reason="needs ParaView's pvpython and xvfb-run (Debian: paraview, "
+                           "python3-paraview, xvfb; .ci/run installs them)")
+def test_ssb_paraview_script_opens_the_run(ssb, tmp_path):
+    """The results folder's open_in_paraview.py runs in Debian's pvpython (ParaView 5.11) and
+    saves a screenshot of porosity and the interface points."""
+    import numpy as np
+
+    out, _ = ssb
+    picture = tmp_path / "paraview.png"
+    done = subprocess.run(["xvfb-run", "-a", "pvpython", "open_in_paraview.py",
+                           "--screenshot", str(picture)], cwd=out, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    image = __import__("matplotlib.image").image.imread(picture)
+    assert image.shape[:2] == (600, 1200)
+    assert np.ptp(image[..., :3]) > 0.5
 
 
 @pytest.mark.mpi
