@@ -8,6 +8,8 @@
                    [--fit X_KEY,Y_KEY] [--threshold Y_KEY=LEVEL[@X_KEY] ...]
                                            run a case per value, tabulate, fit compaction,
                                            find where a result crosses a level
+    nipstack calibrate DATA.toml [--out DIR] [--overwrite] [--no-fe-check]
+                                           fit a DPC card to compaction data (card + report)
 
 Exit codes: 0 done; 2 bad input (case file, card, option, a results folder that is not
 nipstack's) - one message, no traceback, nothing written; 3 the run stopped early (cut-backs
@@ -114,6 +116,16 @@ def _parser() -> argparse.ArgumentParser:
     pictures = sub.add_parser("pictures", help="(re-)render the PNG pictures of a results "
                                                "folder from its fields (pyvista, off-screen)")
     pictures.add_argument("folder", help="a results folder with fields/fields.pvd")
+    calibrate = sub.add_parser("calibrate", help="fit a DPC card to compaction data (die, "
+                                                 "flat press, strength tests, before/after "
+                                                 "pairs): the card and a report folder")
+    calibrate.add_argument("data", help="DATA.toml: the data files and what each test is")
+    calibrate.add_argument("--out", help="report folder (default: results/calibrate_<name>)")
+    calibrate.add_argument("--overwrite", action="store_true",
+                           help="replace an earlier nipstack report in the folder")
+    calibrate.add_argument("--no-fe-check", action="store_true",
+                           help="skip the FE flat-press run that checks a fit to "
+                                "coating-on-foil data")
     return parser
 
 
@@ -178,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "sweep":
             return _sweep(args, comm)
+        if args.command == "calibrate":
+            return _calibrate(args, comm)
         return _run(args, comm) if args.command == "run" else _check(args, comm)
     except SystemExit:
         raise
@@ -333,6 +347,21 @@ def _sweep(args, comm) -> int:
                + (", compaction_fit.json/png" if (out / "compaction_fit.json").exists() else ""))
     code = EXIT_INCOMPLETE if comm.bcast(bool(stopped), root=0) else 0
     return code
+
+
+def _calibrate(args, comm) -> int:
+    from .calibrate import CalibrationError, calibrate
+    from .case import CaseError
+    from .materials.cards import CardError
+    from .results_folder import OutputError
+
+    try:
+        calibrate(args.data, args.out, comm, overwrite=args.overwrite,
+                  check=not args.no_fe_check, log=lambda message: _say(comm, message))
+    except (CalibrationError, CaseError, CardError, OutputError) as exc:
+        _say(comm, f"nipstack: error: {exc}", sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
 
 
 def _point(args) -> int:
