@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    create .venv if needed, then run the default case (flat press of an NMC cathode)
 #   make test   create .venv if needed, then run the test suite (including the MPI tests)
-#   make test-fast   the edit loop: every test not marked slow (unit and verification checks)
+#   make test-fast   the edit loop: unit and verification tests (not marked slow or mpi)
 VENV ?= .venv
 CASE ?= cases/flat_press_nmc.toml
 
@@ -16,7 +16,7 @@ test: install
 	$(VENV)/bin/python -m pytest -q --durations=15 tests
 
 test-fast: install
-	$(VENV)/bin/python -m pytest -q -m "not slow" tests
+	$(VENV)/bin/python -m pytest -q -m "not slow and not mpi" --durations=5 tests
 
 benchmark: install
 	$(VENV)/bin/python benchmarks/flat_press_timing.py

@@ -21,6 +21,8 @@ from nipstack.case import load_case
 from nipstack.calender import Calender
 from nipstack.flat_press import FlatPress
 
+pytestmark = pytest.mark.slow     # whole-case runs: `make test`, not `make test-fast`
+
 CASE = ROOT / "cases" / "calender_nmc.toml"
 
 

@@ -20,6 +20,8 @@ from conftest import ROOT
 from nipstack.calender import Calender, roll_side_densification
 from nipstack.case import load_case
 
+pytestmark = pytest.mark.slow     # whole-case runs: `make test`, not `make test-fast`
+
 CASES = ["calender_graphite_double_sided", "calender_dry_film", "calender_lfp_etiemble"]
 
 

@@ -34,6 +34,8 @@ from nipstack.calender import Calender
 from nipstack.case import load_case
 from nipstack.flat_press import FlatPress
 
+pytestmark = pytest.mark.slow     # whole-case runs: `make test`, not `make test-fast`
+
 CASE = ROOT / "cases" / "calender_nmc.toml"
 COARSE = ["calender.elements_per_contact_length=4", "calender.travel_contact_lengths=3",
           "layers.1.elements=3", "output.fields=false", "output.plots=false"]

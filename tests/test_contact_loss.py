@@ -28,6 +28,8 @@ import pytest
 
 from conftest import ROOT, run_cli
 
+pytestmark = pytest.mark.slow     # whole-case runs: `make test`, not `make test-fast`
+
 TAU = 14 * 86400.0
 
 

@@ -49,6 +49,8 @@ from nipstack.delamination import (Delamination, dcb_compliance, dcb_load,
                                    graded_columns, kanninen_root_rotation,
                                    williams_root_rotation)
 
+pytestmark = pytest.mark.slow     # whole-case runs: `make test`, not `make test-fast`
+
 QUIET = dict(log=lambda *args, **kwargs: None)
 ARMS = dict(arm_thickness=1.5, youngs_modulus=70000.0, poisson_ratio=0.3,
             element_length=0.25, elements_through=4, coarse_length=0.75)

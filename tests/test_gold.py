@@ -18,6 +18,8 @@ import pytest
 from conftest import ROOT, run_cli
 from nipstack.case import load_case
 
+pytestmark = pytest.mark.slow     # whole-case runs: `make test`, not `make test-fast`
+
 _spec = importlib.util.spec_from_file_location(
     "update_gold", ROOT / "tests" / "regression" / "update_gold.py")
 update_gold = importlib.util.module_from_spec(_spec)

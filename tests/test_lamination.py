@@ -49,6 +49,8 @@ from nipstack.calender import Calender
 from nipstack.case import CaseError, load_case
 from nipstack.sweep import threshold_crossing
 
+pytestmark = pytest.mark.slow     # whole-case runs: `make test`, not `make test-fast`
+
 CASE = ROOT / "cases" / "lamination_li_on_cu.toml"
 NAME = "interface_copper_lithium"
 COARSE = ["interfaces.0.roughness.wavelength=0.08", "interfaces.0.roughness.amplitude=0.0005",

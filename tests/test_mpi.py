@@ -8,7 +8,7 @@ import pytest
 
 from conftest import MINIMAL_CASE, ROOT, run_cli
 
-pytestmark = pytest.mark.mpi
+pytestmark = [pytest.mark.mpi, pytest.mark.slow]
 
 COMPARED = ["thickness_under_load_mm", "porosity_under_load", "peak_pressure_MPa",
             "final_thickness_mm", "final_porosity", "springback_strain"]

@@ -236,6 +236,7 @@ def test_interrupt_stops_every_rank_and_marks_the_folder(ranks, signum, tmp_path
     assert (out / "checkpoint" / "state.npz").is_file()
 
 
+@pytest.mark.slow
 def test_a_compilation_killed_half_way_does_not_break_later_runs(tmp_path):
     """SIGTERM while FFCx compiles (an unfinished `.c` claim in a fresh cache), then a rerun."""
     cache = tmp_path / "cache"
@@ -362,6 +363,7 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path, capsys):
     assert "no checkpoint" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_from_its_scheduled_checkpoint(tmp_path):
     """SIGKILL leaves the staging folder (marker 'running', live history, the checkpoint of
     every 5th step); `--resume` of it completes the run with the uninterrupted summary."""

@@ -190,6 +190,7 @@ def test_contact_fraction_rises_with_stack_pressure():
     assert summary["j_loc_over_j_app_at_peak"] == pytest.approx(1.0 / fractions[-1])
 
 
+@pytest.mark.slow
 def test_plastic_limit_contact_fraction_is_pressure_over_hardness():
     """Seed 003: fraction = P / H. Perfectly plastic lithium (J2, Y = 0.8 MPa, no hardening,
     E/Y ~ 1e4) with a shallow sinusoidal surface (slope <= 0.16) pressed on LLZO (E = 150 GPa,

@@ -27,6 +27,8 @@ import pytest
 
 from conftest import ROOT, run_cli
 
+pytestmark = pytest.mark.slow     # whole-case runs: `make test`, not `make test-fast`
+
 SSB = ["--set", "geometry.width=0.02", "--set", "geometry.elements_width=32",
        "--set", "layers.1.elements=8", "--set", "stack.load_steps=4",
        "--set", "stack.unload_steps=0"]
