@@ -92,6 +92,13 @@ class Geometry(_Strict):
     depth: float = Field(0.1, gt=0, le=MAX_LENGTH, description="Depth along z (3D only), mm.")
     elements_width: int = Field(4, ge=1, le=100000, description="Elements along the width.")
     elements_depth: int = Field(2, ge=1, le=10000, description="Elements along the depth (3D).")
+    mesh_file: str | None = Field(
+        None, description="Flat press: your own mesh of the section instead of the built strip "
+        "(Gmsh .msh, or any format meshio reads with named cell sets): cell groups named as "
+        "the layers; facet groups bottom, top, left, right (front, back in 3D) and "
+        "interface_<layer below the top>_<top layer>; mm, bottom at y = 0, each layer as high "
+        "as its thickness. A relative path is from the case file's folder; width, depth and "
+        "elements_* are then not used.")
 
 
 class Profile(_Strict):
@@ -745,7 +752,31 @@ def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
         raise CaseError(f"case file '{path}': field '{where}': {first['msg']}{got_text}{extra}"
                         ) from None
     _check_materials(case, path)
+    _resolve_mesh_file(case, path)
     return case
+
+
+def _resolve_mesh_file(case: Case, case_path: Path):
+    """geometry.mesh_file as an absolute path (from the case file's folder), or CaseError."""
+    given = case.geometry.mesh_file
+    if given is None:
+        return
+    if case.case.kind != "flat_press":
+        raise CaseError(f"case file '{case_path}': field 'geometry.mesh_file': a mesh file is "
+                        f"read for kind = 'flat_press' only (got {case.case.kind!r})")
+    mesh_path = Path(given).expanduser()
+    if not mesh_path.is_absolute():
+        mesh_path = case_path.resolve().parent / mesh_path
+    if not mesh_path.is_file():
+        raise CaseError(f"case file '{case_path}': field 'geometry.mesh_file': no file "
+                        f"'{mesh_path}'")
+    from .meshes.external import MeshFileError, check_mesh_file
+    try:
+        check_mesh_file(mesh_path, case.layers, case.geometry.dimension)
+    except MeshFileError as exc:
+        raise CaseError(f"case file '{case_path}': field 'geometry.mesh_file': {exc}") \
+            from None
+    case.geometry.mesh_file = str(mesh_path)
 
 
 def _toml_problem(text: str, exc: tomllib.TOMLDecodeError) -> str:

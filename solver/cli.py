@@ -4,6 +4,7 @@
     nipstack check CASE [--set key=value ...] [--schema]   validate a case file (no solve)
     nipstack point CARD --path hydrostatic|uniaxial-strain|triaxial [...]   one material point
     nipstack pictures FOLDER                               the PNG pictures of a results folder
+    nipstack export FOLDER --to FILE [--step N] [--dataset NAME]   fields to any meshio format
     nipstack sweep CASE --param KEY=V1,V2,... [--set ...] [--out DIR] [--ranks-per-run N]
                    [--fit X_KEY,Y_KEY] [--threshold Y_KEY=LEVEL[@X_KEY] ...]
                                            run a case per value, tabulate, fit compaction,
@@ -116,6 +117,19 @@ def _parser() -> argparse.ArgumentParser:
     pictures = sub.add_parser("pictures", help="(re-)render the PNG pictures of a results "
                                                "folder from its fields (pyvista, off-screen)")
     pictures.add_argument("folder", help="a results folder with fields/fields.pvd")
+    export = sub.add_parser("export", help="write one step of a run's fields to another mesh "
+                                           "format (meshio: .xdmf, .msh, .vtu, .inp, .med, ...)")
+    export.add_argument("folder", help="a results folder with fields/fields.pvd")
+    export.add_argument("--to", required=True, metavar="FILE",
+                        help="the file to write; its suffix names the format")
+    export.add_argument("--step", type=_count(1, 10**9, "--step"), default=None,
+                        help="the written step, 1 = the first (default: the last)")
+    export.add_argument("--dataset", default="fields",
+                        help="fields (the volume, default) or an interface point dataset, "
+                             "e.g. interface_lithium_electrolyte")
+    export.add_argument("--format", default=None,
+                        help="meshio's format name when the suffix does not say it "
+                             "(e.g. gmsh22, abaqus)")
     calibrate = sub.add_parser("calibrate", help="fit a DPC card to compaction data (die, "
                                                  "flat press, strength tests, before/after "
                                                  "pairs): the card and a report folder")
@@ -179,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         return _point(args)
     if args.command == "pictures":
         return _pictures(args)
+    if args.command == "export":
+        return _export(args)
     import dolfinx_solver  # noqa: F401  (MPI before dolfinx/petsc4py)
     from mpi4py import MPI
 
@@ -416,4 +432,20 @@ def _pictures(args) -> int:
         return EXIT_ERROR
     for name in pictures:
         print(f"wrote {folder / name}")
+    return 0
+
+
+def _export(args) -> int:
+    """`nipstack export FOLDER --to FILE`: one step of the fields in another mesh format."""
+    from .export import ExportError, export
+
+    if Path(args.to).exists():
+        print(f"nipstack: error: --to '{args.to}' exists; give a new name", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        target, time, step = export(args.folder, args.to, args.step, args.dataset, args.format)
+    except ExportError as exc:
+        print(f"nipstack: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {target} (step {step}, t = {time:.6g} s)")
     return 0

@@ -33,6 +33,7 @@ from dolfinx import fem
 from .case import Case, layer_laws
 from .checkpoint import PhaseJournal, enter_phase
 from .mechanics import MechanicsProblem, StepFailure
+from .meshes.external import read_layered_mesh
 from .meshes.layered import Layer, build_layered_strip
 from .newton import NewtonSolver
 from .output import plot_porosity_field, plot_pressure_thickness, write_history
@@ -89,9 +90,14 @@ class FlatPress:
         self.log = log if comm.rank == 0 else (lambda *a, **k: None)
         geometry = case.geometry
         layers = [Layer(spec.name, spec.thickness, spec.elements) for spec in case.layers]
-        self.mesh_data = build_layered_strip(layers, geometry.width, geometry.elements_width,
-                                             dim=geometry.dimension, depth=geometry.depth,
-                                             elements_depth=geometry.elements_depth, comm=comm)
+        if geometry.mesh_file:
+            self.mesh_data = read_layered_mesh(geometry.mesh_file, geometry.dimension, comm)
+        else:
+            self.mesh_data = build_layered_strip(layers, geometry.width,
+                                                 geometry.elements_width,
+                                                 dim=geometry.dimension, depth=geometry.depth,
+                                                 elements_depth=geometry.elements_depth,
+                                                 comm=comm)
         self.laws = laws = layer_laws(case.layers)
         solver = case.solver
         self.problem = problem = MechanicsProblem(self.mesh_data, laws, solver.element_degree,

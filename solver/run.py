@@ -131,6 +131,10 @@ def write_inputs(case, folder: Path, case_file: Path | None = None):
         source = card_path(name)
         cards.mkdir(exist_ok=True)
         shutil.copyfile(source, cards / source.name)
+    if case.geometry.mesh_file:                  # the user's mesh, as it was for this run
+        (folder / "mesh").mkdir(exist_ok=True)
+        shutil.copyfile(case.geometry.mesh_file,
+                        folder / "mesh" / Path(case.geometry.mesh_file).name)
 
 
 class Provenance:
