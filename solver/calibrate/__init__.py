@@ -16,7 +16,7 @@ import numpy as np
 
 from .data import CalibrationError, load_input
 from .fit import DESIGN_LIMIT, IDENTIFIABLE, fit
-from .model import evaluate, fit_entries, measured, residuals, start_card
+from .model import evaluate, fit_entries, measured, residual_scale, residuals, start_card
 
 __all__ = ["CalibrationError", "calibrate", "run_fit"]
 
@@ -36,9 +36,9 @@ def run_fit(inp, log=print) -> dict:
     entries = fit_entries(inp, card["parameters"])
     targets = [measured(ds) for ds in inp.data]
 
-    def residual_of(values):
+    def residual_of(values, coarse=False):
         predictions = evaluate(_parameters_with(card, values, entries), inp.data, inp.path)
-        return np.concatenate([residuals(p, t, ds)
+        return np.concatenate([residuals(p, t, ds, coarse)
                                for p, t, ds in zip(predictions, targets, inp.data)])
 
     started = time.perf_counter()
@@ -85,14 +85,27 @@ def _statistics(inp, predictions, targets, sensitive) -> list[dict]:
         for key, data in target.items():
             verdict = fit_verdict(len(data), n_par, data)
             r2 = r_squared(prediction[key], data) if verdict["fitted"] else None
-            floor = 0.02 * float(np.max(np.abs(data))) if ds.kind == "die" else 1e-12
             worst = float(np.max(np.abs(prediction[key] - data)
-                                 / np.maximum(np.abs(data), floor)))
+                                 / residual_scale(ds, key, data)))
             out.append({"data_set": ds.name, "file": ds.file.name, "kind": ds.kind,
                         "column": key, "points": len(data), "parameters_informed": n_par,
-                        "r_squared": r2, "verdict": verdict["note"],
+                        "r_squared": r2, "verdict": verdict["note"] + _mass_note(ds),
                         "max_relative_residual": worst})
     return out
+
+
+def _mass_note(ds) -> str:
+    """Before/after pairs: solid thickness h (1 - porosity) before and after (equal if the
+    layer kept its area and mass); a mismatch means thickness and porosity residuals cannot
+    both vanish."""
+    if ds.kind != "pairs":
+        return ""
+    c = ds.columns
+    before = c["thickness_before"] * (1.0 - c["porosity_before"])
+    after = c["thickness_after"] * (1.0 - c["porosity_after"])
+    worst = float(np.max(np.abs(after / before - 1.0)))
+    return (f"; solid thickness h(1-porosity) after/before differs by up to {100 * worst:.2f} % "
+            "(mass balance of the data)")
 
 
 def _status(result) -> list[str]:

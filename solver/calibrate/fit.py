@@ -39,7 +39,7 @@ from .model import MODEL_ERRORS, Entry
 IDENTIFIABLE = 0.10          # relative sd (from the fit) above which an unknown is undetermined
 DESIGN_LIMIT = 1.0           # relative sd at 1 % noise above which it is undetermined
 _FLOOR = 1e-10               # smallest singular value kept, relative to the largest
-_FAILED = 10.0               # residual of every point when the model cannot follow the path
+_FAILED = 10.0               # a failed path: every residual 10 x the largest at the start
 
 
 @dataclass
@@ -109,18 +109,22 @@ def _solve(function, entries, x0):
 
 
 def fit(entries: list[Entry], residual_of, log=print) -> FitResult:
-    """Fit the entries. residual_of(values: dict key -> value) -> residual vector; a
-    MODEL_ERRORS exception counts as a failed path (large residuals)."""
+    """Fit the entries. residual_of(values: dict key -> value, coarse: bool) -> residual
+    vector; a MODEL_ERRORS exception counts as a failed path (large residuals).
+
+    Continuation: a first solve with the coarse residuals (``model.residual_scale``: die
+    stresses relative to 2 % of the test's peak, so the stiff high-density rows lead and the
+    small low-density stresses cannot trap the start), then the fine ones from there."""
     n_res = [None]
 
-    def function_for(active, held):
+    def function_for(active, held, coarse=False):
         def function(x):
             values = dict(held)
             values.update({entries[i].key: entries[i].from_x(x[k]) for k, i in enumerate(active)})
             try:
-                r = residual_of(values)
-            except MODEL_ERRORS:
-                return np.full(n_res[0], _FAILED)
+                r = residual_of(values, coarse)
+            except MODEL_ERRORS:          # worse than any state the path can follow
+                return np.full(n_res[0], failed[0])
             n_res[0] = r.size
             return r
         return function
@@ -128,20 +132,29 @@ def fit(entries: list[Entry], residual_of, log=print) -> FitResult:
     starts = {e.key: e.start for e in entries}
     x_start = np.array([e.to_x(e.start) for e in entries])
     active = list(range(len(entries)))
-    n_res[0] = residual_of(starts).size
-    result = _solve(function_for(active, {}), entries, x_start)
-    evaluations = result.nfev
-    variance = float(result.fun @ result.fun) / max(result.fun.size - len(entries), 1)
-    removed = [active[i] for i in undetermined(entries, result.x, result.jac, variance)]
-    if removed:
+    r_start = residual_of(starts, False)
+    n_res[0] = r_start.size
+    failed = [_FAILED * max(1.0, float(np.max(np.abs(r_start))))]
+    first = _solve(function_for(active, {}, coarse=True), entries, x_start)
+    result = _solve(function_for(active, {}), entries, first.x)
+    evaluations = first.nfev + result.nfev
+    for _ in range(len(entries)):            # until the refit leaves nothing undetermined
+        sub = [entries[i] for i in active]
+        variance = float(result.fun @ result.fun) / max(result.fun.size - len(active), 1)
+        removed = [active[i] for i in undetermined(sub, result.x, result.jac, variance)]
+        if not removed:
+            break
         log("  not determined by the data (held at their start values): "
             + ", ".join(entries[i].key for i in removed))
-        active = [i for i in range(len(entries)) if i not in removed]
-        held = {entries[i].key: entries[i].start for i in removed}
-        sub = [entries[i] for i in active]
-        if active:
-            result = _solve(function_for(active, held), sub, x_start[active])
-            evaluations += result.nfev
+        x_free = dict(zip(active, result.x))
+        active = [i for i in active if i not in removed]
+        held = {entries[i].key: entries[i].start for i in range(len(entries))
+                if i not in active}
+        if not active:
+            break
+        result = _solve(function_for(active, held), [entries[i] for i in active],
+                        np.array([x_free[i] for i in active]))
+        evaluations += result.nfev
     return _result(entries, active, result, x_start, evaluations)
 
 

@@ -282,24 +282,28 @@ def measured(ds: DataSet) -> dict[str, np.ndarray]:
     return {k: c[k] for k in keys if k in c}
 
 
-def residual_scale(ds: DataSet, key: str, values: np.ndarray) -> np.ndarray:
+def residual_scale(ds: DataSet, key: str, values: np.ndarray,
+                   coarse: bool = False) -> np.ndarray:
     """What a residual of 1 means, per row: stresses (die) relative to max(|value|, 2 % of
-    the column's peak), so that unloading to 0 does not divide by 0; a flat-press thickness
+    the highest value so far in the test), so that unloading to 0 does not divide by 0 while
+    the low-density rows at the start keep their weight (coarse: 2 % of the test's peak, the
+    first stage of ``fit.fit``); a flat-press thickness
     relative to the compaction of the test, h0 - min(h) (a thickness error relative to the
     thickness itself would make 1 % noise a third of the signal); the rest relative to the
     value."""
     if ds.kind == "die":
-        return np.maximum(np.abs(values), max(0.02 * float(np.max(np.abs(values))), 1e-12))
+        peak = np.max(np.abs(values)) if coarse else np.maximum.accumulate(np.abs(values))
+        return np.maximum(np.abs(values), np.maximum(0.02 * peak, 1e-12))
     if ds.kind == "flat_press":
         return np.full(values.shape, float(ds.options["initial_thickness"]) - values.min())
     return np.maximum(np.abs(values), 1e-12)
 
 
-def residuals(prediction: dict, data: dict, ds: DataSet) -> np.ndarray:
+def residuals(prediction: dict, data: dict, ds: DataSet, coarse: bool = False) -> np.ndarray:
     """Residuals of a data set in units of residual_scale, times sqrt(weight)."""
     parts = []
     for key, values in data.items():
-        parts.append((prediction[key] - values) / residual_scale(ds, key, values))
+        parts.append((prediction[key] - values) / residual_scale(ds, key, values, coarse))
     return math.sqrt(ds.weight) * np.concatenate(parts)
 
 

@@ -111,5 +111,5 @@ def write_csv(path: Path, columns: dict, units: dict, comment: str = ""):
         writer.writerow([f"{k} [{units[k]}]" if units[k] else k for k in keys])
         for i in range(len(columns[keys[0]])):
             writer.writerow([columns[k][i] if isinstance(columns[k][i], str)
-                             else f"{float(columns[k][i]):.9g}" for k in keys])
+                             else f"{float(columns[k][i]) + 0.0:.9g}" for k in keys])
     return path
