@@ -47,7 +47,7 @@ elements = {STRIP['foil_elements']}
 
 [[layers]]
 name = "coating"
-material = "{card.resolve()}"
+material = "{card.name}"            # the fitted card, next to this file
 thickness = {h0}
 elements = {STRIP['coating_elements']}
 
