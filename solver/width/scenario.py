@@ -1,0 +1,181 @@
+"""`kind = "calender_width"`: the run.py scenario of the full-width roll-stack model.
+
+Order of a run: the nip response table from 2D calender runs (cached), the two roll beams and
+the web, the coupled solve (gap control: calender.gap is g0, the gap of the uncrowned,
+undeflected rolls; line-load control: calender.line_load is the mean line load over the coated
+lane, so the total nip force is line_load x coated_width), then the elongation / in-plane
+stress / wrinkling check and, if asked, the crown optimiser.
+
+The scenario has no finite-element problem of its own (`problem = None`): its 2D runs are
+Calender problems that live and die inside the response table. run.py skips the mesh line,
+the material warnings and the pyvista pictures for it; its outputs are width_profile.csv,
+width_profile.png, roll_deflection.csv, summary.json and history.csv (the Newton iterations).
+"""
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..case import layer_laws
+from .crown import optimise_crown, rms_spread
+from .lanes import Strip, membrane_state
+from .model import Web, WidthModel, roll_geometry
+from .response import build_response
+
+PROFILE_COLUMNS = ("x_mm", "line_load_N_per_mm", "gap_mm", "entry_coating_thickness_mm",
+                   "entry_porosity", "exit_thickness_mm", "exit_porosity",
+                   "machine_direction_elongation", "foil_stress_MPa",
+                   "membrane_force_N_per_mm")
+
+
+def coating_modulus(law, initial_porosity, porosity) -> np.ndarray:
+    """E of the coating card at the exit porosity (MPa): its own E(phi) at the plastic state
+    kappa = ln((1 - phi0) / (1 - phi)); 0 for a law without one."""
+    if not hasattr(law, "effective_youngs_modulus"):
+        return np.zeros_like(porosity)
+    kappa = np.log((1.0 - initial_porosity) / (1.0 - np.asarray(porosity)))
+    return np.asarray(law.effective_youngs_modulus({"plastic_volumetric_strain": kappa}))
+
+
+class CalenderWidth:
+    problem = None          # no FE problem of its own (see the module docstring)
+
+    def __init__(self, case, comm, log=print):
+        self.case, self.comm, self.log = case, comm, log
+        self.spec, self.records, self.on_step = case.width, [], None
+        self.laws = layer_laws(case.layers)
+        self.coating = case.layers[-1]
+        self.foil = case.layers[0] if len(case.layers) == 2 else None
+        law = self.laws[self.coating.name]
+        porosity = self.coating.initial_porosity
+        self.initial_porosity = porosity if porosity is not None else law.initial_porosity
+        self.web = Web.from_spec(self.spec, self.coating.thickness, self.initial_porosity,
+                                 self.foil.thickness if self.foil else 0.0)
+        self.crown_result = None
+
+    def grid(self) -> dict:
+        spec, web = self.spec, self.web
+        reductions = spec.reductions or [f * float(web.thickness.max())
+                                         for f in (0.04, 0.08, 0.12, 0.16, 0.20, 0.24)]
+        thicknesses = spec.thicknesses or sorted({float(web.thickness.min()),
+                                                  float(web.thickness.max())})
+        porosities = spec.porosities or sorted({float(web.porosity.min()),
+                                                float(web.porosity.max())})
+        return {"reductions": reductions, "thicknesses": thicknesses, "porosities": porosities}
+
+    def run(self):
+        started = time.perf_counter()
+        spec, calender = self.spec, self.case.calender
+        cache = Path(spec.response_cache).expanduser() if spec.response_cache else None
+        self.response = build_response(self.case, self.grid(), self.comm, self.log, cache)
+        diameter = 2.0 * calender.roll_radius
+        self.model = WidthModel(self.web, roll_geometry(spec.top_roll, diameter),
+                                roll_geometry(spec.bottom_roll, diameter), self.response,
+                                spec.element_length)
+        if calender.control == "gap":
+            self.solution = self.model.solve(g0=calender.gap, tolerance=spec.tolerance)
+        else:
+            self.solution = self.model.solve(total_load=calender.line_load * spec.coated_width,
+                                             tolerance=spec.tolerance)
+        self.records = self.solution.history
+        self.margins = self.model.margins(self.solution)
+        self.membrane = self.web_stress()
+        if spec.optimise_crown != "none":
+            self.crown_result = optimise_crown(self.model, self.solution.total_load,
+                                               spec.optimise_crown, spec.crown_limit,
+                                               spec.tolerance)
+        self.wall_time = time.perf_counter() - started
+
+    def web_stress(self) -> dict:
+        """The in-plane state of the web (lanes.membrane_state) after this solution."""
+        values, web = self.solution.values, self.web
+        law = self.laws[self.coating.name]
+        modulus = coating_modulus(law, web.porosity, values["exit_porosity"])
+        strips = {"lane": Strip(web.x, values["machine_direction_elongation"] - 1.0,
+                                values["exit_thickness_mm"], modulus)}
+        for side, edge, far in (("left", web.x[0], web.left_edge),
+                                ("right", web.x[-1], web.right_edge)):
+            if abs(far - edge) > 0:      # the bare foil: untouched, stretch 1, no coating
+                x = np.linspace(min(far, edge), max(far, edge), 9)
+                strips[side] = Strip(x, *(np.zeros_like(x),) * 3)
+        self.strip_names = [name for name in ("left", "lane", "right") if name in strips]
+        strips = [strips[name] for name in self.strip_names]
+        if self.foil is not None:
+            foil_law = self.laws[self.foil.name]
+            foil = (foil_law.youngs_modulus, foil_law.poisson_ratio, self.foil.thickness)
+        else:
+            foil = (0.0, 0.3, 0.0)
+        nu = getattr(law, "poisson_ratio", None) or 0.25
+        return membrane_state(strips, foil, nu, self.case.calender.front_tension)
+
+    # --- the run.py protocol -------------------------------------------------------------------
+    def step_outputs(self, record, folder):
+        pass
+
+    def summary(self) -> dict:
+        from .summary import width_summary
+        return width_summary(self)
+
+    def profile_rows(self) -> list[list[float]]:
+        """One row per cross-section across the whole web (margins included)."""
+        values, web, rows = self.solution.values, self.web, []
+        for name, strip in zip(self.strip_names, self.membrane["strips"]):
+            if name != "lane":                    # the edge point is in both: a jump in x
+                x_gap, gap = self.margins[name]
+                gaps = np.interp(strip["x"], x_gap, gap)
+                rows += [[x, 0.0, g, 0.0, float("nan"), 0.0, float("nan"), 1.0, s, n]
+                         for x, g, s, n in zip(strip["x"], gaps, strip["foil_stress"],
+                                               strip["membrane_force"])]
+                continue
+            rows += [[x, self.solution.q[i], self.solution.gap[i], web.thickness[i],
+                      web.porosity[i], values["exit_thickness_mm"][i],
+                      values["exit_porosity"][i], values["machine_direction_elongation"][i],
+                      strip["foil_stress"][i], strip["membrane_force"][i]]
+                     for i, x in enumerate(web.x)]
+        return rows
+
+    def final_outputs(self, folder):
+        if self.comm.rank != 0:
+            return
+        folder = Path(folder)
+        with open(folder / "width_profile.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(PROFILE_COLUMNS)
+            writer.writerows([[f"{v:.9g}" for v in row] for row in self.profile_rows()])
+        with open(folder / "roll_deflection.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["roll", "x_mm", "deflection_mm"])
+            for name, (x, w) in zip(("top", "bottom"), self.model.deflections(self.solution)):
+                writer.writerows([[name, f"{a:.9g}", f"{b:.9g}"] for a, b in zip(x, w)])
+        if self.case.output.plots:
+            from .plot import plot_profile
+            plot_profile(self, folder / "width_profile.png")
+
+    def history_csv(self, path):
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            names = list(self.records[0].keys()) if self.records else ["iteration"]
+            writer.writerow(names)
+            writer.writerows([[record[name] for name in names] for record in self.records])
+
+    @staticmethod
+    def describe(summary) -> str:
+        text = (f"done in {summary['wall_time_s']:.1f} s: total nip force "
+                f"{summary['total_load_N'] / 1e3:.3f} kN, line load "
+                f"{summary['line_load_min_N_per_mm']:.2f}-{summary['line_load_max_N_per_mm']:.2f}"
+                f" N/mm, mid-face gap opening {summary['gap_opening_mm'] * 1e3:.3f} um, exit "
+                f"porosity {summary['exit_porosity_mean']:.4f} (spread "
+                f"{summary['exit_porosity_spread_pp']:.3f} pp)")
+        if summary.get("wrinkling"):
+            text += "; WRINKLING: a compressed zone exceeds its buckling stress"
+        crown = summary.get("crown_optimum")
+        if crown:
+            text += (f"; best {crown['shape']} crown {crown['amplitude_on_diameter_mm'] * 1e3:.2f}"
+                     f" um on the diameter (spread {crown['exit_porosity_spread_pp']:.3f} pp)")
+        return text
+
+
+__all__ = ["CalenderWidth", "rms_spread"]
