@@ -3,8 +3,10 @@
 A scenario (FlatPress, Calender, StackCase, Delamination) offers: `problem`, `records`, `on_step` (a hook
 called after each converged step), `run()`, `summary()`, `step_outputs(record, folder)` and
 `final_outputs(folder)` (scenario plots and profile CSVs; collective), `history_csv(path)`
-(rank 0) and `describe(summary)` (the closing line); optionally `field_writer(path)` (a
-FieldWriter with scenario fields, e.g. the stack's interface gap and pressure). `run_case` adds
+(rank 0) and `describe(summary)` (the closing line); CalenderWidth (kind calender_width) has
+`problem = None` (roll beams and a table of 2D calender runs, no mesh of its own), so the mesh
+line, the material warnings and the pyvista pictures are skipped for it; optionally
+`field_writer(path)` (a FieldWriter with scenario fields, e.g. the stack's interface gap and pressure). `run_case` adds
 what every run has:
 
 * the safe results folder (``results_folder``): staging, marker, never replacing what is not
@@ -46,6 +48,9 @@ def build_scenario(case, comm, log=print):
     if case.case.kind == "calender":
         from .calender import Calender
         return Calender(case, comm, log)
+    if case.case.kind == "calender_width":      # no FE problem of its own: problem is None
+        from .width.scenario import CalenderWidth
+        return CalenderWidth(case, comm, log)
     if case.case.kind == "stack":
         from .stack_case import StackCase
         return StackCase(case, comm, log)
@@ -236,10 +241,11 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
     prepare_jit_cache(say)
     scenario = build_scenario(case, comm, say)
     problem = scenario.problem
-    V, mesh = problem.V, problem.mesh
-    say(f"  mesh: {mesh.topology.dim}D, "
-        f"{mesh.topology.index_map(mesh.topology.dim).size_global} cells, "
-        f"{V.dofmap.index_map.size_global * V.dofmap.index_map_bs} dofs")
+    if problem is not None:   # calender_width: beams and a table of 2D runs, no mesh of its own
+        V, mesh = problem.V, problem.mesh
+        say(f"  mesh: {mesh.topology.dim}D, "
+            f"{mesh.topology.index_map(mesh.topology.dim).size_global} cells, "
+            f"{V.dofmap.index_map.size_global * V.dofmap.index_map_bs} dofs")
     writer = {"fields": None}
     checkpoints = checkpoint.Checkpointer(scenario, folder.path,
                                           case.output.checkpoint_every_steps,
@@ -319,7 +325,7 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
     if comm.rank == 0:
         scenario.history_csv(folder.path / "history.csv")
         write_summary(summary, folder.path / "summary.json")
-    if comm.rank == 0 and case.output.fields and case.output.plots:
+    if comm.rank == 0 and case.output.fields and case.output.plots and problem is not None:
         render_pictures(scenario, folder.path, out, case.case.name, say, warn_)
     say(scenario.describe(summary))
     if interrupt.requested():
@@ -353,7 +359,7 @@ def render_pictures(scenario, folder: Path, final: Path, name: str, say, warn):
 def _warnings(problem, comm) -> list[str]:
     """The admissibility warnings of every rank's accepted states (e.g. loading past the end of
     a card's table), merged over the ranks with the extreme value of each."""
-    notes = problem.warnings()
+    notes = problem.warnings() if problem is not None else []   # calender_width: none
     merged: dict = {}
     for part in comm.allgather(notes):
         for region, what, value, text in part:
