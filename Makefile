@@ -23,3 +23,14 @@ benchmark: install
 
 clean:
 	rm -rf results .pytest_cache
+
+# Containers (not part of `make test`: the first build takes ~15 min here). Needs root and
+# Debian's buildah and debootstrap. container-base builds the cached base image if missing;
+# container-test builds the project image and runs the fast tests and the default case
+# (1 and 2 ranks) inside it. See README "Running in a container".
+.PHONY: container-base container-test
+container-base:
+	bash containers/build-base.sh
+
+container-test:
+	bash containers/container-test.sh
