@@ -49,7 +49,8 @@ from .meshes.layered import Layer, build_layered_strip
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
 from .rolls import Roll, RollContact
-from .stack import JumpLimitedNewton, build_interface_laws, interface_field_writer
+from .output import interface_field_writer
+from .stack import JumpLimitedNewton, build_interface_laws
 from .stack_case import interface_specs
 
 #: a point of an interface is closed (its void has closed) where the normal gap is below this
@@ -613,7 +614,7 @@ class Calender:
 
     def field_writer(self, path):
         """The ParaView writer (``run_case``): with interfaces, the interface gap, pressure,
-        damage and contact on the band cells are added (``stack.interface_field_writer``)."""
+        damage and contact on the band cells are added (``output.interface_field_writer``)."""
         from pathlib import Path
 
         from .output import FieldWriter

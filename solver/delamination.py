@@ -961,31 +961,17 @@ class Delamination:
                                  f"{r.penetration:.3e}", r.newton_iterations, r.cutbacks,
                                  " ".join(f"{x:.3e}" for x in r.residuals)])
 
+    def picture_view(self) -> dict:
+        """The pictures show the specimen at the last step: the crack opened furthest."""
+        return {"title": f"{self.test.upper()} specimen", "interface_step": "last"}
+
     def field_writer(self, path):
-        """FieldWriter with the interface damage, normal gap and slip on the band cells."""
-        from .output import FieldWriter
+        """The volume fields with the interface gap, pressure, damage and contact on the band
+        cells, and the interface at its (nodal) points as fields/<interface>.pvd
+        (``output.interface_field_writer``)."""
+        from .output import interface_field_writer
 
-        term = self.interfaces
-
-        class DelaminationFieldWriter(FieldWriter):
-            def __init__(self, problem, path):
-                super().__init__(problem, path)
-                self.interface_keys = {"damage": "interface_damage",
-                                       "gap_normal": "interface_gap_normal_mm",
-                                       "gap_tangential": "interface_gap_tangential_mm"}
-                for key, name in self.interface_keys.items():
-                    self.cell_functions["interface_" + key] = fem.Function(self.W, name=name)
-
-            def update_cell_fields(self):
-                super().update_cell_fields()
-                band = term.bands[INTERFACE]
-                if len(band.cells):
-                    values = term.cell_fields(INTERFACE)
-                    dofs = self.W.dofmap.list[band.cells, 0]
-                    for key in self.interface_keys:
-                        self.cell_functions["interface_" + key].x.array[dofs] = values[key]
-
-        return DelaminationFieldWriter(self.problem, Path(path))
+        return interface_field_writer(self.problem, self.interfaces, [INTERFACE], Path(path))
 
     @staticmethod
     def describe(summary) -> str:

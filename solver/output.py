@@ -1,9 +1,5 @@
-"""Results folder: fields for ParaView, summary.json, history.csv and PNG plots, written safely.
-
-A run writes into a hidden sibling folder `.<name>.partial`; only when everything has been written
-is it renamed to `<name>` (replacing an older result). A run that stops early still moves its
-partial results to `<name>` so they can be inspected, but with a file `INCOMPLETE` saying why and
-`"status": "incomplete"` in summary.json: a results folder never *looks* complete when it is not.
+"""What a run writes into its results folder (``results_folder.ResultsFolder`` makes the folder
+safe): fields for ParaView, interface point datasets, summary.json, history.csv and plots.
 
 Fields (fields/fields.pvd: a ParaView collection with one .pvtu per converged load step, one
 grid carrying every field; open fields.pvd in ParaView). The collection's time is the step
@@ -22,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -39,49 +34,6 @@ FIELD_UNITS = {
     "mean_stress": "mean_stress_MPa",
     "von_mises_stress": "von_mises_stress_MPa",
 }
-
-
-class ResultsFolder:
-    """Atomic results folder (collective: every rank calls every method)."""
-
-    def __init__(self, directory: str | Path, comm):
-        self.final = Path(directory)
-        self.comm = comm
-        self.partial = self.final.parent / f".{self.final.name}.partial"
-        if comm.rank == 0:
-            if self.partial.exists():
-                shutil.rmtree(self.partial)
-            self.partial.mkdir(parents=True)
-        comm.barrier()
-
-    @property
-    def path(self) -> Path:
-        return self.partial
-
-    def _publish(self):
-        if self.comm.rank == 0:
-            if self.final.exists():
-                shutil.rmtree(self.final)
-            self.partial.rename(self.final)
-        self.comm.barrier()
-
-    def complete(self):
-        self._publish()
-
-    def incomplete(self, reason: str):
-        if self.comm.rank == 0:
-            (self.partial / "INCOMPLETE").write_text(reason + "\n")
-            summary = self.partial / "summary.json"
-            data = json.loads(summary.read_text()) if summary.exists() else {}
-            data["status"] = "incomplete"
-            data["reason"] = reason
-            summary.write_text(json.dumps(data, indent=2) + "\n")
-        self._publish()
-
-    def discard(self):
-        if self.comm.rank == 0 and self.partial.exists():
-            shutil.rmtree(self.partial)
-        self.comm.barrier()
 
 
 #: how far after the previous step a step at the same time is written (s)
@@ -444,3 +396,93 @@ def plot_pressure_thickness(records, path: Path, layer: str, initial_thickness: 
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def interface_field_writer(problem, term, names, path):
+    """A FieldWriter for `path` (fields.pvd) that adds the fields of the interfaces `names` of
+    the InterfaceTerm `term` on their band cells (DG0, area-weighted): interface_gap_normal_mm,
+    interface_gap_tangential_mm, interface_pressure_MPa, interface_damage, interface_contact."""
+    names = list(names)
+
+    class InterfaceFieldWriter(FieldWriter):
+        """FieldWriter + interface fields on the band cells (DG0, area-weighted)."""
+
+        def __init__(self, problem, path):
+            super().__init__(problem, path)
+            units = {"gap_normal": "interface_gap_normal_mm",
+                     "gap_tangential": "interface_gap_tangential_mm",
+                     "pressure": "interface_pressure_MPa", "damage": "interface_damage",
+                     "contact": "interface_contact"}
+            self.interface_keys = units
+            for key, name in units.items():
+                self.cell_functions["interface_" + key] = fem.Function(self.W, name=name)
+
+        def update_cell_fields(self):
+            super().update_cell_fields()
+            dofs = self.W.dofmap.list
+            for name in names:
+                band = term.bands[name]
+                if not len(band.cells):
+                    continue
+                values = term.cell_fields(name)
+                for key in self.interface_keys:
+                    self.cell_functions["interface_" + key].x.array[
+                        dofs[band.cells, 0]] = values[key]
+
+        def write(self, t: float):
+            super().write(t)
+            for name in names:
+                write_interface_points(term, name, self.folder, self.collections[name],
+                                       self.last_time)
+
+    writer = InterfaceFieldWriter(problem, Path(path))
+    writer.folder = Path(path).parent
+    writer.collections = {name: [] for name in names}    # (time, file) of each written step
+    return writer
+
+
+INTERFACE_POINT_FIELDS = {"gap_normal": "interface_gap_normal_mm",
+                          "gap_tangential": "interface_gap_tangential_mm",
+                          "pressure": "interface_pressure_MPa",
+                          "damage": "interface_damage", "contact": "interface_contact"}
+
+
+def write_interface_points(term, name: str, folder: Path, collection: list, time: float):
+    """The interface `name` at its quadrature points, at their true values (not the band-cell
+    averages of the volume fields, which halve a hot spot): one VTK point cloud per step,
+    fields/<name>_NNNNNN.vtu at the reference coordinates X (mm) with the displacement
+    `displacement_mm` there (warped like the volume fields), and the collection
+    fields/<name>.pvd of the steps so far (`collection`, appended to here) with the volume
+    fields' times. Collective; rank 0 writes."""
+    import meshio
+
+    band = term.bands[name]
+    fields = term.point_fields(name)
+    displacement = term.point_displacement(name)       # collective on its first call
+    own = band.owned
+    gdim = band.coordinates.shape[1] if band.coordinates.ndim == 2 else 2
+    local = np.column_stack([band.coordinates[own]] + [fields[k][own]
+                                                       for k in INTERFACE_POINT_FIELDS]
+                            + [displacement[own]]) \
+        if own.any() else np.zeros((0, 2 * gdim + len(INTERFACE_POINT_FIELDS)))
+    gathered = term.comm.gather(local, root=0)
+    if term.comm.rank != 0:
+        return
+    data = np.vstack(gathered)
+    order = np.lexsort(data[:, :gdim].T[::-1])             # the same file on any rank count
+    data = data[order]
+    points = np.zeros((len(data), 3))
+    points[:, :gdim] = data[:, :gdim]
+    point_data = {label: data[:, gdim + k]
+                  for k, label in enumerate(INTERFACE_POINT_FIELDS.values())}
+    point_data["displacement_mm"] = np.zeros((len(data), 3))   # Warp By Vector, as the volume
+    point_data["displacement_mm"][:, :gdim] = data[:, -gdim:]
+    vertices = [("vertex", np.arange(len(data)).reshape(-1, 1))]
+    file_name = f"{name}_{len(collection):06d}.vtu"
+    meshio.write(folder / file_name, meshio.Mesh(points, vertices, point_data=point_data))
+    collection.append((time, file_name))
+    entries = "".join(f'    <DataSet timestep="{t!r}" part="0" file="{f}" />\n'
+                      for t, f in collection)
+    (folder / f"{name}.pvd").write_text(
+        '<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n'
+        f"  <Collection>\n{entries}  </Collection>\n</VTKFile>\n")

@@ -16,8 +16,9 @@ Every colour bar carries tick labels and the quantity with its unit; a field tha
 round-off is drawn in one colour and the title says so (``output.ColourScale``). A thin section
 (width over height above 8) is drawn with its height stretched, and the title states the factor.
 
-The run writes ``fields/view.json`` (what to show: a window in x, an origin, a label) when a
-scenario has one; otherwise the whole section is shown.
+The run writes ``fields/view.json`` (what to show: a window in x, an origin, a label, and
+``interface_step = "last"`` where the last step tells more than the peak pressure, e.g. an
+opening crack) when a scenario has one; otherwise the whole section is shown.
 
 Rendering needs an OpenGL library (EGL or OSMesa, e.g. Debian's libegl1 + libegl-mesa0).
 `render_in_child` runs ``python -m nipstack.pictures FOLDER`` in a child process, so a machine
@@ -44,6 +45,9 @@ WINDOW_PIXELS = (1400, 700)
 #: the share of a picture's width the section may use (the colour bar takes the rest)
 PLOT_AREA = 0.7
 DENSE_GREY = "#9a9a9a"
+#: a 2D picture with more cells than this is drawn without the mesh edges (they would hide
+#: the colours)
+MAX_CELLS_WITH_EDGES = 1500
 #: how long a child process may take to render a run's pictures (s)
 RENDER_TIMEOUT_S = 300
 
@@ -186,15 +190,16 @@ def render_field(folder: Path, view: dict) -> Path:
     stretch = _stretch(shown.bounds) if dim == 2 else 1.0
     shown = _stretched(shown, stretch)
     plotter = _plotter()
+    edges = view.get("edges", dim == 2 and shown.n_cells <= MAX_CELLS_WITH_EDGES)
     coloured = shown.extract_cells(np.flatnonzero(porous))
     plotter.add_mesh(coloured, scalars=field, preference="cell", cmap="viridis",
-                     clim=(scale.vmin, scale.vmax), show_edges=view.get("edges", dim == 2),
+                     clim=(scale.vmin, scale.vmax), show_edges=edges,
                      edge_color="#303030", line_width=0.5,
                      scalar_bar_args=_bar(f"{quantity} ({unit})", scale))
     dense = np.flatnonzero(~porous)
     if len(dense):
         plotter.add_mesh(shown.extract_cells(dense), color=DENSE_GREY,
-                         show_edges=view.get("edges", dim == 2), edge_color="#505050",
+                         show_edges=edges, edge_color="#505050",
                          line_width=0.5)
     where = view.get("title", "")
     grey = "; grey: dense layers (porosity 0)" if len(dense) else ""
@@ -219,7 +224,7 @@ def render_interfaces(folder: Path, view: dict) -> Path | None:
     datasets = sorted((folder / "fields").glob("interface_*.pvd"))
     if not datasets:
         return None
-    peak = _peak_step(datasets)
+    peak = -1 if view.get("interface_step") == "last" else _peak_step(datasets)
     volume, time = _read_step(folder / "fields" / "fields.pvd", peak)
     volume = _shift_to_origin(_window(_deformed(volume), view), view)
     dim = _dimension(volume)
@@ -256,8 +261,9 @@ def render_interfaces(folder: Path, view: dict) -> Path | None:
                              render_points_as_spheres=True,
                              scalar_bar_args=_bar(f"{quantity} ({unit})", scale))
         names = ", ".join(name.removeprefix("interface_") for name, _ in clouds)
-        plotter.add_text(f"interface {quantity} at the quadrature points, step of the peak "
-                         f"interface pressure (t = {time:.4g} s; "
+        which = "the last step" if peak == -1 else "the step of the peak interface pressure"
+        plotter.add_text(f"interface {quantity} at the quadrature points, {which} "
+                         f"(t = {time:.4g} s; "
                          f"{names})\n{scale.describe(quantity, unit)}"
                          + (f"; height stretched x{stretch:g}" if stretch != 1 else ""),
                          position="upper_left", font_size=9)

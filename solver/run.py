@@ -345,7 +345,8 @@ def render_pictures(scenario, folder: Path, final: Path, name: str, say, warn):
     child process; a failure costs the pictures (with a warning), never the run. Rank 0."""
     from .pictures import render_in_child
 
-    view = getattr(scenario, "picture_view", lambda: {"case": name})()
+    view = getattr(scenario, "picture_view", dict)()
+    view.setdefault("case", name)
     (folder / "fields" / "view.json").write_text(json.dumps(view, indent=2) + "\n")
     started = time.perf_counter()
     pictures, why = render_in_child(folder)
