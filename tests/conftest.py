@@ -43,11 +43,11 @@ unload_steps = 4
 """
 
 
-def run_cli(args, cwd, ranks=None, timeout=900):
+def run_cli(args, cwd, ranks=None, timeout=900, env=None):
     command = [NIPSTACK, *args]
     if ranks:
         command = [MPIRUN, "-n", str(ranks), *command]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env=env)
 

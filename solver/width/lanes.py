@@ -80,6 +80,9 @@ def membrane_state(strips: list[Strip], foil: tuple[float, float, float], coatin
     m = np.array([[M0, M1], [M1, M2]])
     eps0_straight = load[0] / m[0, 0]
     eps0_free, kappa = np.linalg.solve(m, load)
+    moment_scale = sum(integrate(s.x, np.abs(ea * s.strain * s.x)) for s, ea in zip(strips, EA))
+    if abs(kappa) * M2 <= 1e-12 * moment_scale:
+        kappa = 0.0          # a symmetric web: the first moment of the strain is round-off
     out = []
     for s, ea in zip(strips, EA):
         N = ea * (eps0_straight - s.strain)

@@ -19,11 +19,13 @@ so they are tabulated once:
   (no extrapolation).
 
 Every 2D run is cached on disk (one JSON file per run) under the SHA-256 of its resolved case
-(the case model with every default, the material cards' text and nipstack's version), so a
-second width run, or one with a grid that shares nodes, reuses them.
+(the case model with every default, the material cards' text, nipstack's version and a hash
+of its source code), so a second width run, or one with a grid that shares nodes, reuses them,
+and a changed solver never reads a stale answer.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -48,9 +50,24 @@ def default_cache() -> Path:
     return Path(base) / "nipstack" / "nip_response"
 
 
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """SHA-256 of nipstack's own source (every .py of the package and its subpackages): a code
+    change, released or not, invalidates the cached runs."""
+    from .. import materials, meshes
+
+    digest = hashlib.sha256()
+    for folder in sorted({Path(__file__).parents[1], Path(materials.__file__).parent,
+                          Path(meshes.__file__).parent}):
+        for path in sorted(folder.rglob("*.py")):
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def run_key(case) -> str:
     """SHA-256 of what decides a 2D run's result: the resolved case (without its name, text
-    and output switches), the text of its material cards and nipstack's version."""
+    and output switches), the text of its material cards, nipstack's version and source."""
     from .. import __version__
     from ..materials.cards import card_path
 
@@ -58,7 +75,8 @@ def run_key(case) -> str:
     data["case"] = {"kind": data["case"]["kind"]}
     data.pop("output", None)
     cards = {layer.material: card_path(layer.material).read_text() for layer in case.layers}
-    text = json.dumps({"case": data, "cards": cards, "nipstack": __version__}, sort_keys=True)
+    text = json.dumps({"case": data, "cards": cards, "nipstack": __version__,
+                       "source": source_digest()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
