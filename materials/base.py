@@ -128,6 +128,15 @@ class MaterialLaw(Protocol):
         """History of n_points virgin material points (arrays with first axis n_points)."""
         ...
 
+    def stiffest_youngs_modulus(self) -> float:
+        """The largest Young's modulus the material reaches, MPa (scales contact penalties)."""
+        ...
+
+    def virgin_elastic_moduli(self) -> tuple[float, float]:
+        """(Young's modulus MPa, Poisson's ratio) of the unstrained material (elastic
+        predictors: the constrained modulus of a layer)."""
+        ...
+
     def update(self, eps_trial: np.ndarray, state: dict[str, np.ndarray], dt: float
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Return map over a batch of points.

@@ -616,6 +616,20 @@ class DruckerPragerCap:
                                  f"extrapolated with the last slope"))
         return errors, warnings
 
+    def stiffest_youngs_modulus(self) -> float:
+        """The largest Young's modulus the powder reaches, MPa: the dense solid's (Gibson-Ashby
+        E_s) or the stiffest row of the elasticity table (scales contact penalties)."""
+        if self.solid_youngs_modulus:
+            return float(self.solid_youngs_modulus)
+        return float(max(self.elasticity_table["youngs_modulus"]))
+
+    def virgin_elastic_moduli(self) -> tuple[float, float]:
+        """(Young's modulus MPa, Poisson's ratio) at the initial porosity."""
+        youngs = float(self.effective_youngs_modulus(self.initial_state(1))[0])
+        nu = self.poisson_ratio if self.poisson_ratio is not None else \
+            float(self.elasticity_table["poisson_ratio"][0])
+        return youngs, float(nu)
+
     def initial_state(self, n_points: int) -> dict[str, np.ndarray]:
         kappa = np.zeros(n_points)
         return {

@@ -35,6 +35,14 @@ class LinearElastic:
         bulk, shear = bulk_shear_from_young(self.youngs_modulus, self.poisson_ratio)
         self.stiffness = isotropic_stiffness(bulk, shear)
 
+    def stiffest_youngs_modulus(self) -> float:
+        """The largest Young's modulus the material reaches, MPa (scales contact penalties)."""
+        return float(self.youngs_modulus)
+
+    def virgin_elastic_moduli(self) -> tuple[float, float]:
+        """(Young's modulus MPa, Poisson's ratio) of the unstrained material."""
+        return float(self.youngs_modulus), float(self.poisson_ratio)
+
     def initial_state(self, n_points: int) -> dict[str, np.ndarray]:
         return {}
 

@@ -71,6 +71,14 @@ class J2Plasticity:
         return self.hardening_modulus + self.voce_stress * self.voce_rate * np.exp(
             -self.voce_rate * kappa)
 
+    def stiffest_youngs_modulus(self) -> float:
+        """The largest Young's modulus the material reaches, MPa (scales contact penalties)."""
+        return float(self.youngs_modulus)
+
+    def virgin_elastic_moduli(self) -> tuple[float, float]:
+        """(Young's modulus MPa, Poisson's ratio) of the unstrained material."""
+        return float(self.youngs_modulus), float(self.poisson_ratio)
+
     def initial_state(self, n_points: int) -> dict[str, np.ndarray]:
         return {"equivalent_plastic_strain": np.zeros(n_points),
                 "plastic_strain": np.zeros((n_points, 6))}

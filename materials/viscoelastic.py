@@ -95,6 +95,14 @@ class StandardLinearSolid:
         return self.long_term_modulus + self.maxwell_modulus * np.exp(
             -np.asarray(time, dtype=float) / self.relaxation_time)
 
+    def stiffest_youngs_modulus(self) -> float:
+        """The instantaneous Young's modulus E1 + E2, MPa (scales contact penalties)."""
+        return float(self.youngs_modulus)
+
+    def virgin_elastic_moduli(self) -> tuple[float, float]:
+        """(instantaneous Young's modulus MPa, Poisson's ratio) of the unstrained pad."""
+        return float(self.youngs_modulus), float(self.poisson_ratio)
+
     def initial_state(self, n_points: int) -> dict[str, np.ndarray]:
         return {"maxwell_stress": np.zeros((n_points, 6)),        # h, Kirchhoff, MPa
                 "log_strain": np.zeros((n_points, 6)),            # eps at the end of the last step

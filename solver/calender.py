@@ -42,9 +42,8 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from .case import Case, layer_laws
-from .flat_press import RunIncomplete, _constrained_modulus, reference_modulus
 from .interfaces import InterfaceTerm
-from .mechanics import MechanicsProblem, StepFailure
+from .mechanics import MechanicsProblem, RunIncomplete, StepFailure, constrained_modulus
 from .meshes.layered import Layer, build_layered_strip
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
@@ -246,8 +245,8 @@ class Calender:
         self.rolls = [Roll("top_roll", "top", R, self.nip_x, self.thickness + R, +1, -1.0),
                       Roll("bottom_roll", "bottom", R, self.nip_x, -R, -1, +1.0)]
         element_height = min(layer.thickness / layer.elements for layer in layers)
-        stiffest = max(reference_modulus(law) for law in laws.values())
-        coating_modulus = reference_modulus(laws[self.coating.name])
+        stiffest = max(law.stiffest_youngs_modulus() for law in laws.values())
+        coating_modulus = laws[self.coating.name].stiffest_youngs_modulus()
         self.penalty = spec.penalty_factor * coating_modulus / element_height
         self.contact_smoothing_length = spec.contact_smoothing * coating_modulus / self.penalty
         self.nip = RollContact(problem, self.rolls, spec.friction, spec.slip_length,
@@ -257,7 +256,7 @@ class Calender:
         for layer in layers:
             heights.append(heights[-1] + layer.thickness)
             compliance.append(compliance[-1] + layer.thickness
-                              / _constrained_modulus(laws[layer.name]))
+                              / constrained_modulus(laws[layer.name]))
         self._compliance_heights = np.array(heights)
         self._compliance_fractions = np.array(compliance) / compliance[-1]
 

@@ -115,13 +115,12 @@ from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from .flat_press import RunIncomplete
 from .interfaces import InterfaceTerm
 from .materials.cards import load_card
 from .materials.cohesive_bilinear import BilinearCohesive
 from .materials.cohesive_exponential import ExponentialCohesive
 from .materials.elastic import LinearElastic
-from .mechanics import MechanicsProblem, StepFailure
+from .mechanics import MechanicsProblem, RunIncomplete, StepFailure
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
 

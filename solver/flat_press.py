@@ -32,15 +32,13 @@ from dolfinx import fem
 
 from .case import Case, layer_laws
 from .checkpoint import PhaseJournal, enter_phase
-from .mechanics import MechanicsProblem, StepFailure
+from .mechanics import (MechanicsProblem, RunIncomplete, StepFailure,  # noqa: F401
+                        constrained_modulus)
+from .kinematics import porosity_from_jacobian
 from .meshes.external import read_layered_mesh
 from .meshes.layered import Layer, build_layered_strip
 from .newton import NewtonSolver
 from .output import plot_porosity_field, plot_pressure_thickness, write_history
-
-
-class RunIncomplete(RuntimeError):
-    """The run stopped before the end (cut-backs exhausted); partial results were kept."""
 
 
 @dataclass
@@ -58,28 +56,6 @@ class StepRecord:
     newton_solves: int              # Newton solves in the step
     residuals: list = field(default_factory=list)
     max_penetration: float = 0.0
-
-
-def reference_modulus(law) -> float:
-    """The stiffest Young's modulus a layer can reach (sets the platen penalty)."""
-    if hasattr(law, "youngs_modulus"):
-        return float(law.youngs_modulus)
-    if getattr(law, "solid_youngs_modulus", None):          # DPC, Gibson-Ashby: E at RD = 1
-        return float(law.solid_youngs_modulus)
-    table = getattr(law, "elasticity_table", None)
-    if table:                                              # DPC, tabulated: its stiffest entry
-        return float(max(table["youngs_modulus"]))
-    raise TypeError(f"law {law!r} states no modulus")
-
-
-def _constrained_modulus(law) -> float:
-    """Oedometric modulus M = E (1-nu)/((1+nu)(1-2nu)) of the virgin layer, MPa."""
-    if hasattr(law, "effective_youngs_modulus"):
-        youngs = float(law.effective_youngs_modulus(law.initial_state(1))[0])
-        nu = getattr(law, "poisson_ratio", None) or float(law.elasticity_table["poisson_ratio"][0])
-    else:
-        youngs, nu = float(law.youngs_modulus), float(law.poisson_ratio)
-    return youngs * (1 - nu) / ((1 + nu) * (1 - 2 * nu))
 
 
 class FlatPress:
@@ -118,7 +94,7 @@ class FlatPress:
         self.top_bottom_y = self.stack_height - self.top.thickness
         self.platen_position = fem.Constant(problem.mesh, self.stack_height)
         element_height = min(spec.thickness / spec.elements for spec in case.layers)
-        self.penalty = case.contact.penalty_factor * reference_modulus(laws[self.top_name]) \
+        self.penalty = case.contact.penalty_factor * laws[self.top_name].stiffest_youngs_modulus() \
             / element_height
         self.contact = problem.add_rigid_platen("top", self.platen_position, self.penalty)
         self.newton = NewtonSolver(problem, solver.newton_rtol, solver.newton_atol,
@@ -153,7 +129,7 @@ class FlatPress:
         self._force = fem.form(self.contact.force)
         self._penetration = fem.form(self.contact.penetration)
         self.elastic_stiffness = self.top_area / sum(
-            spec.thickness / _constrained_modulus(laws[spec.name]) for spec in case.layers)
+            spec.thickness / constrained_modulus(laws[spec.name]) for spec in case.layers)
         self.records: list[StepRecord] = []
         self.journal = PhaseJournal()
         self.replay = None          # a checkpoint being replayed (checkpoint.Replay)
@@ -178,7 +154,8 @@ class FlatPress:
     def top_mean_porosity(self) -> float:
         """Volume-averaged porosity of the top layer: 1 - (solid volume) / (current volume)."""
         porosity0 = self.laws[self.top_name].initial_porosity
-        return 1.0 - (1.0 - porosity0) * self.top_reference_volume / self._sum(self._top_volume)
+        return float(porosity_from_jacobian(self._sum(self._top_volume)
+                                            / self.top_reference_volume, porosity0))
 
     # --- one step with cut-backs -------------------------------------------------------------
     def _solve_at(self, position: float, dt: float):

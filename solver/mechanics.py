@@ -35,13 +35,23 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from .jit_cache import prepare as prepare_jit_cache
-from .kinematics import initial_plastic_metric_inverse, stress_update
+from .kinematics import initial_plastic_metric_inverse, porosity_from_jacobian, stress_update
 from .kinematics_kernels import determinants
 from .materials.base import equivalent_stress, mean_stress
 
 
 class StepFailure(RuntimeError):
     """A load step could not be completed (raised on every rank at once)."""
+
+
+class RunIncomplete(RuntimeError):
+    """The run stopped before the end (cut-backs exhausted); partial results were kept."""
+
+
+def constrained_modulus(law) -> float:
+    """Oedometric modulus M = E (1-nu)/((1+nu)(1-2nu)) of the virgin material, MPa."""
+    youngs, nu = law.virgin_elastic_moduli()
+    return youngs * (1 - nu) / ((1 + nu) * (1 - 2 * nu))
 
 
 DISTRIBUTED_LU = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
@@ -80,10 +90,11 @@ def _check_porosity(region, J):
     """A porous region's porosity 1 - (1 - porosity0) / J must stay >= 0: below, the
     deformation has compressed more than the pores hold (J < 1 - porosity0), a state that solid
     mass conservation forbids. Inadmissible: the Newton iterate or the step fails."""
-    porosity0 = float(getattr(region.law, "initial_porosity", 0.0) or 0.0)
+    porosity0 = float(region.law.initial_porosity)
     if porosity0 > 0.0 and J.size and J.min() < 1.0 - porosity0:
         raise FloatingPointError(
-            f"porosity limit: porosity {1.0 - (1.0 - porosity0) / J.min():.2e} < 0 in region "
+            f"porosity limit: porosity {porosity_from_jacobian(J.min(), porosity0):.2e} < 0 "
+            f"in region "
             f"'{region.name}' (det F = {J.min():.4f} < 1 - porosity0 = {1.0 - porosity0:.4f}): "
             f"the load compacts the layer past fully dense")
 
@@ -413,7 +424,8 @@ class MechanicsProblem:
         cauchy = region.tau / J[:, None]
         porosity0 = region.law.initial_porosity
         fields = {   # a dense layer has no pores: its volume change is compression of the solid
-            "porosity": 1.0 - (1.0 - porosity0) / J if porosity0 > 0.0 else np.zeros_like(J),
+            "porosity": porosity_from_jacobian(J, porosity0) if porosity0 > 0.0 else
+            np.zeros_like(J),
             "mean_stress": mean_stress(cauchy),
             "von_mises_stress": equivalent_stress(cauchy),
             "volume_ratio": J,

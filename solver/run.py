@@ -191,7 +191,7 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
     case.resolved.toml). Raises results_folder.OutputError or checkpoint.CheckpointError
     (nothing written) if `out` may not be written or resumed."""
     from . import checkpoint
-    from .flat_press import RunIncomplete
+    from .mechanics import RunIncomplete
     from .jit_cache import prepare as prepare_jit_cache
 
     console_warn = warn or log

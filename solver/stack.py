@@ -62,15 +62,15 @@ from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
 from .checkpoint import PhaseJournal, enter_phase
-from .flat_press import RunIncomplete, _constrained_modulus, reference_modulus
 from .interfaces import InterfaceTerm
+from .kinematics import porosity_from_jacobian
 from .materials.cards import load_card
 from .materials.cohesive_bilinear import BilinearCohesive
 from .materials.cohesive_exponential import ExponentialCohesive
 from .materials.interface_bonded import BondedInterface
 from .materials.interface_contact import FrictionalContact
 from .materials.interface_interphase import InterphaseGrowth
-from .mechanics import MechanicsProblem, StepFailure
+from .mechanics import MechanicsProblem, RunIncomplete, StepFailure, constrained_modulus
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
 from .output import interface_field_writer
@@ -126,7 +126,7 @@ def build_interface_laws(specs, laws: dict, element_height: dict):
         lower, upper = laws[spec.lower], laws[spec.upper]
         h_min = min(element_height[spec.lower], element_height[spec.upper])
         elastic_pair = all(getattr(law_, "name", "") == "elastic" for law_ in (lower, upper))
-        moduli = (reference_modulus(lower), reference_modulus(upper))
+        moduli = (lower.stiffest_youngs_modulus(), upper.stiffest_youngs_modulus())
         law = make_interface_law(spec, min(moduli) / h_min, max(moduli) / h_min, elastic_pair)
         interface_laws[spec.name] = law
         law_names[spec.name] = getattr(law, "name", type(law).__name__)
@@ -228,10 +228,6 @@ class StackRecord:
     interfaces: dict = field(default_factory=dict)     # name -> statistics
     layers: dict = field(default_factory=dict)         # name -> {thickness, porosity}
     residuals: list = field(default_factory=list)
-
-
-# the layer moduli the flat press uses: reference (stiffest) E and the virgin oedometric M
-_modulus = reference_modulus
 
 
 def plastic_hardness(law, dim: int) -> float | None:
@@ -407,7 +403,7 @@ class StackCompaction:
         top_name = names[-1]
         self.height0 = self.stack_mesh.height
         self.platen_position = fem.Constant(problem.mesh, self.height0)
-        self.platen_penalty = platen_penalty_factor * _modulus(self.laws[top_name]) \
+        self.platen_penalty = platen_penalty_factor * self.laws[top_name].stiffest_youngs_modulus() \
             / element_height[top_name]
         self.platen = problem.add_rigid_platen(
             "top", self.platen_position, fem.Constant(problem.mesh, self.platen_penalty))
@@ -450,7 +446,7 @@ class StackCompaction:
                 self._layer_dV[region.name] = np.zeros(0)
         self._layer_V0 = {name: self.comm.allreduce(dv.sum(), op=MPI.SUM)
                           for name, dv in self._layer_dV.items()}
-        self.compliance_estimate = sum(s.thickness / _constrained_modulus(self.laws[s.name])
+        self.compliance_estimate = sum(s.thickness / constrained_modulus(self.laws[s.name])
                                        for s in self.layer_specs)
         self.records: list[StackRecord] = []
         self.snapshots: dict[str, dict] = {}     # phase -> {interface: (header, rows)}
@@ -510,7 +506,7 @@ class StackCompaction:
             volume = self.comm.allreduce(float((region.J * dv).sum()) if len(dv) else 0.0,
                                          op=MPI.SUM)
             V0 = self._layer_V0[region.name]
-            porosity0 = getattr(region.law, "initial_porosity", 0.0) or 0.0
+            porosity0 = region.law.initial_porosity
             if porosity0 > 0 and "porosity" in getattr(region.law, "output_fields", {}):
                 # the law knows the porosity (a swelling skeleton: 1 - (1 - phi0) J_sw / J):
                 # its current-volume average
@@ -518,7 +514,7 @@ class StackCompaction:
                               .sum()) if len(dv) else 0.0
                 porosity = self.comm.allreduce(pores, op=MPI.SUM) / volume
             elif porosity0 > 0:
-                porosity = 1.0 - (1.0 - porosity0) * V0 / volume   # solid mass conservation
+                porosity = float(porosity_from_jacobian(volume / V0, porosity0))
             else:
                 porosity = 0.0
             out[region.name] = {"thickness": volume / self.apparent_area, "porosity": porosity}

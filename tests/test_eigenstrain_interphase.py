@@ -22,7 +22,8 @@ from nipstack.materials.elastic import LinearElastic
 from nipstack.materials.interface_interphase import InterphaseGrowth
 from nipstack.materials.j2 import J2Plasticity
 from nipstack.materials.swelling import LithiationSwelling
-from nipstack.stack import InterfaceSpec, LayerSpec, StackCompaction, _constrained_modulus
+from nipstack.mechanics import constrained_modulus
+from nipstack.stack import InterfaceSpec, LayerSpec, StackCompaction
 
 QUIET = dict(log=lambda *args, **kwargs: None)
 YEAR = 3.15576e7
@@ -169,7 +170,7 @@ def test_confined_stack_swelling_against_series_formula():
             height = 0.0
             for layer in layers:
                 law = stack.laws[layer.name]
-                M = _constrained_modulus(law)
+                M = constrained_modulus(law)
                 c_s, J_sw = 0.0, 1.0
                 if layer.name == "electrode":
                     nu = law.poisson_ratio
@@ -405,7 +406,7 @@ def test_seed003_clamp_pressure_decays_as_interphase_grows():
                             elements_width=1, lateral="confined", **QUIET)
     stack.compress(delta, steps=1, duration=1.0)
     stack.hold(YEAR, steps=4, mode="position")
-    moduli = {layer.name: _constrained_modulus(stack.laws[layer.name]) for layer in layers}
+    moduli = {layer.name: constrained_modulus(stack.laws[layer.name]) for layer in layers}
     for record in stack.records:
         h = law.thickness(record.time)
         squeeze = stack.height0 - record.platen_position

@@ -24,7 +24,8 @@ import pytest
 from conftest import MPIRUN
 from nipstack.meshes.stack import (RandomRoughness, Sinusoid, StackInterface, StackLayer,
                                    build_stack)
-from nipstack.stack import (InterfaceSpec, LayerSpec, StackCompaction, _constrained_modulus,
+from nipstack.mechanics import constrained_modulus
+from nipstack.stack import (InterfaceSpec, LayerSpec, StackCompaction,
                             plastic_hardness)
 
 QUIET = dict(log=lambda *args, **kwargs: None)
@@ -122,7 +123,7 @@ def _series_finite_strain(stack, layers, pressure):
     """Plate displacement of confined Hencky layers in series: M ln(lambda)/lambda = -p."""
     total = 0.0
     for layer in layers:
-        M = _constrained_modulus(stack.laws[layer.name])
+        M = constrained_modulus(stack.laws[layer.name])
         stretch = 1.0
         for _ in range(50):
             f = M * np.log(stretch) / stretch + pressure
