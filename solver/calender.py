@@ -48,7 +48,7 @@ from .meshes.layered import Layer, build_layered_strip
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
 from .rolls import Roll, RollContact
-from .output import interface_field_writer
+from .output import interface_field_writer, rank_zero
 from .stack import JumpLimitedNewton, build_interface_laws
 from .stack_case import interface_specs
 
@@ -170,7 +170,7 @@ def roll_side_densification(through, free_standing: bool) -> float:
 class Calender:
     def __init__(self, case: Case, comm, log=print):
         self.case, self.comm = case, comm
-        self.log = log if comm.rank == 0 else (lambda *a, **k: None)
+        self.log = rank_zero(log, comm)
         spec = self.spec = case.calender
         self.laws = laws = layer_laws(case.layers)
         layers = case.layers
@@ -265,7 +265,7 @@ class Calender:
         guide_y = self.thickness / 2.0
         self._guides = []
         for x_end in (0.0, self.web_length):
-            self._guides.append(self._node_bc(x_end, guide_y, component=1))
+            self._guides.append(self.problem.node_bc((x_end, guide_y), 1)[0])
         if self.interfaces is not None:
             # the bodies between band interfaces (e.g. the copper foil under the lithium) are
             # guided too, each at its mid-height: otherwise a foil held only by open contacts
@@ -273,7 +273,7 @@ class Calender:
             for y in self._body_mid_heights():
                 if abs(y - guide_y) > 1e-9 * self.thickness:
                     for x_end in (0.0, self.web_length):
-                        self._guides.append(self._node_bc(x_end, y, component=1))
+                        self._guides.append(self.problem.node_bc((x_end, y), 1)[0])
         # While the nip closes the web is held in x on the nip mid-line (not at an end: a held
         # end puts the slender span between it and the squeezed nip in compression and the
         # span buckles); while rolling only friction holds it.
@@ -439,7 +439,6 @@ class Calender:
         arc = self._contact_arc()
         out = {}
         for name in self.interface_laws:
-            band = self.interfaces.bands[name]
             fields = self.interfaces.point_fields(name)
             closed_now = (fields["contact"] > 0) | \
                 (fields["gap_normal"] <= self.closure_tolerance[name])
@@ -653,19 +652,6 @@ class Calender:
         return f"{name}_top" if name in self.interface_laws else name
 
     # --- boundary conditions ------------------------------------------------------------------
-    def _node_bc(self, x0, y0, component):
-        V = self.problem.V
-        sub, _ = V.sub(component).collapse()
-        coordinates = sub.tabulate_dof_coordinates()
-        ys = coordinates[:, 1][np.isclose(coordinates[:, 0], x0)]
-        local_best = ys[np.argmin(np.abs(ys - y0))] if len(ys) else np.inf
-        candidates = self.comm.allgather(local_best)
-        target_y = min(candidates, key=lambda y: abs(y - y0))
-        dofs = fem.locate_dofs_geometrical(
-            (V.sub(component), sub),
-            lambda x: np.isclose(x[0], x0) & np.isclose(x[1], target_y))
-        return fem.dirichletbc(np.float64(0.0), dofs[0], V.sub(component))
-
     def _column_bc(self, x0, component):
         """u_component = 0 on the nodes of the web column nearest to x = x0."""
         V = self.problem.V
@@ -1147,7 +1133,6 @@ class Calender:
         out.update(self._exit_zone_loads())
         if profile is not None:
             column_x, column_porosity, exited = profile
-            steady = column_x < column_x.max() - 0.0  # all exited columns
             out["exit_porosity"] = float(column_porosity.mean())
             out["exit_porosity_spread_pp"] = float(100 * np.ptp(column_porosity))
             out["exit_zone_length_mm"] = float(np.ptp(column_x))

@@ -110,7 +110,6 @@ from pathlib import Path
 import dolfinx_solver  # noqa: F401  (loads MPI before dolfinx/petsc4py)
 import numpy as np
 from dolfinx import fem
-from dolfinx import mesh as dmesh
 from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
 from petsc4py import PETSc
@@ -121,6 +120,7 @@ from .materials.cohesive_bilinear import BilinearCohesive
 from .materials.cohesive_exponential import ExponentialCohesive
 from .materials.elastic import LinearElastic
 from .mechanics import MechanicsProblem, RunIncomplete, StepFailure
+from .output import rank_zero
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
 
@@ -336,7 +336,7 @@ class Delamination:
         if test not in TESTS:
             raise ValueError(f"test must be one of {TESTS}, got {test!r}")
         self.test, self.comm = test, comm
-        self.log = log if comm.rank == 0 else (lambda *a, **k: None)
+        self.log = rank_zero(log, comm)
         h, L, a0 = float(arm_thickness), float(length), float(precrack)
         for key, value in (("arm_thickness", h), ("length", L), ("width", width),
                            ("element_length", element_length), ("opening", opening)):
@@ -449,9 +449,9 @@ class Delamination:
         else:
             self._loaded = self._pin((self.half_span, 2.0 * h + band), self.load_value,
                                      fix_x=False)
-            self._fix_point((0.0, 0.0), 0)
-            self._fix_point((0.0, 0.0), 1)
-            self._fix_point((L, 0.0), 1)
+            self.problem.fix_node((0.0, 0.0), 0)
+            self.problem.fix_node((0.0, 0.0), 1)
+            self.problem.fix_node((L, 0.0), 1)
             self._reaction_sign = -1.0
         self._loaded_owned = self._loaded[self._loaded < self._n_owned]
 
@@ -520,30 +520,12 @@ class Delamination:
         a_end = max(k / p - self.chi * h, a0)
         return a0 - 3.0 * h, min(a_end + 3.0 * h, self.length - 2.0 * h)
 
-    def _fix_point(self, point, component, value=0.0):
-        """u_component = value (a float or a fem.Constant) at the node at `point`; returns the
-        dofs (this rank's, owned and ghost)."""
-        problem = self.problem
-        tol = 1e-6 * self.h
-
-        def at(x):
-            return (np.abs(x[0] - point[0]) < tol) & (np.abs(x[1] - point[1]) < tol)
-        vertices = dmesh.locate_entities(problem.mesh, 0, at)
-        problem.mesh.topology.create_connectivity(0, problem.mesh.topology.dim)
-        sub = problem.V.sub(component)
-        dofs = fem.locate_dofs_topological(sub, 0, vertices)
-        if not self.comm.allreduce(len(dofs), op=MPI.SUM):
-            raise ValueError(f"no node at {point} (mm)")
-        value = value if isinstance(value, fem.Constant) else np.float64(value)
-        problem.bcs.append(fem.dirichletbc(value, dofs, sub))
-        return dofs
-
     def _pin(self, point, displacement, fix_x=True):
         """A pin at a node: u_y = displacement (a fem.Constant), u_x = 0 unless fix_x is
         False (a roller-guided punch). Returns the u_y dofs (the loaded ones)."""
         if fix_x:
-            self._fix_point(point, 0)
-        return self._fix_point(point, 1, displacement)
+            self.problem.fix_node(point, 0)
+        return self.problem.fix_node(point, 1, displacement)
 
     # --- measures -------------------------------------------------------------------------------
     def load(self) -> float:

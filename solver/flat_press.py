@@ -26,7 +26,6 @@ import time
 from dataclasses import dataclass, field
 
 import dolfinx_solver  # noqa: F401
-import numpy as np
 import ufl
 from dolfinx import fem
 
@@ -38,7 +37,7 @@ from .kinematics import porosity_from_jacobian
 from .meshes.external import read_layered_mesh
 from .meshes.layered import Layer, build_layered_strip
 from .newton import NewtonSolver
-from .output import plot_porosity_field, plot_pressure_thickness, write_history
+from .output import plot_porosity_field, plot_pressure_thickness, rank_zero, write_history
 
 
 @dataclass
@@ -63,7 +62,7 @@ class FlatPress:
 
     def __init__(self, case: Case, comm, log=print):
         self.case, self.comm = case, comm
-        self.log = log if comm.rank == 0 else (lambda *a, **k: None)
+        self.log = rank_zero(log, comm)
         geometry = case.geometry
         layers = [Layer(spec.name, spec.thickness, spec.elements) for spec in case.layers]
         if geometry.mesh_file:
@@ -273,7 +272,7 @@ class FlatPress:
                  f"h_top={record.top_thickness * 1e3:8.3f} um  p={record.pressure:9.4g} MPa  "
                  f"porosity={record.mean_porosity:.4f}  newton={report.iterations}"
                  + (f" ({len(reports)} solves)" if len(reports) > 1 else "") + "  "
-                 f"|r|/|f|: " + " ".join(f"{r:.1e}" for r in report.residuals)
+                 "|r|/|f|: " + " ".join(f"{r:.1e}" for r in report.residuals)
                  + (f"  rate {rates[-1]:.2f}" if rates else ""))
         if self.on_step is not None:
             self.on_step(record, self)

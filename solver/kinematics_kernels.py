@@ -18,7 +18,7 @@ machine and kept next to this file in __pycache__.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange  # noqa: F401  (prange kept for a threaded variant)
+from numba import njit
 
 _SQRT2 = np.sqrt(2.0)
 # Mandel pairs: (0,0) (1,1) (2,2) (1,2) (0,2) (0,1)

@@ -25,13 +25,14 @@ is committed with them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import basix.ufl
 import dolfinx_solver  # noqa: F401  (loads MPI before dolfinx/petsc4py)
 import numpy as np
 import ufl
 from dolfinx import fem
+from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
 from .jit_cache import prepare as prepare_jit_cache
@@ -244,6 +245,36 @@ class MechanicsProblem:
         dofs = fem.locate_dofs_topological(sub, self.gdim - 1, facets)
         self.bcs.append(fem.dirichletbc(np.float64(value), dofs, sub))
 
+    def node_bc(self, point, component: int, value=0.0):
+        """u_component = value (a float or a fem.Constant) at the mesh vertex nearest to `point`
+        (mm; gdim coordinates): a pin or a guide. Every rank picks the same vertex (the global
+        nearest, ties to the lowest rank). Returns (the DirichletBC, this rank's dofs); the
+        caller decides where the condition goes (self.bcs or a set it switches)."""
+        mesh = self.mesh
+        x = mesh.geometry.x[:, :self.gdim]
+        target = np.asarray(point, dtype=float)[:self.gdim]
+        distance = np.linalg.norm(x - target, axis=1) if len(x) else np.zeros(0)
+        local = (float(distance.min()), self.comm.rank) if len(x) else (np.inf, self.comm.rank)
+        _, owner = min(self.comm.allgather(local))
+        nearest = self.comm.bcast(x[int(np.argmin(distance))] if self.comm.rank == owner
+                                  else None, root=owner)
+        size = float(np.max(np.abs(x), initial=0.0)) or 1.0
+        size = self.comm.allreduce(size, op=MPI.MAX)
+        vertices = dmesh.locate_entities(
+            mesh, 0, lambda y: np.linalg.norm(y[:self.gdim].T - nearest, axis=1)
+            <= 1e-12 * size)
+        mesh.topology.create_connectivity(0, mesh.topology.dim)
+        sub = self.V.sub(component)
+        dofs = fem.locate_dofs_topological(sub, 0, vertices)
+        value = value if isinstance(value, fem.Constant) else np.float64(value)
+        return fem.dirichletbc(value, dofs, sub), dofs
+
+    def fix_node(self, point, component: int, value=0.0) -> np.ndarray:
+        """node_bc, added to the problem's conditions; returns this rank's dofs."""
+        bc, dofs = self.node_bc(point, component, value)
+        self.bcs.append(bc)
+        return dofs
+
     def add_rigid_platen(self, boundary: str, position: fem.Constant, penalty: float,
                          component: int = 1) -> ContactTerm:
         """Frictionless flat rigid platen pressing against `boundary` in the -component direction.
@@ -309,7 +340,6 @@ class MechanicsProblem:
         trial_warnings = {}
         self._trial_warnings = trial_warnings
         try:
-            F_all = None
             for region in self.regions:
                 if len(region.cells) == 0:      # this rank holds no cell of the region
                     continue

@@ -122,7 +122,6 @@ class NewtonSolver:
         if self._ksp is None:
             self._setup()
         problem = self.problem
-        u = problem.u
         report = NewtonReport(iterations=0)
         if force_control is not None:
             contact, target_force = force_control
@@ -231,7 +230,7 @@ class NewtonSolver:
         overshoot; then it is halved (counted in report.line_search_cuts). Measured on the
         roll nip: accepting growth up to 1000x cut the iterations per step but made more steps
         fail; the monotone rule is the robust choice."""
-        problem, u = self.problem, self.problem.u
+        u = self.problem.u
         u_start = u.x.array.copy()
         position = force_control[0].position if force_control is not None else None
         position_start = float(position.value) if position is not None else 0.0

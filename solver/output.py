@@ -36,6 +36,15 @@ FIELD_UNITS = {
 }
 
 
+def nothing(*args, **kwargs):
+    """A log that says nothing (ranks other than 0, quiet runs)."""
+
+
+def rank_zero(log, comm):
+    """`log` on rank 0 and a silent log on the other ranks: only rank 0 prints."""
+    return log if comm.rank == 0 else nothing
+
+
 #: how far after the previous step a step at the same time is written (s)
 TIE_OFFSET_S = 1e-6
 

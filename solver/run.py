@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from . import interrupt
-from .output import FieldWriter, write_summary
+from .output import FieldWriter, rank_zero, write_summary
 from .results_folder import INTERRUPTED, ResultsFolder
 
 EXIT_OK, EXIT_INCOMPLETE = 0, 3
@@ -200,7 +200,7 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
     checkpoint_data = checkpoint.read(folder.path) if resume else None
     out = folder.final
     runlog = RunLog(folder.path / "run.log" if comm.rank == 0 else None,
-                    log if comm.rank == 0 else (lambda *a, **k: None))
+                    rank_zero(log, comm))
 
     def say(message):
         if comm.rank == 0:

@@ -58,7 +58,6 @@ import dolfinx_solver  # noqa: F401
 import numpy as np
 import ufl
 from dolfinx import fem
-from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
 from .checkpoint import PhaseJournal, enter_phase
@@ -73,7 +72,7 @@ from .materials.interface_interphase import InterphaseGrowth
 from .mechanics import MechanicsProblem, RunIncomplete, StepFailure, constrained_modulus
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
-from .output import interface_field_writer
+from .output import interface_field_writer, rank_zero
 
 #: interface law names -> classes
 INTERFACE_LAWS = {"contact": FrictionalContact, "bonded": BondedInterface,
@@ -316,7 +315,7 @@ class StackCompaction:
                  pressure_rtol: float = 1e-9, max_secant_iterations: int = 30,
                  petsc_options: dict | None = None, comm=MPI.COMM_WORLD, log=print):
         self.comm = comm
-        self.log = log if comm.rank == 0 else (lambda *a, **k: None)
+        self.log = rank_zero(log, comm)
         self.layer_specs = [layer if isinstance(layer, LayerSpec) else LayerSpec(**layer)
                             for layer in layers]
         self.interface_specs = [spec if isinstance(spec, InterfaceSpec) else InterfaceSpec(**spec)
@@ -394,11 +393,11 @@ class StackCompaction:
             if dim == 3:
                 problem.fix_component("front", 2)
         else:
-            self._fix_point((0.0, 0.0, 0.0), 0)
+            self.problem.fix_node((0.0, 0.0, 0.0), 0)
         if dim == 3 and lateral != "confined":
-            self._fix_point((0.0, 0.0, 0.0), 2)
+            self.problem.fix_node((0.0, 0.0, 0.0), 2)
             if lateral == "free":
-                self._fix_point((width, 0.0, 0.0), 2)
+                self.problem.fix_node((width, 0.0, 0.0), 2)
 
         top_name = names[-1]
         self.height0 = self.stack_mesh.height
@@ -471,22 +470,6 @@ class StackCompaction:
     # --- set-up helpers ------------------------------------------------------------------------
     def _make_interface_law(self, spec, soft_scale, stiff_scale, elastic_pair=False):
         return make_interface_law(spec, soft_scale, stiff_scale, elastic_pair)
-
-    def _fix_point(self, point, component):
-        problem = self.problem
-        gdim = problem.gdim
-        tol = 1e-9 * self.width
-
-        def at(x):
-            close = np.ones(x.shape[1], dtype=bool)
-            for i in range(gdim):
-                close &= np.abs(x[i] - point[i]) < tol
-            return close
-        vertices = dmesh.locate_entities(problem.mesh, 0, at)
-        problem.mesh.topology.create_connectivity(0, problem.mesh.topology.dim)
-        sub = problem.V.sub(component)
-        dofs = fem.locate_dofs_topological(sub, 0, vertices)
-        problem.bcs.append(fem.dirichletbc(np.float64(0.0), dofs, sub))
 
     # --- measures -------------------------------------------------------------------------------
     def platen_force(self) -> float:

@@ -43,6 +43,7 @@ import numpy as np
 from mpi4py import MPI
 
 from .constriction import holm_resistance, laplace_constriction, strip_constriction_resistance
+from .output import rank_zero
 from .stack import InterfaceSpec, LayerSpec, StackCompaction, contact_loss_time
 
 OHM_MM2_PER_OHM_CM2 = 100.0
@@ -164,7 +165,7 @@ class StackCase:
 
     def __init__(self, case, comm, log=print):
         self.case, self.comm = case, comm
-        self.log = log if comm.rank == 0 else (lambda *a, **k: None)
+        self.log = rank_zero(log, comm)
         geometry, spec, solver = case.geometry, case.stack, case.solver
         layers = [LayerSpec(layer.name, layer.material, layer.thickness, layer.elements,
                             waviness=layer.waviness.build() if layer.waviness else None,

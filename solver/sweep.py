@@ -60,7 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from .case import CaseError, load_case
-from .output import fit_verdict, uniform_to_roundoff
+from .output import fit_verdict, rank_zero, uniform_to_roundoff
 
 MODEL = "porosity(q) = porosity_min + (porosity_0 - porosity_min) * exp(-q / gamma_c)"
 SOURCE = ("Meyer, Bockholt, Haselrieder, Kwade (2017), J. Mater. Process. Technol. 249, "
@@ -186,7 +186,7 @@ def run_sweep(case_path, key: str, values: list[float], overrides: list[str], ou
     group = comm.rank // ranks_per_run
     sub = comm.Split(color=group, key=comm.rank)
     announcements = _Announcements(comm, groups, ranks_per_run, len(values), log)
-    say = announcements.say if comm.rank == 0 else (lambda *a, **k: None)
+    say = rank_zero(announcements.say, comm)
     say(f"nipstack sweep: {key} = {', '.join(value_text(v) for v in values)} "
         f"({len(values)} points, {groups} group(s) of {ranks_per_run} rank(s))")
     rows = []

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..materials.cards import PARAMETERS, TABLES, CardError, load_card, parse_card, card_path
+from ..materials.cards import PARAMETERS, TABLES, CardError, card_path, parse_card
 from ..materials.errors import MaterialPointError
 from ..point import AXIAL, _Point
 from .data import CalibrationError, CalibrationInput, DataSet

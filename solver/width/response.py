@@ -83,8 +83,9 @@ def run_key(case) -> str:
 def run_nip(case, comm, log) -> dict:
     """One 2D calender run; the numbers the width model uses."""
     from ..calender import Calender
+    from ..output import nothing
 
-    calender = Calender(case, comm, log=lambda *a, **k: None)
+    calender = Calender(case, comm, log=nothing)
     calender.run()
     summary = calender.summary()
     out = {key: float(summary[key]) for key in QUANTITIES}
