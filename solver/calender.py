@@ -48,7 +48,7 @@ from .meshes.layered import Layer, build_layered_strip
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
 from .rolls import Roll, RollContact
-from .output import interface_field_writer, rank_zero
+from .output import interface_field_writer, rank_zero, write_table
 from .stack import JumpLimitedNewton, build_interface_laws
 from .stack_case import interface_specs
 
@@ -1352,22 +1352,16 @@ class Calender:
             plt.close(fig)
 
     def history_csv(self, path):
-        import csv
-        with open(path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            names = list(asdict(self.records[0]).keys())
-            columns = [HISTORY_COLUMNS.get(name, name) for name in names]
-            extra = [(name, key) for name in self.interface_laws
-                     for key in ("contact_fraction_under_roll", "closed_fraction_under_roll",
-                                 "mean_pressure_under_roll_MPa", "max_pressure_MPa",
-                                 "max_penetration_mm")]
-            writer.writerow(columns + [f"{name}_{key}" for name, key in extra])
-            for k, record in enumerate(self.records):
-                row = asdict(record)
-                row["residuals"] = " ".join(f"{r:.3e}" for r in row["residuals"])
-                writer.writerow([row[key] for key in names]
-                                + [f"{self.interface_history[k][name][key]:.9g}"
-                                   for name, key in extra])
+        names = list(asdict(self.records[0]).keys())
+        extra = [(name, key) for name in self.interface_laws
+                 for key in ("contact_fraction_under_roll", "closed_fraction_under_roll",
+                             "mean_pressure_under_roll_MPa", "max_pressure_MPa",
+                             "max_penetration_mm")]
+        header = [HISTORY_COLUMNS.get(name, name) for name in names] \
+            + [f"{name}_{key}" for name, key in extra]
+        write_table(path, header, ([getattr(record, key) for key in names]
+                                   + [self.interface_history[k][name][key] for name, key in extra]
+                                   for k, record in enumerate(self.records)))
 
     @staticmethod
     def describe(summary) -> str:

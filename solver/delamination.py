@@ -102,7 +102,6 @@ Units mm, N, MPa, s.
 """
 from __future__ import annotations
 
-import csv
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +119,7 @@ from .materials.cohesive_bilinear import BilinearCohesive
 from .materials.cohesive_exponential import ExponentialCohesive
 from .materials.elastic import LinearElastic
 from .mechanics import MechanicsProblem, RunIncomplete, StepFailure
-from .output import rank_zero
+from .output import rank_zero, write_table
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
 
@@ -286,6 +285,17 @@ class DelaminationRecord:
     newton_iterations: int
     cutbacks: int
     residuals: list = field(default_factory=list)
+
+
+#: history.csv: (DelaminationRecord field, column with its unit)
+HISTORY_COLUMNS = [
+    ("step", "step"), ("phase", "phase"), ("time", "time_s"), ("opening", "opening_mm"),
+    ("load", "load_N"), ("crack_length", "crack_length_mm"),
+    ("process_zone_tip", "process_zone_tip_mm"),
+    ("compliance_crack_length", "compliance_crack_length_mm"), ("lefm_load", "lefm_load_N"),
+    ("dissipated_energy", "dissipated_energy_Nmm"), ("external_work", "external_work_Nmm"),
+    ("penetration", "penetration_mm"), ("newton_iterations", "newton_iterations"),
+    ("cutbacks", "cutbacks"), ("residuals", "relative_residuals")]
 
 
 class Delamination:
@@ -860,20 +870,14 @@ class Delamination:
         units = {"opening": "mm", "load": "N", "crack_length": "mm", "process_zone_tip": "mm",
                  "compliance_crack_length": "mm", "lefm_load": "N",
                  "dissipated_energy": "Nmm", "external_work": "Nmm"}
-        with open(folder / "load_displacement.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["step", "phase"] + [f"{k}_{units[k]}" for k in keys]
-                            + ["load_over_lefm"])
-            for r in self.records:
-                writer.writerow([r.step, r.phase] + [f"{getattr(r, k):.9g}" for k in keys]
-                                + [f"{r.load / r.lefm_load:.9g}"])
+        write_table(folder / "load_displacement.csv",
+                    ["step", "phase"] + [f"{k}_{units[k]}" for k in keys] + ["load_over_lefm"],
+                    ([r.step, r.phase] + [float(getattr(r, k)) for k in keys]
+                     + [r.load / r.lefm_load] for r in self.records))
         if profile is not None:
             header, rows = profile
-            with open(folder / "interface_profile.csv", "w", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(header)
-                for row in rows:
-                    writer.writerow([f"{v:.9g}" for v in row])
+            write_table(folder / "interface_profile.csv", header,
+                        ([float(v) for v in row] for row in rows))
         self.plot(folder / "load_displacement.png")
 
     def lefm_curve(self, points: int = 200):
@@ -926,21 +930,8 @@ class Delamination:
         plt.close(fig)
 
     def history_csv(self, path):
-        with open(path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["step", "phase", "time_s", "opening_mm", "load_N",
-                             "crack_length_mm", "process_zone_tip_mm",
-                             "compliance_crack_length_mm", "lefm_load_N",
-                             "dissipated_energy_Nmm", "external_work_Nmm", "penetration_mm",
-                             "newton_iterations", "cutbacks", "relative_residuals"])
-            for r in self.records:
-                writer.writerow([r.step, r.phase, f"{r.time:.9g}", f"{r.opening:.9g}",
-                                 f"{r.load:.9g}", f"{r.crack_length:.9g}",
-                                 f"{r.process_zone_tip:.9g}",
-                                 f"{r.compliance_crack_length:.9g}", f"{r.lefm_load:.9g}",
-                                 f"{r.dissipated_energy:.9g}", f"{r.external_work:.9g}",
-                                 f"{r.penetration:.3e}", r.newton_iterations, r.cutbacks,
-                                 " ".join(f"{x:.3e}" for x in r.residuals)])
+        write_table(path, [column for _, column in HISTORY_COLUMNS],
+                    ([getattr(r, name) for name, _ in HISTORY_COLUMNS] for r in self.records))
 
     def picture_view(self) -> dict:
         """The pictures show the specimen at the last step: the crack opened furthest."""

@@ -48,7 +48,6 @@ ParaView). Units mm, N, MPa, s; in 2D forces are per unit depth (N/mm).
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import time
 from dataclasses import dataclass, field
@@ -72,7 +71,7 @@ from .materials.interface_interphase import InterphaseGrowth
 from .mechanics import MechanicsProblem, RunIncomplete, StepFailure, constrained_modulus
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import NewtonSolver
-from .output import interface_field_writer, rank_zero
+from .output import interface_field_writer, rank_zero, write_table
 
 #: interface law names -> classes
 INTERFACE_LAWS = {"contact": FrictionalContact, "bonded": BondedInterface,
@@ -938,34 +937,27 @@ class StackCompaction:
 
     def write_history(self, path):
         """One row per step: pressure, plate, AL, per-interface and per-layer measures (rank 0)."""
-        with open(path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            names = list(self.interface_laws)
-            layer_names = [s.name for s in self.layer_specs]
-            header = ["step", "phase", "time_s", "pressure_MPa", "plate_displacement_mm",
-                      "platen_penetration_mm", "plate_contact_fraction", "newton_iterations",
-                      "al_iterations",
-                      "constraint_violation_mm"]
-            for name in names:
-                header += [f"{name}_{key}" for key in (
-                    "contact_fraction", "max_pressure_MPa", "mean_pressure_MPa",
-                    "mean_contact_pressure_MPa", "max_gap_mm", "max_damage")]
-            for name in layer_names:
-                header += [f"{name}_thickness_mm", f"{name}_porosity"]
-            writer.writerow(header)
-            for r in self.records:
-                row = [r.step, r.phase, f"{r.time:.9g}", f"{r.pressure:.9g}",
-                       f"{r.plate_displacement:.9g}", f"{r.platen_penetration:.3e}",
-                       f"{r.plate_contact_fraction:.9g}", r.newton_iterations, r.al_iterations, f"{r.constraint_violation:.3e}"]
-                for name in names:
-                    s = r.interfaces[name]
-                    row += [f"{s[k]:.9g}" for k in (
-                        "contact_fraction", "max_pressure", "mean_pressure",
-                        "mean_contact_pressure", "max_gap", "max_damage")]
-                for name in layer_names:
-                    row += [f"{r.layers[name]['thickness']:.9g}",
-                            f"{r.layers[name]['porosity']:.9g}"]
-                writer.writerow(row)
+        names = list(self.interface_laws)
+        layer_names = [s.name for s in self.layer_specs]
+        interface_keys = ("contact_fraction", "max_pressure", "mean_pressure",
+                          "mean_contact_pressure", "max_gap", "max_damage")
+        units = {"max_pressure": "_MPa", "mean_pressure": "_MPa", "mean_contact_pressure":
+                 "_MPa", "max_gap": "_mm"}
+        header = ["step", "phase", "time_s", "pressure_MPa", "plate_displacement_mm",
+                  "platen_penetration_mm", "plate_contact_fraction", "newton_iterations",
+                  "al_iterations", "constraint_violation_mm"]
+        header += [f"{name}_{key}{units.get(key, '')}" for name in names
+                   for key in interface_keys]
+        header += [f"{name}_{key}" for name in layer_names
+                   for key in ("thickness_mm", "porosity")]
+        rows = ([r.step, r.phase, r.time, r.pressure, r.plate_displacement,
+                 r.platen_penetration, r.plate_contact_fraction, r.newton_iterations,
+                 r.al_iterations, r.constraint_violation]
+                + [r.interfaces[name][key] for name in names for key in interface_keys]
+                + [r.layers[name][key] for name in layer_names
+                   for key in ("thickness", "porosity")]
+                for r in self.records)
+        write_table(path, header, rows)
 
     def write_profiles(self, folder):
         """interface_<name>_<phase>.csv: the fields along the interface at the end of each
@@ -975,8 +967,5 @@ class StackCompaction:
                 if profile is None:
                     continue
                 header, rows = profile
-                with open(Path(folder) / f"{name}_{phase}.csv", "w", newline="") as handle:
-                    writer = csv.writer(handle)
-                    writer.writerow(header)
-                    for row in rows:
-                        writer.writerow([f"{value:.9g}" for value in row])
+                write_table(Path(folder) / f"{name}_{phase}.csv", header,
+                            ([float(v) for v in row] for row in rows))
