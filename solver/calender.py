@@ -1026,37 +1026,18 @@ class Calender:
     def surface_profile(self):
         """Nodal profile of the top surface, sorted along the web: x from the roll centre line,
         y, contact pressure p, roll normal (n_x, n_y), shear traction on the web (MPa, > 0
-        drives it forward; the regularised Coulomb law of `rolls` on the last step's slip),
-        penetration into the roll (mm, > 0 in contact)."""
+        drives it forward; the regularised Coulomb law on the last step's slip), penetration
+        into the roll (mm, > 0 in contact). The values are the solver's own contact law
+        (``RollContact.surface_values``) at the nodes."""
         problem = self.problem
         V = problem.V
-        roll = self.rolls[0]
         facets = problem.boundary_facets("top")
         dofs = fem.locate_dofs_topological(V.sub(1), problem.mesh.topology.dim - 1, facets)
         nodes = np.unique(dofs // V.dofmap.index_map_bs)       # unrolled dof -> node (block)
         nodes = nodes[nodes < V.dofmap.index_map.size_local]   # owned nodes only
-        X = V.tabulate_dof_coordinates()[nodes, :2]
-        u = problem.u.x.array.reshape(-1, 2)[nodes]
-        x = X + u
-        R = roll.radius
-        apex = roll.centre_y0 - roll.side * R + roll.closure_sign * float(self.nip.position.value)
-        xi = x[:, 0] - roll.centre_x
-        zeta = roll.side * (x[:, 1] - apex)
-        distance = np.sqrt(xi ** 2 + (R - zeta) ** 2)
-        n = np.column_stack([xi, -roll.side * (R - zeta)]) / distance[:, None]
-        penetration = (2 * R * zeta - zeta ** 2 - xi ** 2) / (R + distance)
-        delta = self.contact_smoothing_length
-        pressure = self.penalty * (0.5 * (penetration + np.sqrt(penetration ** 2 + delta ** 2))
-                                   if delta > 0 else np.maximum(penetration, 0.0))
-        # shear traction on the web (+ drives it forward) from the slip of the last step
-        tangent = roll.side * np.column_stack([-n[:, 1], n[:, 0]])
-        start = getattr(self.nip, "u_step_start", self.nip.u_previous.x.array)
-        step = u - start.reshape(-1, 2)[nodes]
-        slip = np.einsum("ij,ij->i", step, tangent) - float(self.nip.surface_advance.value)
-        epsilon = self.spec.slip_length
-        shear = -self.spec.friction * pressure * slip / np.sqrt(slip ** 2 + epsilon ** 2)
-        data = np.column_stack([x[:, 0] - self.nip_x, x[:, 1], pressure, n[:, 0], n[:, 1],
-                                shear, penetration])
+        x = V.tabulate_dof_coordinates()[nodes, :2] + problem.u.x.array.reshape(-1, 2)[nodes]
+        values = self.nip.surface_values(0).x.array.reshape(-1, 5)[nodes]
+        data = np.column_stack([x[:, 0] - self.nip_x, x[:, 1], values])
         data = np.vstack(self.comm.allgather(data))
         order = np.argsort(data[:, 0])
         return data[order]

@@ -32,7 +32,6 @@ import dolfinx_solver  # noqa: F401  (loads MPI before dolfinx/petsc4py)
 import numpy as np
 import ufl
 from dolfinx import fem
-from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
 from .jit_cache import prepare as prepare_jit_cache
@@ -246,26 +245,24 @@ class MechanicsProblem:
         self.bcs.append(fem.dirichletbc(np.float64(value), dofs, sub))
 
     def node_bc(self, point, component: int, value=0.0):
-        """u_component = value (a float or a fem.Constant) at the mesh vertex nearest to `point`
-        (mm; gdim coordinates): a pin or a guide. Every rank picks the same vertex (the global
-        nearest, ties to the lowest rank). Returns (the DirichletBC, this rank's dofs); the
-        caller decides where the condition goes (self.bcs or a set it switches)."""
-        mesh = self.mesh
-        x = mesh.geometry.x[:, :self.gdim]
+        """u_component = value (a float or a fem.Constant) at the displacement node nearest to
+        `point` (mm; gdim coordinates; a vertex or, for P2, an edge midpoint): a pin or a
+        guide. Every rank picks the same node (the global nearest; a tie goes to the lowest
+        rank and local index). Returns (the DirichletBC, this rank's dofs in V); the caller
+        decides where the condition goes (self.bcs or a set it switches)."""
+        sub = self.V.sub(component)
+        collapsed, _ = sub.collapse()
+        x = collapsed.tabulate_dof_coordinates()[:, :self.gdim]
         target = np.asarray(point, dtype=float)[:self.gdim]
         distance = np.linalg.norm(x - target, axis=1) if len(x) else np.zeros(0)
         local = (float(distance.min()), self.comm.rank) if len(x) else (np.inf, self.comm.rank)
         _, owner = min(self.comm.allgather(local))
         nearest = self.comm.bcast(x[int(np.argmin(distance))] if self.comm.rank == owner
                                   else None, root=owner)
-        size = float(np.max(np.abs(x), initial=0.0)) or 1.0
-        size = self.comm.allreduce(size, op=MPI.MAX)
-        vertices = dmesh.locate_entities(
-            mesh, 0, lambda y: np.linalg.norm(y[:self.gdim].T - nearest, axis=1)
-            <= 1e-12 * size)
-        mesh.topology.create_connectivity(0, mesh.topology.dim)
-        sub = self.V.sub(component)
-        dofs = fem.locate_dofs_topological(sub, 0, vertices)
+        size = self.comm.allreduce(float(np.max(np.abs(x), initial=0.0)), op=MPI.MAX) or 1.0
+        dofs = fem.locate_dofs_geometrical(
+            (sub, collapsed),
+            lambda y: np.linalg.norm(y[:self.gdim].T - nearest, axis=1) <= 1e-12 * size)[0]
         value = value if isinstance(value, fem.Constant) else np.float64(value)
         return fem.dirichletbc(value, dofs, sub), dofs
 

@@ -49,16 +49,15 @@ class Roll:
                           # up, 0 for a fixed roll
 
 
-def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, friction: float,
-               slip_length: float, penalty: float, smoothing: float = 0.0):
-    """UFL pieces of one roll's contact: residual, force and derivative forms.
-
-    closure: fem.Constant s; u_previous: fem.Function u_n; surface_advance: fem.Constant V dt.
-    Returns a dict of UFL integrands/forms (see `RollContact`)."""
+def surface_law(problem, roll: Roll, closure, u_previous, surface_advance, friction: float,
+                slip_length: float, penalty: float, smoothing: float = 0.0) -> dict:
+    """The contact law of one roll at the web surface, in UFL (the module docstring's
+    equations): penetration d, pressure p, roll normal n, tangent e_t and shear traction t_t,
+    with the closure as a ufl.variable `s` (for the closure derivatives). The solver's forms
+    and the reported nip profile (`RollContact.surface_values`) both come from here."""
     mesh = problem.mesh
     X = ufl.SpatialCoordinate(mesh)
     u = problem.u
-    v = ufl.TestFunction(problem.V)
     s = ufl.variable(closure)
     # the numbers enter as constants, not literals: one compiled form serves every roll size,
     # penalty and friction (a literal would compile a new form for each value)
@@ -84,6 +83,23 @@ def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, fricti
     e_t = roll.side * ufl.as_vector((-n[1], n[0]))
     slip = ufl.dot(u - u_previous, e_t) - surface_advance
     shear = -friction * pressure * slip / ufl.sqrt(slip * slip + slip_length ** 2)
+    return {"s": s, "R": R, "penetration": penetration, "pressure": pressure, "n": n,
+            "e_t": e_t, "shear": shear}
+
+
+def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, friction: float,
+               slip_length: float, penalty: float, smoothing: float = 0.0):
+    """UFL pieces of one roll's contact: residual, force and derivative forms.
+
+    closure: fem.Constant s; u_previous: fem.Function u_n; surface_advance: fem.Constant V dt.
+    Returns a dict of UFL integrands/forms (see `RollContact`)."""
+    mesh = problem.mesh
+    u = problem.u
+    v = ufl.TestFunction(problem.V)
+    law = surface_law(problem, roll, closure, u_previous, surface_advance, friction,
+                      slip_length, penalty, smoothing)
+    s, R, n, e_t = law["s"], law["R"], law["n"], law["e_t"]
+    penetration, pressure, shear = law["penetration"], law["pressure"], law["shear"]
     traction = pressure * n + shear * e_t
     tag = problem.region_tag(roll.boundary, mesh.topology.dim - 1)
     ds = problem.ds(tag, metadata={"quadrature_degree": problem.quadrature_degree})
@@ -98,7 +114,6 @@ def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, fricti
         "torque": -shear * R * ds,
         "contact_length": ufl.conditional(ufl.gt(penetration, 0.0), 1.0, 0.0) * ds,
         "pressure_integral": pressure * ds,
-        "penetration": (pressure, shear),
         "ds": ds,
     }
 
@@ -122,6 +137,10 @@ class RollContact:
                                  self.surface_advance, friction, slip_length, penalty,
                                  smoothing)
                       for roll in rolls]
+        # the reported profile: the same law, its slip over the last converged step
+        self.u_step_start = fem.Function(problem.V, name="displacement_at_last_step_start")
+        self._law_arguments = (friction, slip_length, penalty, smoothing)
+        self._surface = {}          # roll index -> (Expression, Function), made when asked
         self.residual = sum(term["residual"] for term in self.terms)
         self.residual_position_derivative = sum(term["residual_closure_derivative"]
                                                 for term in self.terms)
@@ -141,11 +160,34 @@ class RollContact:
         torques are taken now (after the commit the slip is measured from the new state), and
         the step's start is kept (`u_step_start`) for the shear-traction profile."""
         self.converged_torques = self.torques()
-        self.u_step_start = self.u_previous.x.array.copy()
+        self.u_step_start.x.array[:] = self.u_previous.x.array
         self.u_previous.x.array[:] = self.problem.u.x.array
 
     def _sum(self, form) -> float:
         return self.problem.comm.allreduce(fem.assemble_scalar(form))
+
+    #: the columns of `surface_values`
+    SURFACE_VALUES = ("pressure", "normal_x", "normal_y", "shear", "penetration")
+
+    def surface_values(self, index: int = 0):
+        """Pressure p (MPa), roll normal (n_x, n_y), shear traction t_t (MPa, > 0 drives the
+        web forward; from the slip of the last converged step) and penetration d (mm) of roll
+        `index`, the solver's own UFL law interpolated into the displacement's Lagrange space:
+        a Function with those 5 components at every node (collective)."""
+        if index not in self._surface:
+            problem = self.problem
+            law = surface_law(problem, self.rolls[index], self.position, self.u_step_start,
+                              self.surface_advance, *self._law_arguments)
+            values = ufl.as_vector([law["pressure"], law["n"][0], law["n"][1], law["shear"],
+                                    law["penetration"]])
+            element = problem.V.ufl_element()
+            space = fem.functionspace(problem.mesh, ("Lagrange", element.embedded_superdegree,
+                                                     (len(self.SURFACE_VALUES),)))
+            expression = fem.Expression(values, space.element.interpolation_points)
+            self._surface[index] = (expression, fem.Function(space))
+        expression, function = self._surface[index]
+        function.interpolate(expression)
+        return function
 
     def line_loads(self) -> list[float]:
         return [self._sum(form) for form in self.line_load_forms]
