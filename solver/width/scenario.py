@@ -32,10 +32,10 @@ PROFILE_COLUMNS = ("x_mm", "line_load_N_per_mm", "gap_mm", "entry_coating_thickn
 
 
 def coating_modulus(law, initial_porosity, porosity) -> np.ndarray:
-    """E of the coating card at the exit porosity (MPa): its own E(phi) at the plastic state
-    kappa = ln((1 - phi0) / (1 - phi)); 0 for a law without one."""
-    if not hasattr(law, "effective_youngs_modulus"):
-        return np.zeros_like(porosity)
+    """E of the coating card at the exit porosity (MPa): a porous (DPC) card's own E(phi) at
+    the plastic state kappa = ln((1 - phi0) / (1 - phi)); a dense card's Young's modulus."""
+    if not hasattr(law, "effective_youngs_modulus"):      # only the DPC law has E(porosity)
+        return np.full_like(np.asarray(porosity, dtype=float), law.virgin_elastic_moduli()[0])
     kappa = np.log((1.0 - initial_porosity) / (1.0 - np.asarray(porosity)))
     return np.asarray(law.effective_youngs_modulus({"plastic_volumetric_strain": kappa}))
 
@@ -105,15 +105,15 @@ class CalenderWidth:
         strips = [strips[name] for name in self.strip_names]
         if self.foil is not None:
             foil_law = self.laws[self.foil.name]
-            foil = (foil_law.youngs_modulus, foil_law.poisson_ratio, self.foil.thickness)
+            foil = (*foil_law.virgin_elastic_moduli(), self.foil.thickness)
         else:
             foil = (0.0, 0.3, 0.0)
-        nu = getattr(law, "poisson_ratio", None) or 0.25
+        nu = law.virgin_elastic_moduli()[1]
         return membrane_state(strips, foil, nu, self.case.calender.front_tension)
 
     # --- the run.py protocol -------------------------------------------------------------------
     def step_outputs(self, record, folder):
-        pass
+        """Nothing per step: the width model's one record is written by final_outputs."""
 
     def summary(self) -> dict:
         from .summary import width_summary
