@@ -3,11 +3,11 @@
 A scenario (FlatPress, Calender, StackCase, Delamination) offers: `problem`, `records`, `on_step` (a hook
 called after each converged step), `run()`, `summary()`, `step_outputs(record, folder)` and
 `final_outputs(folder)` (scenario plots and profile CSVs; collective), `history_csv(path)`
-(rank 0) and `describe(summary)` (the closing line); CalenderWidth (kind calender_width) has
-`problem = None` (roll beams and a table of 2D calender runs, no mesh of its own), so the mesh
-line, the material warnings and the pyvista pictures are skipped for it; optionally
-`field_writer(path)` (a FieldWriter with scenario fields, e.g. the stack's interface gap and pressure). `run_case` adds
-what every run has:
+(rank 0) and `describe(summary)` (the closing line); optionally `field_writer(path)` (a
+FieldWriter with scenario fields, e.g. the stack's interface gap and pressure) and
+`picture_view()` (what the pictures show). CalenderWidth (kind calender_width) has
+`problem = None` (roll beams and a table of 2D calender runs, no mesh of its own): no mesh
+line, material warnings, fields or pictures. `run_case` adds what every run has:
 
 * the safe results folder (``results_folder``): staging, marker, never replacing what is not
   nipstack's, a complete result kept when a rerun fails;
@@ -325,7 +325,7 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
     if comm.rank == 0:
         scenario.history_csv(folder.path / "history.csv")
         write_summary(summary, folder.path / "summary.json")
-    if comm.rank == 0 and case.output.fields and case.output.plots and problem is not None:
+    if comm.rank == 0 and case.output.plots and (folder.path / "fields" / "fields.pvd").is_file():
         render_pictures(scenario, folder.path, out, case.case.name, say, warn_)
     say(scenario.describe(summary))
     if interrupt.requested():
