@@ -293,7 +293,7 @@ class Calender:
         # foundation length (4 EI / k_f)^(1/4) is ~0.6 mm and the force it takes is reported
         # (foundation_force_N_per_mm, ~1e-4 of the line load).
         bottom = problem.ds(problem.region_tag("bottom", tdim - 1))
-        self.foundation_stiffness = 0.1
+        self.foundation_stiffness = fem.Constant(problem.mesh, float(self.spec.guide_stiffness))
         problem.contacts.append(_ResidualTerm(
             self.foundation_stiffness * problem.u[1] * v[1] * bottom, linear=True))
         self._foundation_force = fem.form(self.foundation_stiffness * problem.u[1] * bottom)
@@ -763,8 +763,8 @@ class Calender:
                     break
             if slope is None or slope <= 0.0:
                 slope = closing_slope
-        correction = 0.5 * (target - measured) / slope
-        limit = 0.003 * self.thickness         # at most 0.3 % of the web thickness per step
+        correction = self.spec.controller_gain * (target - measured) / slope
+        limit = self.spec.controller_step_limit * self.thickness
         self.nip.position.value = previous.closure + max(-limit, min(limit, correction))
         self._fit_columns_into_gap()
 
@@ -914,18 +914,18 @@ class Calender:
         if spec.control == "gap":
             closure = (self.thickness - spec.gap) / 2.0
         else:   # close by geometry to 90 % of the estimated closure, then drive the load
-            closure = 0.9 * self.estimated_reduction / 2.0
+            closure = spec.closing_fraction * self.estimated_reduction / 2.0
             if self.dense_plastic_coating:
                 # (the slab estimate of a plastic layer is soft against the Q1 web: measured on
                 # lithium on copper, 90 % of it overshot a 4 N/mm target by 90 %, and a
                 # force-controlled unloading of the plastic nip does not converge)
-                closure = 0.5 * self.estimated_reduction / 2.0
+                closure = spec.closing_fraction_plastic * self.estimated_reduction / 2.0
         # on a dense plastic layer under line-load control the geometric closing stops early
         # once the roll carries 70 % of the target (the slab estimate can be far off, and a
         # nip that has overshot would have to be unloaded under force control, which a plastic
         # nip does not follow: measured on lithium at 8 N/mm, the full closure gave 11.7 N/mm)
         enough = None if spec.control == "gap" or not self.dense_plastic_coating else \
-            (lambda: self.records[-1].line_load >= 0.7 * spec.line_load)
+            (lambda: self.records[-1].line_load >= spec.closing_stop_plastic * spec.line_load)
         self._advance("closing", close, [closure * (k + 1) / n for k in range(n)],
                       lambda value, previous: spec.closing_time * (value - previous) / closure,
                       stop_when=enough)

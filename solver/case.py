@@ -275,6 +275,32 @@ class CalenderSpec(_Strict):
         1e-3, ge=0, description="Smoothing of the roll contact's penalty kink: the pressure at "
                                 "zero gap, (k delta)/2, is half this fraction of the coating's "
                                 "reference modulus (-); 0 = the plain penalty <d>_+.")
+    guide_stiffness: float = Field(
+        0.1, ge=0, description="The idlers that guide the web, as a weak elastic foundation "
+                               "under it, N/mm^3. Without it a first Newton iterate bends the "
+                               "free spans (~200x longer than thick) wildly; 0.1 gives a "
+                               "beam-on-foundation length of ~0.6 mm and takes ~1e-4 of the "
+                               "line load (reported: foundation_force_N_per_mm).")
+    controller_gain: float = Field(
+        0.5, gt=0, le=1, description="Line-load control while rolling: the fraction of the "
+                                     "secant correction of the closure applied per step (-).")
+    controller_step_limit: float = Field(
+        0.003, gt=0, le=0.1, description="Line-load control while rolling: the largest closure "
+                                         "change per step, a fraction of the web thickness "
+                                         "(-).")
+    closing_fraction: float = Field(
+        0.9, gt=0, le=1, description="Line-load control: the nip first closes by geometry to "
+                                     "this fraction of the estimated closure, then drives the "
+                                     "load (-).")
+    closing_fraction_plastic: float = Field(
+        0.5, gt=0, le=1, description="The same for a dense plastic layer (e.g. lithium), whose "
+                                     "slab estimate is soft against the Q1 web (measured: 0.9 "
+                                     "overshot a 4 N/mm target by 90 %) (-).")
+    closing_stop_plastic: float = Field(
+        0.7, gt=0, le=1, description="A dense plastic layer under line-load control stops the "
+                                     "geometric closing once the roll carries this fraction "
+                                     "of the target (a plastic nip cannot be unloaded back "
+                                     "under force control) (-).")
     tortuosity_exponent_through_plane: float = Field(
         1.0, ge=0, description="Bruggeman exponent alpha (tortuosity = porosity^-alpha) through "
                                "the thickness; larger than in-plane after calendering (seed "
