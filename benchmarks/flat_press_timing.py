@@ -44,7 +44,8 @@ from petsc4py import PETSc
 
 import nipstack.newton as newton_module
 from nipstack.case import load_case
-from nipstack.flat_press import FlatPress, RunIncomplete
+from nipstack.flat_press import FlatPress
+from nipstack.mechanics import RunIncomplete
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CASE = ROOT / "cases" / "flat_press_nmc.toml"

@@ -46,11 +46,10 @@ from .interfaces import InterfaceTerm
 from .mechanics import MechanicsProblem, RunIncomplete, StepFailure, constrained_modulus
 from .meshes.layered import Layer, build_layered_strip
 from .meshes.stack import StackInterface, StackLayer, build_stack
-from .newton import NewtonSolver
+from .newton import JumpLimitedNewton, NewtonSolver
 from .rolls import Roll, RollContact
 from .output import interface_field_writer, rank_zero, write_table
-from .stack import JumpLimitedNewton, build_interface_laws
-from .stack_case import interface_specs
+from .interface_laws import build_interface_laws, interface_specs
 
 #: a point of an interface is closed (its void has closed) where the normal gap is below this
 #: fraction of the roughness amplitude (half the largest initial gap); the augmented-
@@ -319,7 +318,7 @@ class Calender:
         """The web with zero-thickness interfaces: ``meshes.stack.build_stack`` with the same
         columns as the layered strip (x_nodes from the graded segments), a band for every
         listed interface (with its roughness), the interface laws of the stack
-        (``stack.build_interface_laws``: contact k_n = E_soft / h_min, ...), and the
+        (``interface_laws.build_interface_laws``: contact k_n = E_soft / h_min, ...), and the
         InterfaceTerm on a degree-1 problem."""
         case, comm = self.case, self.comm
         xs, start = [0.0], 0.0

@@ -40,7 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = 1
+from .stepping import PhaseState
+
+FORMAT = 2
 
 
 class CheckpointError(ValueError):
@@ -48,29 +50,15 @@ class CheckpointError(ValueError):
 
 
 @dataclass
-class PhaseState:
-    """Where one `run_phase` call is: its pending (target, time) pairs, the last target and
-    time reached, and its cut-back count."""
-
-    index: int
-    phase: str
-    pending: list
-    previous_target: float
-    previous_time: float
-    cutbacks: int = 0
-
-
-@dataclass
 class PhaseJournal:
-    """The `run_phase` calls of a run: for each finished call, its phase name, the number of
+    """The phases (stepping.PhaseState) of a run: for each finished one, its phase name, the number of
     records at its end and the scenario's controls at its end; and the running call."""
 
     finished: list = field(default_factory=list)
     running: PhaseState | None = None
 
-    def begin(self, phase, pending, previous_target, previous_time) -> PhaseState:
-        self.running = PhaseState(len(self.finished), phase, list(pending),
-                                  float(previous_target), float(previous_time))
+    def begin(self, phase, pending, previous) -> PhaseState:
+        self.running = PhaseState(len(self.finished), phase, list(pending), previous)
         return self.running
 
     def end(self, n_records: int, controls: dict):
@@ -83,7 +71,8 @@ def enter_phase(scenario, phase: str, targets, times, previous_target: float):
     """The start of a scenario's `run_phase` call: the running PhaseState to step through, or
     None if a replayed checkpoint holds the call as finished (its records and end state are
     then in place: skip it)."""
-    state = scenario.journal.begin(phase, zip(targets, times), previous_target, scenario.time)
+    state = scenario.journal.begin(phase, zip(targets, times),
+                                   (float(previous_target), float(scenario.time)))
     if scenario.replay is None:
         return state
     resumed = scenario.replay.phase(scenario, phase, scenario.records)

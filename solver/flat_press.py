@@ -31,13 +31,13 @@ from dolfinx import fem
 
 from .case import Case, layer_laws
 from .checkpoint import PhaseJournal, enter_phase
-from .mechanics import (MechanicsProblem, RunIncomplete, StepFailure,  # noqa: F401
-                        constrained_modulus)
+from .mechanics import MechanicsProblem, RunIncomplete, constrained_modulus
 from .kinematics import porosity_from_jacobian
 from .meshes.external import read_layered_mesh
 from .meshes.layered import Layer, build_layered_strip
 from .newton import NewtonSolver
 from .output import plot_porosity_field, plot_pressure_thickness, rank_zero, write_history
+from .stepping import Stepper
 
 
 @dataclass
@@ -131,6 +131,7 @@ class FlatPress:
             spec.thickness / constrained_modulus(laws[spec.name]) for spec in case.layers)
         self.records: list[StepRecord] = []
         self.journal = PhaseJournal()
+        self.stepper = Stepper(case.solver.max_cutbacks, self.log)
         self.replay = None          # a checkpoint being replayed (checkpoint.Replay)
         self.search = None
         self.on_step = None
@@ -164,10 +165,11 @@ class FlatPress:
         return self.newton.solve()
 
     def _save(self):
-        return self.problem.u.x.array.copy()
+        return self.problem.u.x.array.copy(), float(self.platen_position.value)
 
     def _restore(self, saved):
-        self.problem.u.x.array[:] = saved
+        self.problem.u.x.array[:] = saved[0]
+        self.platen_position.value = saved[1]
 
     def _solve_pressure(self, pressure: float, dt: float, guess: float):
         """Force control: Newton on (u, platen position) with the platen force as the extra
@@ -197,47 +199,28 @@ class FlatPress:
         self.platen_position.value = controls["platen_position"]
 
     def run_phase(self, phase: str, targets: list[float], times: list[float], mode: str):
-        """Advance through `targets` (platen positions or pressures), halving on failure.
-        Where the loop is (pending targets, last target, cut-backs) lives in the journal's
-        running PhaseState, so a checkpoint can continue it."""
-        max_cutbacks = self.case.solver.max_cutbacks
+        """Advance through `targets` (platen positions or pressures) reached at `times`,
+        halving a failed increment (stepping.Stepper). Where the phase is lives in the
+        journal's running PhaseState, so a checkpoint can continue it."""
         state = enter_phase(self, phase, targets, times, self._current_target(mode))
         if state is None:                               # finished before the checkpoint
             return
-        pending = state.pending
-        while pending:
-            previous_target, previous_time = state.previous_target, state.previous_time
-            cutbacks = state.cutbacks
-            target, t_end = pending[0]
-            saved = self._save()
-            dt = t_end - previous_time
-            try:
-                if mode == "position":
-                    reports = [self._solve_at(target, dt)]
-                else:
-                    position, reports = self._solve_pressure(target, dt,
-                                                             self._pressure_guess(target))
-            except StepFailure as failure:
-                self._restore(saved)
-                self.platen_position.value = self._last_position
-                if cutbacks >= max_cutbacks:
-                    raise RunIncomplete(
-                        f"{phase} step towards {target:.6g} failed after {cutbacks} cut-backs: "
-                        f"{failure}") from None
-                state.cutbacks = cutbacks + 1
-                middle = 0.5 * (previous_target + target)
-                middle_time = 0.5 * (previous_time + t_end)
-                self.log(f"  cut-back {state.cutbacks}: {failure}; retrying with half the "
-                         f"increment")
-                pending.insert(0, (middle, middle_time))
-                continue
+
+        def attempt(target_time, previous):
+            target, t_end = target_time
+            if mode == "position":
+                return [self._solve_at(target, t_end - previous[1])]
+            return self._solve_pressure(target, t_end - previous[1],
+                                        self._pressure_guess(target))[1]
+
+        def accept(target_time, previous, reports):
             self.problem.commit()
-            state.cutbacks = max(cutbacks - 1, 0)
-            pending.pop(0)
-            state.previous_target, state.previous_time = target, t_end
-            self.time = t_end
+            self.time = target_time[1]
             self._last_position = float(self.platen_position.value)
             self._record(phase, reports)
+
+        self.stepper.run(state, save=self._save, restore=self._restore, attempt=attempt,
+                         accept=accept)
         self.journal.end(len(self.records), self.controls())
 
     def _current_target(self, mode):

@@ -269,3 +269,34 @@ class NewtonSolver:
             self.A.destroy()
             self.b.destroy()
             self.du.destroy()
+
+
+class JumpLimitedNewton(NewtonSolver):
+    """Newton whose step is scaled down (with the plate's) when it would change an interface
+    jump by more than `limit` mm in one iteration.
+
+    While a layer is held only by open contacts (first touch of a rough interface, re-contact
+    after release) the tangent sees no normal stiffness there and the full Newton step is a
+    huge rigid-body jump into the neighbour (then a failed return map or an inverted element).
+    Limiting the jump change to a fraction of the neighbouring element height lets the contact
+    close in a few iterations; near the solution the steps are far below the limit, so the
+    quadratic convergence is untouched. `limited_steps` counts the scaled steps."""
+
+    def __init__(self, problem, interfaces, limit, *args, **kwargs):
+        super().__init__(problem, *args, **kwargs)
+        self.interfaces, self.limit = interfaces, limit
+        self.limited_steps = 0
+        self._increment = fem.Function(problem.V)
+
+    def _line_search(self, residual, dx, force_control, report):
+        if self.limit:
+            n = self.du.getLocalSize()
+            self._increment.x.array[:n] = self.du.getArray(readonly=True)
+            self._increment.x.scatter_forward()
+            change = self.interfaces.max_jump_change(self._increment.x.array)
+            if change > self.limit:
+                scale = self.limit / change
+                self.du.scale(scale)
+                dx *= scale
+                self.limited_steps += 1
+        return super()._line_search(residual, dx, force_control, report)

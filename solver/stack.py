@@ -63,108 +63,12 @@ from .checkpoint import PhaseJournal, enter_phase
 from .interfaces import InterfaceTerm
 from .kinematics import porosity_from_jacobian
 from .materials.cards import load_card
-from .materials.cohesive_bilinear import BilinearCohesive
-from .materials.cohesive_exponential import ExponentialCohesive
-from .materials.interface_bonded import BondedInterface
-from .materials.interface_contact import FrictionalContact
-from .materials.interface_interphase import InterphaseGrowth
-from .mechanics import MechanicsProblem, RunIncomplete, StepFailure, constrained_modulus
+from .mechanics import MechanicsProblem, StepFailure, constrained_modulus
 from .meshes.stack import StackInterface, StackLayer, build_stack
-from .newton import NewtonSolver
+from .newton import JumpLimitedNewton
 from .output import interface_field_writer, rank_zero, write_table
-
-#: interface law names -> classes
-INTERFACE_LAWS = {"contact": FrictionalContact, "bonded": BondedInterface,
-                  "cohesive_bilinear": BilinearCohesive,
-                  "cohesive_exponential": ExponentialCohesive,
-                  "interphase": InterphaseGrowth}
-#: default penalty factor, by law: contact (augmented Lagrangian) k_n = factor x E_soft / h_min
-#: with E_soft the softer neighbour's modulus and h_min the smallest neighbouring element
-#: height; factor 1 when a neighbour is plastic (J2, DPC), 10 between elastic layers. Measured:
-#: lithium (J2) on LLZO with k = 10 E_max/h_min chatters (cut-backs at every step, 5x the
-#: time), with 1 E_soft/h_min not at all and the AL loop needs 0-2 updates (plastic flow keeps
-#: the multiplier update contractive); between elastic layers the Uzawa update contracts by
-#: ~ K_local / (K_local + k_n), so 1 E_soft/h_min needed 20-30 updates a step.
-#: Bonded and cohesive: k = factor x E_max / h_min (a stiff tie).
-DEFAULT_STIFFNESS_FACTOR = {"contact": 1.0, "bonded": 100.0, "cohesive_bilinear": 100.0}
-ELASTIC_CONTACT_FACTOR = 10.0
-
-
-def make_interface_law(spec, soft_scale: float, stiff_scale: float,
-                       elastic_pair: bool = False):
-    """The law object of an interface spec (a law object is returned as it is). A missing
-    stiffness is factor x scale (MPa/mm): soft_scale = E_soft / h_min for contact,
-    stiff_scale = E_max / h_min for bonded and cohesive (see DEFAULT_STIFFNESS_FACTOR)."""
-    law = spec.law
-    if not isinstance(law, str):
-        return law
-    if law not in INTERFACE_LAWS:
-        raise ValueError(f"interface {spec.name}: unknown law {law!r}; expected one of "
-                         f"{', '.join(INTERFACE_LAWS)} or a law object")
-    parameters = dict(spec.parameters)
-    default = ELASTIC_CONTACT_FACTOR if (law == "contact" and elastic_pair) else \
-        DEFAULT_STIFFNESS_FACTOR.get(law, 100.0)
-    factor = parameters.pop("stiffness_factor", default)
-    if law == "contact":
-        parameters.setdefault("normal_stiffness", factor * soft_scale)
-    elif law == "bonded":
-        parameters.setdefault("normal_stiffness", factor * stiff_scale)
-    elif law == "cohesive_bilinear":
-        parameters.setdefault("penalty_stiffness", factor * stiff_scale)
-    return INTERFACE_LAWS[law](**parameters)
-
-
-def build_interface_laws(specs, laws: dict, element_height: dict):
-    """Interface laws of `specs` (InterfaceSpec list) between layers with bulk `laws` (by layer
-    name) and smallest element heights `element_height` (mm, by layer name). Returns
-    ({name: law}, {name: law name}, {name: regularisation k_r in MPa/mm}); the default k_r of
-    a contact is 1e-9 x its normal stiffness (see InterfaceSpec)."""
-    interface_laws, law_names, regularisation = {}, {}, {}
-    for spec in specs:
-        lower, upper = laws[spec.lower], laws[spec.upper]
-        h_min = min(element_height[spec.lower], element_height[spec.upper])
-        elastic_pair = all(getattr(law_, "name", "") == "elastic" for law_ in (lower, upper))
-        moduli = (lower.stiffest_youngs_modulus(), upper.stiffest_youngs_modulus())
-        law = make_interface_law(spec, min(moduli) / h_min, max(moduli) / h_min, elastic_pair)
-        interface_laws[spec.name] = law
-        law_names[spec.name] = getattr(law, "name", type(law).__name__)
-        if spec.regularisation is not None:
-            regularisation[spec.name] = spec.regularisation
-        elif hasattr(law, "augment"):
-            regularisation[spec.name] = 1e-9 * law.normal_stiffness
-    return interface_laws, law_names, regularisation
-
-
-class JumpLimitedNewton(NewtonSolver):
-    """Newton whose step is scaled down (with the plate's) when it would change an interface
-    jump by more than `limit` mm in one iteration.
-
-    While a layer is held only by open contacts (first touch of a rough interface, re-contact
-    after release) the tangent sees no normal stiffness there and the full Newton step is a
-    huge rigid-body jump into the neighbour (then a failed return map or an inverted element).
-    Limiting the jump change to a fraction of the neighbouring element height lets the contact
-    close in a few iterations; near the solution the steps are far below the limit, so the
-    quadratic convergence is untouched. `limited_steps` counts the scaled steps."""
-
-    def __init__(self, problem, interfaces, limit, *args, **kwargs):
-        super().__init__(problem, *args, **kwargs)
-        self.interfaces, self.limit = interfaces, limit
-        self.limited_steps = 0
-        self._increment = fem.Function(problem.V)
-
-    def _line_search(self, residual, dx, force_control, report):
-        if self.limit:
-            n = self.du.getLocalSize()
-            self._increment.x.array[:n] = self.du.getArray(readonly=True)
-            self._increment.x.scatter_forward()
-            change = self.interfaces.max_jump_change(self._increment.x.array)
-            if change > self.limit:
-                scale = self.limit / change
-                self.du.scale(scale)
-                dx *= scale
-                self.limited_steps += 1
-        return super()._line_search(residual, dx, force_control, report)
-
+from .stepping import Stepper
+from .interface_laws import InterfaceSpec, build_interface_laws, make_interface_law
 
 @dataclass
 class LayerSpec:
@@ -179,35 +83,6 @@ class LayerSpec:
     overrides: dict | None = None
     grading: float = 1.0      # ratio of successive element heights, bottom to top
     waviness_mode: str = "thickness"    # see meshes.stack.StackLayer
-
-
-@dataclass
-class InterfaceSpec:
-    """An interface between neighbouring layers `lower` and `upper`, represented by a band.
-
-    law: "contact" (FrictionalContact: normal_stiffness, friction_coefficient,
-    tangential_stiffness), "bonded", "cohesive_bilinear", "cohesive_exponential" (their
-    parameters in `parameters`; a missing normal_stiffness / penalty_stiffness defaults to
-    factor x E_max / h_el of the two neighbours), or a law object.
-    roughness / rough_face / shape / band_ratio / band_thickness: see meshes.stack.
-    regularisation (MPa/mm): spring on the jump that removes rigid-body modes of layers held
-    only by open contact; default 1e-9 x the normal stiffness for contact, 0 otherwise.
-    """
-
-    lower: str
-    upper: str
-    law: object = "contact"
-    parameters: dict = field(default_factory=dict)
-    roughness: object | None = None
-    rough_face: str = "upper"
-    shape: object | None = None
-    band_ratio: float = 1e-6
-    band_thickness: float | None = None
-    regularisation: float | None = None
-
-    @property
-    def name(self) -> str:
-        return f"interface_{self.lower}_{self.upper}"
 
 
 @dataclass
@@ -453,6 +328,7 @@ class StackCompaction:
         self.writer = None
         self.on_step = None       # hook called with each new record (the case runner's)
         self.journal = PhaseJournal()
+        self.stepper = Stepper(self.max_cutbacks, self.log)
         self.replay = None        # a checkpoint being replayed (checkpoint.Replay)
         self.log(f"stack: {len(names)} layers ({', '.join(names)}), "
                  f"{len(self.interface_laws)} band interfaces, "
@@ -605,60 +481,52 @@ class StackCompaction:
 
     def run_phase(self, phase: str, targets, times, mode: str):
         """Advance through targets (pressures in MPa or platen positions in mm) reached at the
-        given times, halving a failed increment (restores u, the interface state, the plate).
-        Where the loop is lives in the journal's running PhaseState (checkpoint.py)."""
+        given times, halving a failed increment (stepping.Stepper; a step restores u, the
+        interface state and the plate). Where the phase is lives in the journal's running
+        PhaseState (checkpoint.py)."""
         state = enter_phase(self, phase, targets, times, self._current_target(mode))
         if state is None:                               # finished before the checkpoint
             return
-        pending = state.pending
-        problem = self.problem
-        while pending:
-            previous_target, previous_time = state.previous_target, state.previous_time
-            cutbacks = state.cutbacks
-            target, t_end = pending[0]
-            saved_u = problem.u.x.array.copy()
-            saved_interfaces = self.interfaces.save_state()
+
+        def attempt(target_time, previous):
+            target, dt = target_time[0], target_time[1] - previous[1]
+            saved = self._save()
+            self._secant_restart = False
             try:
-                self._secant_restart = False
+                return self._solve(mode, target, dt)
+            except StepFailure as first:
+                if not (mode == "pressure" and self.auto_fallback):
+                    raise
+                # e.g. frictional stick/slip on a sloped interface makes the bordered Newton
+                # cycle (it only cuts inadmissible iterates); the secant's position-controlled
+                # Newton has the monotone line search
+                self._restore(saved)
+                self.log(f"  bordered Newton failed ({first}); secant on the plate")
+                self.pressure_method = "secant"
                 try:
-                    reports, al, violation = self._solve(mode, target, t_end - previous_time)
-                except StepFailure as first:
-                    if not (mode == "pressure" and self.auto_fallback):
-                        raise
-                    # e.g. frictional stick/slip on a sloped interface makes the bordered
-                    # Newton cycle (it only cuts inadmissible iterates); the secant's
-                    # position-controlled Newton has the monotone line search
-                    problem.u.x.array[:] = saved_u
-                    self.interfaces.restore_state(saved_interfaces)
-                    self.platen_position.value = self._last_position
-                    self.log(f"  bordered Newton failed ({first}); secant on the plate")
-                    self.pressure_method = "secant"
-                    try:
-                        reports, al, violation = self._solve(mode, target,
-                                                             t_end - previous_time)
-                    finally:
-                        self.pressure_method = "bordered"
-                    self.fallbacks += 1
-            except StepFailure as failure:
-                problem.u.x.array[:] = saved_u
-                self.interfaces.restore_state(saved_interfaces)
-                self.platen_position.value = self._last_position
-                if cutbacks >= self.max_cutbacks:
-                    raise RunIncomplete(f"{phase} step towards {target:.6g} failed after "
-                                        f"{cutbacks} cut-backs: {failure}") from None
-                state.cutbacks = cutbacks + 1
-                self.log(f"  cut-back {state.cutbacks}: {failure}")
-                pending.insert(0, (0.5 * (previous_target + target),
-                                   0.5 * (previous_time + t_end)))
-                continue
-            problem.commit()
-            state.cutbacks = max(cutbacks - 1, 0)
-            pending.pop(0)
-            state.previous_target, state.previous_time = target, t_end
-            self.time = t_end
+                    solved = self._solve(mode, target, dt)
+                finally:
+                    self.pressure_method = "bordered"
+                self.fallbacks += 1
+                return solved
+
+        def accept(target_time, previous, solved):
+            self.problem.commit()
+            self.time = target_time[1]
             self._last_position = float(self.platen_position.value)
-            self._record(phase, reports, al, violation)
+            self._record(phase, *solved)
+
+        self.stepper.run(state, save=self._save, restore=self._restore, attempt=attempt,
+                         accept=accept)
         self.journal.end(len(self.records), self.controls())
+
+    def _save(self):
+        return self.problem.u.x.array.copy(), self.interfaces.save_state()
+
+    def _restore(self, saved):
+        self.problem.u.x.array[:] = saved[0]
+        self.interfaces.restore_state(saved[1])
+        self.platen_position.value = self._last_position
 
     def _current_target(self, mode):
         if mode == "position":

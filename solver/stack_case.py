@@ -44,7 +44,8 @@ from mpi4py import MPI
 
 from .constriction import holm_resistance, laplace_constriction, strip_constriction_resistance
 from .output import rank_zero
-from .stack import InterfaceSpec, LayerSpec, StackCompaction, contact_loss_time
+from .interface_laws import interface_specs
+from .stack import LayerSpec, StackCompaction, contact_loss_time
 
 OHM_MM2_PER_OHM_CM2 = 100.0
 
@@ -139,25 +140,6 @@ def contact_patches(profile):
         areas.append(w.sum())
         centres.append([np.dot(w, x[members]) / w.sum(), np.dot(w, z[members]) / w.sum()])
     return np.array(areas), np.array(centres).reshape(-1, 2)
-
-
-def _law_parameters(spec) -> dict:
-    """The case's interface parameters as the law takes them (flags arrive as numbers)."""
-    parameters = dict(spec.parameters)
-    if "adhesive" in parameters:
-        parameters["adhesive"] = bool(parameters["adhesive"])
-    return parameters
-
-
-def interface_specs(case) -> list[InterfaceSpec]:
-    """The case file's [[interfaces]] as the model's InterfaceSpecs (stack and calender web)."""
-    return [InterfaceSpec(i.lower, i.upper, i.law, _law_parameters(i),
-                          roughness=i.roughness.build() if i.roughness else None,
-                          rough_face=i.rough_face,
-                          shape=i.shape.build() if i.shape else None,
-                          band_thickness=i.band_thickness,
-                          regularisation=i.regularisation)
-            for i in case.interfaces]
 
 
 class StackCase:
