@@ -2,10 +2,12 @@
 #   make run    create .venv if needed, then run the default case (flat press of an NMC cathode)
 #   make test   create .venv if needed, then run the test suite (including the MPI tests)
 #   make test-fast   the edit loop: unit and verification tests (not marked slow or mpi)
+#   make test-all    before a release: make test plus every shipped case at full resolution and
+#                    on two MPI ranks against its gold summary (tests/test_release.py)
 VENV ?= .venv
 CASE ?= cases/flat_press_nmc.toml
 
-.PHONY: install run test test-fast benchmark clean
+.PHONY: install run test test-fast test-all benchmark clean
 install:
 	bash containers/install.sh
 
@@ -17,6 +19,9 @@ test: install
 
 test-fast: install
 	$(VENV)/bin/python -m pytest -q -m "not slow and not mpi" --durations=5 tests
+
+test-all: install
+	$(VENV)/bin/python -m pytest -q --release --durations=25 tests
 
 benchmark: install
 	$(VENV)/bin/python benchmarks/flat_press_timing.py

@@ -55,3 +55,18 @@ def run_cli(args, cwd, ranks=None, timeout=900, env=None):
 @pytest.fixture
 def minimal_case_text():
     return MINIMAL_CASE
+
+
+def pytest_addoption(parser):
+    parser.addoption("--release", action="store_true",
+                     help="also run the release checks (tests marked `release`: full-resolution "
+                          "and two-rank gold runs of every shipped case; `make test-all`)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--release"):
+        return
+    later = pytest.mark.skip(reason="release check: `make test-all` (pytest --release)")
+    for item in items:
+        if "release" in item.keywords:
+            item.add_marker(later)

@@ -1,5 +1,9 @@
 """Regenerate the gold summaries of the shipped cases (run after an intended change in results,
-and say why in the commit):  .venv/bin/python tests/regression/update_gold.py [case.toml ...]
+and say why in the commit):  .venv/bin/python tests/regression/update_gold.py [--full] [case.toml ...]
+
+The gold run of a case is its GOLD_OVERRIDES copy (coarse where the full case takes minutes);
+--full writes the gold of the full-resolution runs of the cases that have overrides to
+tests/regression/full/ (checked by `make test-all`, tests/test_release.py).
 
 A flat press or a calender without interfaces keeps the listed engineering numbers. Every
 other case (stacks, the delamination test, the laminating calender) keeps every number of its
@@ -57,31 +61,62 @@ def gold_values(case, summary: dict) -> dict:
     return flatten(summary)
 
 
-def gold_command(path: Path, out: Path) -> list[str]:
+def gold_command(path: Path, out: Path, full: bool = False) -> list[str]:
     """The `nipstack run` arguments of a case's gold run: no fields or pictures, the case's
-    GOLD_OVERRIDES."""
-    overrides = [item for value in GOLD_OVERRIDES.get(Path(path).stem, [])
-                 for item in ("--set", value)]
+    GOLD_OVERRIDES (none if `full`)."""
+    overrides = [] if full else [item for value in GOLD_OVERRIDES.get(Path(path).stem, [])
+                                 for item in ("--set", value)]
     return ["run", str(path), "--out", str(out), "--set", "output.fields=false", "--set",
             "output.plots=false", *overrides]
 
 
-def run_summary(path: Path, out: Path) -> dict:
+def gold_file(path: Path, full: bool = False) -> Path:
+    folder = ROOT / "tests" / "regression" / ("full" if full else "")
+    return folder / (Path(path).stem + ".json")
+
+
+def differences(gold: dict, values: dict) -> list[str]:
+    """The gold entries `values` misses: integers (steps, counts) exactly, reals to 1e-6 of the
+    largest value of the same quantity in the case (the same last key, e.g. every layer's
+    `thickness_change_final_mm`), so a round-off-sized entry is held to its quantity's scale."""
+    scale = {}
+    for key, value in gold.items():
+        family = key.rsplit(".", 1)[-1]
+        scale[family] = max(scale.get(family, 0.0), abs(value))
+    off = []
+    for key, expected in gold.items():
+        if key not in values:
+            off.append(f"{key} missing from the summary")
+            continue
+        got = values[key]
+        if isinstance(expected, int):
+            if got != expected:
+                off.append(f"{key}: {got} != {expected}")
+        elif abs(got - expected) > 1e-6 * scale[key.rsplit(".", 1)[-1]]:
+            off.append(f"{key}: {got!r} vs gold {expected!r}")
+    return off
+
+
+def run_summary(path: Path, out: Path, full: bool = False) -> dict:
     """summary.json of the gold run of a case (with an empty nip-response cache)."""
     nipstack = Path(sys.executable).parent / "nipstack"
     with tempfile.TemporaryDirectory() as cache:
-        subprocess.run([str(nipstack), *gold_command(path, out)], check=True,
+        subprocess.run([str(nipstack), *gold_command(path, out, full)], check=True,
                        capture_output=True, env=dict(os.environ, NIPSTACK_CACHE_DIR=cache))
     return json.loads((out / "summary.json").read_text())
 
 
 if __name__ == "__main__":
-    cases = sys.argv[1:] or sorted(str(p) for p in (ROOT / "cases").glob("*.toml"))
+    full = "--full" in sys.argv[1:]
+    cases = [a for a in sys.argv[1:] if a != "--full"] or \
+        sorted(str(p) for p in (ROOT / "cases").glob("*.toml")
+               if not full or p.stem in GOLD_OVERRIDES)
     for path in cases:
         case = load_case(path)
         with tempfile.TemporaryDirectory() as scratch:
-            summary = run_summary(Path(path), Path(scratch) / "run")
+            summary = run_summary(Path(path), Path(scratch) / "run", full)
         gold = gold_values(case, summary)
-        target = ROOT / "tests" / "regression" / (Path(path).stem + ".json")
+        target = gold_file(path, full)
+        target.parent.mkdir(exist_ok=True)
         target.write_text(json.dumps(gold, indent=2) + "\n")
         print(f"{target.name}: {len(gold)} values")
