@@ -24,171 +24,73 @@ card's law: a nested table ``[parameters.swelling]`` in any card (one [sources] 
 
 ``load_card`` then returns ``LithiationSwelling(inner=<the card's law>, ...)``.
 
-Every parameter is declared once below with its meaning, unit, admissible range and default
-(MOOSE ``validParams`` style), and ``load_card`` rejects a bad card early with a ``CardError``
-naming the card, the key and what was expected.
+Every parameter is declared once, with its meaning, unit, admissible range and default, in the
+pydantic model of its law (``card_models.py``, MOOSE ``validParams`` style); the card file
+itself (its three tables and their sources) is the model ``CardFile`` below. ``load_card``
+rejects a bad card early with one ``CardError`` naming the card (and its file, outside the
+library), the key, the value given and what was expected.
 """
 from __future__ import annotations
 
-import math
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from .card_models import DPC_GROUPS, LAW_MODELS, LAW_PARAMETERS, PARAMETERS, TABLES, Table
 from .dpc import DruckerPragerCap
 from .elastic import LinearElastic
+from .errors import CardError
 from .j2 import J2Plasticity
 from .j2_creep import J2NortonCreep
+from .parameter_models import ParameterModel, dotted, first_problem, problem_text
 from .swelling import LithiationSwelling
 from .viscoelastic import StandardLinearSolid
 
+__all__ = ["CardError", "DPC_GROUPS", "LAWS", "LIBRARY", "PARAMETERS", "TABLES", "card_path",
+           "list_cards", "load_card", "parse_card"]
+
 LIBRARY = Path(__file__).parent / "library"
-REQUIRED = object()
-
-
-class CardError(ValueError):
-    """A material card is malformed; the message names the card and the offending key."""
-
-
-@dataclass(frozen=True)
-class Parameter:
-    meaning: str
-    unit: str
-    low: float = -math.inf          # admissible range: low <(=) value <(=) high
-    high: float = math.inf
-    low_open: bool = False
-    high_open: bool = False
-    default: object = REQUIRED
-
-    def expected(self) -> str:
-        left = "(" if self.low_open else "["
-        right = ")" if self.high_open else "]"
-        return f"a finite number in {left}{self.low}, {self.high}{right} {self.unit}".rstrip()
-
-    def admits(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
-        above = value > self.low if self.low_open else value >= self.low
-        below = value < self.high if self.high_open else value <= self.high
-        return above and below
-
-
-def _positive(meaning, unit, **kw):
-    return Parameter(meaning, unit, low=0.0, low_open=True, **kw)
-
-
-def _non_negative(meaning, unit, **kw):
-    return Parameter(meaning, unit, low=0.0, **kw)
-
-
-_POISSON = Parameter("Poisson's ratio", "-", low=-1.0, high=0.5, low_open=True, high_open=True)
-_RELATIVE_DENSITY = Parameter("relative density 1 - porosity", "-", low=0.0, high=1.0,
-                              low_open=True)
-
-_J2 = {
-    "youngs_modulus": _positive("Young's modulus", "MPa"),
-    "poisson_ratio": _POISSON,
-    "yield_stress": _positive("initial yield stress", "MPa"),
-    "hardening_modulus": _non_negative("linear hardening modulus", "MPa", default=0.0),
-    "voce_stress": _non_negative("Voce saturation stress increment", "MPa", default=0.0),
-    "voce_rate": _non_negative("Voce rate (per unit plastic strain)", "-", default=0.0),
-}
-
-#: law name -> parameter name -> declaration
-PARAMETERS: dict[str, dict[str, Parameter]] = {
-    "elastic": {
-        "youngs_modulus": _positive("Young's modulus", "MPa"),
-        "poisson_ratio": _POISSON,
-    },
-    "j2": _J2,
-    "j2_creep": {
-        **_J2,
-        "creep_coefficient": _non_negative("Norton coefficient A: equivalent creep rate at the "
-                                           "reference stress", "1/s"),
-        "creep_exponent": Parameter("Norton stress exponent n", "-", low=1.0, high=20.0),
-        "creep_reference_stress": _positive("Norton reference stress sigma_0 in "
-                                            "A (q/sigma_0)^n", "MPa", default=1.0),
-    },
-    "viscoelastic": {
-        "long_term_modulus": _positive("equilibrium-spring Young's modulus E2 (t -> oo)", "MPa"),
-        "maxwell_modulus": _non_negative("Maxwell-arm spring Young's modulus E1 (relaxes away)",
-                                         "MPa"),
-        "relaxation_time": _positive("Maxwell-arm relaxation time tau = eta / E1", "s"),
-        "poisson_ratio": _POISSON,
-    },
-    "dpc": {
-        "initial_porosity": Parameter("porosity of the unstrained coating", "-", low=0.0,
-                                      high=1.0, high_open=True),
-        "solid_youngs_modulus": _positive("Gibson-Ashby solid Young's modulus E_s", "MPa",
-                                          default=None),
-        "gibson_ashby_exponent": _non_negative("Gibson-Ashby exponent n in E_s RD^n", "-",
-                                               default=None),
-        "poisson_ratio": Parameter("Poisson's ratio", "-", low=-1.0, high=0.5, low_open=True,
-                                   high_open=True, default=None),
-        "cohesion": _non_negative("shear-line intercept d", "MPa", default=None),
-        "friction_angle": Parameter("shear-line angle beta in the p-q plane", "degrees",
-                                    low=0.0, high=90.0, high_open=True, default=None),
-        "cap_eccentricity": _positive("cap eccentricity R", "-", default=None),
-        "transition_alpha": Parameter("transition-surface parameter alpha", "-", low=0.0,
-                                      high=1.0, high_open=True, default=0.01),
-        "cap_pressure_initial": _positive("initial hydrostatic yield pressure p_b0", "MPa",
-                                          default=None),
-        "cap_hardening_A": _non_negative("cap hardening amplitude A", "MPa", default=None),
-        "cap_hardening_B": _positive("cap hardening rate B (per unit log strain)", "-",
-                                     default=None),
-        "relaxation_time": _non_negative("Duvaut-Lions relaxation time", "s", default=0.0),
-    },
-}
-
-#: DPC tables: name -> column -> declaration (the first column is the abscissa)
-TABLES: dict[str, dict[str, Parameter]] = {
-    "elasticity_table": {
-        "relative_density": _RELATIVE_DENSITY,
-        "youngs_modulus": _positive("Young's modulus", "MPa"),
-        "poisson_ratio": _POISSON,
-    },
-    "yield_table": {
-        "relative_density": _RELATIVE_DENSITY,
-        "cohesion": _non_negative("shear-line intercept d", "MPa"),
-        "friction_angle": Parameter("shear-line angle beta", "degrees", low=0.0, high=90.0,
-                                    high_open=True),
-        "cap_eccentricity": _positive("cap eccentricity R", "-"),
-    },
-    "hardening_table": {
-        "compaction_strain": Parameter("compaction strain -ln J_p = ln(RD/RD0)", "-"),
-        "cap_pressure": _positive("hydrostatic yield pressure p_b", "MPa"),
-    },
-}
-
-#: DPC parameter groups: a group is given either as its scalars or as its table
-DPC_GROUPS = {
-    "elasticity_table": ("solid_youngs_modulus", "gibson_ashby_exponent", "poisson_ratio"),
-    "yield_table": ("cohesion", "friction_angle", "cap_eccentricity"),
-    "hardening_table": ("cap_pressure_initial", "cap_hardening_A", "cap_hardening_B"),
-}
-
-#: the swelling table (any law): scalars, then the history arrays (times first)
-SWELLING: dict[str, Parameter] = {
-    "vegard_coefficient": Parameter("Vegard coefficient beta: log strain per unit "
-                                    "concentration (or per unit state of charge)", "1/[c]"),
-    "reference_concentration": Parameter("concentration c0 of the meshed, unswollen layer",
-                                         "[c]", default=0.0),
-    "gradient_origin": Parameter("x_ref of the linear concentration profile", "mm",
-                                 default=0.0),
-    "gradient_axis": Parameter("axis of the concentration gradient (0 = x, 1 = y, 2 = z)", "-",
-                               low=0.0, high=2.0, default=0.0),
-}
-SWELLING_HISTORY: dict[str, Parameter] = {
-    "times": Parameter("times of the concentration history", "s"),
-    "concentration": Parameter("concentration c(t) at those times (linear in between)", "[c]"),
-    "concentration_gradient": Parameter("gradient dc/dx at those times", "[c]/mm",
-                                        default=None),
-}
-
 LAWS = {"elastic": LinearElastic, "j2": J2Plasticity, "j2_creep": J2NortonCreep,
         "viscoelastic": StandardLinearSolid, "dpc": DruckerPragerCap}
+
+
+class Material(ParameterModel):
+    """The [material] table: what the card describes and which law it uses."""
+
+    name: str = Field(description="the material, as a reader would name it")
+    law: str = Field(description=f"the constitutive law: {', '.join(LAW_MODELS)}")
+    description: str = Field(description="what the material is and what the law captures")
+
+    @field_validator("name", "description")
+    @classmethod
+    def _non_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("must be a non-empty string")
+        return text
+
+
+class CardFile(ParameterModel):
+    """A card file: [material], [parameters] (validated by the law's model) and [sources], one
+    non-empty string per key of [parameters] (a nested table counts as one key)."""
+
+    material: Material = Field(description="name, law, description")
+    parameters: dict[str, object] = Field(description="the law's parameter values")
+    sources: dict[str, str] = Field(description="where each parameter value comes from; an "
+                                    "assumption says 'assumption: why'")
+
+    @model_validator(mode="after")
+    def _one_source_per_parameter(self):
+        for key in self.parameters:
+            if not self.sources.get(key, "").strip():
+                raise ValueError(f"[sources] has no source for parameter '{key}' (a string; an "
+                                 "assumption says 'assumption: why')")
+        for key in self.sources:
+            if key not in self.parameters:
+                raise ValueError(f"[sources] names '{key}', which is not a parameter of the "
+                                 "card")
+        return self
 
 
 def list_cards() -> list[str]:
@@ -196,183 +98,99 @@ def list_cards() -> list[str]:
     return sorted(path.stem for path in LIBRARY.glob("*.toml"))
 
 
-def _locate(name_or_path) -> Path:
+def card_path(name_or_path) -> Path:
+    """The file of a material card given by library name or path (CardError if none)."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         if not path.exists():
             raise CardError(f"material card file {path} does not exist")
-        return path
+        return path.resolve()
     path = LIBRARY / f"{name_or_path}.toml"
     if not path.exists():
         raise CardError(f"no material card '{name_or_path}' in {LIBRARY}; "
                         f"available: {', '.join(list_cards()) or 'none'}")
-    return path
+    return path.resolve()
 
 
-def card_path(name_or_path) -> Path:
-    """The file of a material card given by library name or path (CardError if none)."""
-    return _locate(name_or_path).resolve()
+def _card_place(loc: tuple, kind: str) -> str:
+    """Where in a card file a problem is: 'table [material]', '[sources] cohesion'."""
+    if not loc:
+        return ""
+    return f"table [{loc[0]}]" if len(loc) == 1 else f"[{loc[0]}] {dotted(loc[1:])}"
 
 
-def _number(card, key, value, declaration: Parameter) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CardError(f"card '{card}': parameter '{key}' = {value!r}: expected "
-                        f"{declaration.expected()}")
-    value = float(value)
-    if not declaration.admits(value):
-        raise CardError(f"card '{card}': parameter '{key}' = {value}: expected "
-                        f"{declaration.expected()} ({declaration.meaning})")
-    return value
+def _law_parameters(card: str, law: str, parameters: dict):
+    """The validated parameter model of `law` (CardError naming the first problem)."""
+    def place(loc, kind):
+        key = dotted(loc)
+        if not key:
+            return ""
+        if kind == "extra_forbidden":
+            return f"parameter '{key}' for law '{law}'" if len(loc) == 1 else f"key '{key}'"
+        return f"parameter '{key}'"
+
+    def describe(problem):
+        if problem["type"].startswith("union_tag"):
+            return f"[material] law = {law!r}: expected one of " + \
+                ", ".join(repr(name) for name in LAW_MODELS)
+        inside = {**problem, "loc": problem["loc"][1:]}       # below the law's tag
+        return problem_text(inside, LAW_MODELS[problem["loc"][0]], place)
+
+    if "law" in parameters:
+        raise CardError(f"card {card}: unknown parameter 'law' (the law is named in [material])")
+    try:
+        return LAW_PARAMETERS.validate_python({"law": law, **parameters})
+    except ValidationError as error:
+        raise CardError(f"card {card}: {first_problem(error, describe)}") from None
 
 
-def _table(card, name, table) -> dict[str, np.ndarray]:
-    columns = TABLES[name]
-    if not isinstance(table, dict):
-        raise CardError(f"card '{card}': '{name}' must be a table with arrays "
-                        f"{', '.join(columns)}")
-    for key in table:
-        if key not in columns:
-            raise CardError(f"card '{card}': unknown column '{name}.{key}'; expected "
-                            f"{', '.join(columns)}")
-    out = {}
-    for key, declaration in columns.items():
-        if key not in table:
-            raise CardError(f"card '{card}': missing column '{name}.{key}'")
-        values = table[key]
-        if not isinstance(values, (list, tuple, np.ndarray)) or len(values) < 2:
-            raise CardError(f"card '{card}': '{name}.{key}' must be an array of at least "
-                            "2 numbers")
-        out[key] = np.array([_number(card, f"{name}.{key}", v, declaration) for v in values])
-    lengths = {key: len(values) for key, values in out.items()}
-    if len(set(lengths.values())) != 1:
-        raise CardError(f"card '{card}': '{name}' columns have unequal lengths {lengths}")
-    abscissa = next(iter(columns))
-    if np.any(np.diff(out[abscissa]) <= 0.0):
-        raise CardError(f"card '{card}': '{name}.{abscissa}' must be strictly increasing, "
-                        f"got {out[abscissa].tolist()}")
-    return out
-
-
-def _swelling(card, table) -> dict:
-    """Validate a swelling table (see the module docstring) -> LithiationSwelling arguments."""
-    known = {**SWELLING, **SWELLING_HISTORY}
-    if not isinstance(table, dict):
-        raise CardError(f"card '{card}': 'swelling' must be a table with keys "
-                        f"{', '.join(known)}")
-    for key in table:
-        if key not in known:
-            raise CardError(f"card '{card}': unknown key 'swelling.{key}'; expected one of "
-                            f"{', '.join(known)}")
+def _arguments(model) -> dict:
+    """The keyword arguments of a law from its validated parameters (tables and histories as
+    float arrays; parameters left at None are the law's own defaults)."""
     values = {}
-    for key, declaration in SWELLING.items():
-        if key in table:
-            values[key] = _number(card, f"swelling.{key}", table[key], declaration)
-        elif declaration.default is REQUIRED:
-            raise CardError(f"card '{card}': missing 'swelling.{key}' ({declaration.meaning})")
-        else:
-            values[key] = declaration.default
-    axis = values["gradient_axis"]
-    if axis != int(axis):
-        raise CardError(f"card '{card}': 'swelling.gradient_axis' = {axis}: expected 0, 1 or 2")
-    values["gradient_axis"] = int(axis)
-    length = None
-    for key, declaration in SWELLING_HISTORY.items():
-        if key not in table:
-            if declaration.default is REQUIRED:
-                raise CardError(f"card '{card}': missing 'swelling.{key}' ({declaration.meaning};"
-                                " a layer can give the history in its overrides)")
+    for key, value in model:
+        if key in ("law", "swelling") or value is None:
             continue
-        array = table[key]
-        if not isinstance(array, (list, tuple, np.ndarray)) or len(array) < 1:
-            raise CardError(f"card '{card}': 'swelling.{key}' must be an array of numbers")
-        values[key] = np.array([_number(card, f"swelling.{key}", v, declaration)
-                                for v in array])
-        if length is not None and len(array) != length:
-            raise CardError(f"card '{card}': 'swelling.{key}' has {len(array)} values, "
-                            f"'swelling.times' has {length}")
-        length = len(array)
-    if np.any(np.diff(values["times"]) <= 0.0):
-        raise CardError(f"card '{card}': 'swelling.times' must be strictly increasing, got "
-                        f"{values['times'].tolist()}")
+        if isinstance(value, Table):
+            value = {column: np.array(array, dtype=float) for column, array in value}
+        elif isinstance(value, list):
+            value = np.array(value, dtype=float)
+        values[key] = value
     return values
 
 
-def parse_card(data: dict, card: str = "<card>", overrides: dict | None = None):
-    """Validate a parsed card (a dict as read from TOML) and build its law."""
-    for section in ("material", "parameters", "sources"):
-        if not isinstance(data.get(section), dict):
-            raise CardError(f"card '{card}': missing table [{section}]")
-    for key in data:
-        if key not in ("material", "parameters", "sources"):
-            raise CardError(f"card '{card}': unknown table [{key}]")
-    material = data["material"]
-    law = material.get("law")
-    if law not in PARAMETERS:
-        raise CardError(f"card '{card}': [material] law = {law!r}: expected one of "
-                        f"{', '.join(repr(k) for k in PARAMETERS)}")
-    for key in ("name", "description"):
-        if not isinstance(material.get(key), str) or not material[key].strip():
-            raise CardError(f"card '{card}': [material] {key} must be a non-empty string")
-    declarations = PARAMETERS[law]
-    tables = TABLES if law == "dpc" else {}
-    parameters = dict(data["parameters"])
-    sources = data["sources"]
-    overrides = dict(overrides or {})
-    known = set(declarations) | set(tables) | {"swelling"}
+def parse_card(data: dict, card: str = "<card>", overrides: dict | None = None,
+               path: Path | None = None):
+    """Validate a parsed card (a dict as read from TOML) and build its law.
 
-    for key in list(parameters) + list(overrides):
-        if key not in known:
-            raise CardError(f"card '{card}': unknown parameter '{key}' for law '{law}'; "
-                            f"expected one of {', '.join(sorted(known))}")
-    for key in parameters:
-        source = sources.get(key)
-        if not isinstance(source, str) or not source.strip():
-            raise CardError(f"card '{card}': [sources] has no source for parameter '{key}' "
-                            "(a string; an assumption says 'assumption: why')")
-    for key in sources:
-        if key not in parameters:
-            raise CardError(f"card '{card}': [sources] names '{key}', which is not a "
-                            "parameter of the card")
-    swelling = parameters.pop("swelling", None)
-    if "swelling" in overrides:           # merged key by key into the card's table
-        swelling = {**(swelling if isinstance(swelling, dict) else {}),
-                    **(overrides.pop("swelling") or {})}
-    parameters.update(overrides)
-
-    values = {}
-    for key, declaration in declarations.items():
-        if key in parameters:
-            values[key] = _number(card, key, parameters[key], declaration)
-        elif declaration.default is REQUIRED:
-            raise CardError(f"card '{card}': missing parameter '{key}' "
-                            f"({declaration.meaning}, {declaration.unit})")
-        elif declaration.default is not None:
-            values[key] = declaration.default
-    for name in tables:
-        if name in parameters:
-            values[name] = _table(card, name, parameters[name])
-    if law == "dpc":
-        for table, scalars in DPC_GROUPS.items():
-            given = [s for s in scalars if s in values]
-            if table in values and given:
-                raise CardError(f"card '{card}': give either '{table}' or "
-                                f"{', '.join(given)}, not both")
-            if table not in values and len(given) != len(scalars):
-                missing = [s for s in scalars if s not in values]
-                raise CardError(f"card '{card}': missing parameter '{missing[0]}' "
-                                f"(or give '{table}' instead of {', '.join(scalars)})")
+    card : the card's name in messages; path : its file, named in messages when given.
+    overrides : {parameter: value} replacing card values; {"swelling": {...}} is merged key by
+        key into the card's swelling table.
+    """
+    label = f"'{card}'" + (f" ({path})" if path is not None else "")
     try:
-        result = LAWS[law](**values)
-        if swelling is not None:
-            result = LithiationSwelling(result, **_swelling(card, swelling))
+        card_file = CardFile.model_validate(data)
+    except ValidationError as error:
+        raise CardError(f"card {label}: "
+                        f"{first_problem(error, lambda p: problem_text(p, CardFile, _card_place))}"
+                        ) from None
+    parameters, sources = card_file.parameters, card_file.sources
+    overrides = dict(overrides or {})
+    if isinstance(overrides.get("swelling"), dict) and isinstance(parameters.get("swelling"),
+                                                                   dict):
+        overrides["swelling"] = {**parameters["swelling"], **overrides["swelling"]}
+    model = _law_parameters(label, card_file.material.law, {**parameters, **overrides})
+    try:
+        result = LAWS[model.law](**_arguments(model))
+        if model.swelling is not None:
+            result = LithiationSwelling(result, **_arguments(model.swelling))
     except ValueError as error:
-        raise CardError(f"card '{card}': {error}") from error
-    result.card_name = material["name"]
-    result.description = material["description"]
-    result.sources = {key: sources.get(key, "override") for key in parameters}
-    for key in overrides:
-        result.sources[key] = "override"
-    if swelling is not None:
+        raise CardError(f"card {label}: {error}") from error
+    result.card_name = card_file.material.name
+    result.description = card_file.material.description
+    result.sources = {key: "override" if key in overrides else sources[key]
+                      for key in [*parameters, *overrides] if key != "swelling"}
+    if model.swelling is not None:
         result.sources["swelling"] = sources.get("swelling", "override")
     return result
 
@@ -384,11 +202,11 @@ def load_card(name_or_path, overrides: dict | None = None):
         {"swelling": {...}} adds lithiation swelling to the card's law (or changes the card's
         swelling table key by key), see the module docstring.
     """
-    path = _locate(name_or_path)
-    card = path.stem
+    path = card_path(name_or_path)
     try:
         with open(path, "rb") as stream:
             data = tomllib.load(stream)
     except tomllib.TOMLDecodeError as error:
-        raise CardError(f"card '{card}' ({path}): not valid TOML: {error}") from error
-    return parse_card(data, card, overrides)
+        raise CardError(f"card '{path.stem}' ({path}): not valid TOML: {error}") from error
+    return parse_card(data, path.stem, overrides,
+                      path=None if path.parent == LIBRARY.resolve() else path)

@@ -20,3 +20,8 @@ class MaterialPointError(RuntimeError):
         if detail:
             message += f"; {detail}"
         super().__init__(message + " - cut the load step back")
+
+
+class CardError(ValueError):
+    """A material card, or the parameters of an interface law, cannot be used; the message
+    names the card (or law), the parameter and what is wrong."""
