@@ -90,8 +90,9 @@ class Delamination:
     """A DCB (mode I) or ENF (mode II) specimen with a cohesive interface.
 
     spec : the case's ``DelaminationSpec`` (every parameter with its unit and default there);
-    solver : the case's ``DelaminationSolver`` (default: its defaults); relax_snaps : relax snap-throughs
-    at a fixed opening (``opening.relax_snap``; only without the law's own viscosity).
+    solver : the case's ``DelaminationSolver`` (default: its defaults);
+    relax_snaps : relax snap-throughs at a fixed opening (``opening.relax_snap``; only without
+        the law's own viscosity).
     """
 
     def __init__(self, spec, solver: DelaminationSolver | None = None, comm=MPI.COMM_WORLD,
