@@ -1,0 +1,145 @@
+"""The state of the web along and through it, gathered from all ranks: the cells of a layer, the
+exit zone and its porosity profile, the nodal profile of the roll-side surface (the nip
+tractions) and the nodes of a named face.
+
+The *exit zone* is material that started upstream of the nip (past the inlet tail and more than
+1.5 contact lengths before the roll centres) and is now `exit_distance` contact lengths past the
+roll centre line: it went all the way through the nip and sprang back.
+"""
+from __future__ import annotations
+
+import dolfinx_solver  # noqa: F401
+import numpy as np
+import ufl
+from dolfinx import fem
+
+
+class NipProfiles:
+    def __init__(self, problem, nip, layout, exit_distance: float, comm):
+        self.problem, self.nip, self.layout, self.comm = problem, nip, layout, comm
+        self.exit_distance = exit_distance
+
+    def exit_mask(self, X, x):
+        """The exit zone (see the module), from reference X and current x."""
+        layout = self.layout
+        a = layout.contact_estimate
+        return (x > layout.nip_x + self.exit_distance * a) & (X < layout.nip_x - 1.5 * a) & \
+            (X > layout.inlet_tail)
+
+    def cells(self, layer=None):
+        """Per cell of a layer (default: the roll-side coating), gathered from all ranks:
+        reference and current centroid, porosity, volume ratio J, plastic volumetric strain
+        (quadrature-weighted cell averages)."""
+        problem = self.problem
+        name = (layer or self.layout.coating).name
+        region = next(r for r in problem.regions if r.name == name)
+        mesh = problem.mesh
+        n_owned = mesh.topology.index_map(mesh.topology.dim).size_local
+        owned = region.cells < n_owned
+        X_expr = fem.Expression(ufl.SpatialCoordinate(mesh), problem.points)
+        x_expr = fem.Expression(ufl.SpatialCoordinate(mesh) + problem.u, problem.points)
+        cells = region.cells[owned]
+        w = problem.weights / problem.weights.sum()
+        X = np.einsum("cqi,q->ci", X_expr.eval(mesh, cells), w)
+        x = np.einsum("cqi,q->ci", x_expr.eval(mesh, cells), w)
+        fields = problem.region_fields(region)
+        average = {k: problem.cell_average(region, v)[owned] for k, v in fields.items()}
+        data = np.column_stack([X, x, average["porosity"], average["volume_ratio"],
+                                average.get("plastic_volumetric_strain",
+                                            np.zeros(len(cells)))])
+        gathered = self.comm.allgather(data)
+        return np.vstack(gathered)
+
+    def exit_profile(self, cells=None):
+        """Exit porosity along the web: (X of each exited column, its mean porosity, the mask
+        of the exited cells), or None while no material has left the nip."""
+        cells = self.cells() if cells is None else cells
+        X, x, porosity, J = cells[:, 0], cells[:, 2], cells[:, 4], cells[:, 5]
+        exited = self.exit_mask(X, x)
+        if not exited.any():
+            return None
+        columns = np.round(X[exited] / (0.5 * self.layout.element_length)).astype(int)
+        keys = np.unique(columns)
+        column_x = np.array([X[exited][columns == k].mean() for k in keys])
+        # volume-weighted (J) porosity of each column: 1 - solid volume / volume
+        column_porosity = np.array([
+            np.sum(J[exited][columns == k] * porosity[exited][columns == k])
+            / np.sum(J[exited][columns == k]) for k in keys])
+        return column_x, column_porosity, exited
+
+    def surface_profile(self):
+        """Nodal profile of the top surface, sorted along the web: x from the roll centre line,
+        y, contact pressure p, roll normal (n_x, n_y), shear traction on the web (MPa, > 0
+        drives it forward; the regularised Coulomb law on the last step's slip), penetration
+        into the roll (mm, > 0 in contact). The values are the solver's own contact law
+        (``RollContact.surface_values``) at the nodes."""
+        problem = self.problem
+        V = problem.V
+        facets = problem.boundary_facets("top")
+        dofs = fem.locate_dofs_topological(V.sub(1), problem.mesh.topology.dim - 1, facets)
+        nodes = np.unique(dofs // V.dofmap.index_map_bs)       # unrolled dof -> node (block)
+        nodes = nodes[nodes < V.dofmap.index_map.size_local]   # owned nodes only
+        x = V.tabulate_dof_coordinates()[nodes, :2] + problem.u.x.array.reshape(-1, 2)[nodes]
+        values = self.nip.surface_values(0).x.array.reshape(-1, 5)[nodes]
+        data = np.column_stack([x[:, 0] - self.layout.nip_x, x[:, 1], values])
+        data = np.vstack(self.comm.allgather(data))
+        order = np.argsort(data[:, 0])
+        return data[order]
+
+    def contact_arc(self):
+        """(entry, exit) x of the top roll's contact arc (current configuration, mm from the
+        roll centre line), or None out of contact."""
+        surface = self.surface_profile()
+        touching = surface[:, 6] > 0
+        if not touching.any():
+            return None
+        return float(surface[touching, 0].min()), float(surface[touching, 0].max())
+
+    def boundary_nodes(self, name):
+        """Reference and current (x, y) of the owned nodes on a named facet set, all ranks."""
+        problem = self.problem
+        V = problem.V
+        tag = problem.region_tag(name, problem.mesh.topology.dim - 1)
+        facets = problem.facet_tags.find(tag)
+        dofs = fem.locate_dofs_topological(V.sub(0), problem.mesh.topology.dim - 1, facets)
+        nodes = np.unique(dofs // V.dofmap.index_map_bs)
+        nodes = nodes[nodes < V.dofmap.index_map.size_local]
+        X = V.tabulate_dof_coordinates()[nodes, :2]
+        x = X + problem.u.x.array.reshape(-1, 2)[nodes]
+        return np.vstack(self.comm.allgather(np.column_stack([X, x])))
+
+    def exit_geometry(self, X_range, coating_base: str):
+        """Exit thickness of the roll-side coating (top face minus the `coating_base` face)
+        and machine-direction elongation of the web over the material that started in X_range
+        (reference x, mm) and has left the nip."""
+        top = self.boundary_nodes("top")
+        base = self.boundary_nodes(coating_base)
+        chosen_top = top[(top[:, 0] >= X_range[0]) & (top[:, 0] <= X_range[1])]
+        chosen_base = base[(base[:, 0] >= X_range[0]) & (base[:, 0] <= X_range[1])]
+        thickness = chosen_top[:, 3].mean() - chosen_base[:, 3].mean()
+        order = np.argsort(chosen_top[:, 0])
+        first, last = chosen_top[order[0]], chosen_top[order[-1]]
+        elongation = (last[2] - first[2]) / (last[0] - first[0])
+        return thickness, elongation
+
+    def exit_zone_loads(self, records) -> dict:
+        """The line load the exit zone's material was rolled under: mean, min and max over
+        the rolling steps during which it was in the nip (from one contact length before it
+        reached the roll centre line until it passed it). The last step's line load can be off
+        by a rough interface passing through the nip or a controller correction
+        (docs/lamination.md); a sweep should plot its results against this mean."""
+        layout = self.layout
+        top = self.boundary_nodes("top")
+        exited = top[self.exit_mask(top[:, 0], top[:, 2])]
+        if not len(exited):
+            return {}
+        first = layout.nip_x - exited[:, 0].max() - layout.contact_estimate
+        last = layout.nip_x - exited[:, 0].min()
+        loads = np.array([r.line_load for r in records if r.phase == "rolling"
+                          and first <= r.travel <= last])
+        if not len(loads):
+            return {}
+        return {"line_load_exit_zone_N_per_mm": float(loads.mean()),
+                "line_load_exit_zone_min_N_per_mm": float(loads.min()),
+                "line_load_exit_zone_max_N_per_mm": float(loads.max()),
+                "line_load_exit_zone_steps": int(len(loads))}
