@@ -51,13 +51,13 @@ class Calender:
         self.lamination = None           # the band interfaces ([[interfaces]]), if any
         if case.interfaces:
             self.lamination = Lamination(case, laws, layout.web_length, layout.segments, comm)
-            self.mesh_data, self.problem = self.lamination.mesh_data, self.lamination.problem
+            self.problem = self.lamination.problem
             self.thickness = self.lamination.height
         else:
-            self.mesh_data = build_layered_strip(
+            mesh_data = build_layered_strip(
                 [Layer(layer.name, layer.thickness, layer.elements) for layer in case.layers],
                 0.0, 0, comm=comm, segments=layout.segments)
-            self.problem = MechanicsProblem(self.mesh_data, laws, case.solver.element_degree,
+            self.problem = MechanicsProblem(mesh_data, laws, case.solver.element_degree,
                                             case.solver.petsc_options)
             self.thickness = layout.layers_thickness
         self.nip = self._rolls()
