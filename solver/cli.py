@@ -42,7 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nipstack", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"nipstack {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (_add_run, _add_check, _add_point, _add_sweep, _add_pictures, _add_export,
+                _add_calibrate):
+        add(sub)
+    return parser
 
+
+def _add_run(sub):
     run = sub.add_parser("run", help="run a case file (or continue a stopped run: --resume)")
     run.add_argument("case", nargs="?", help="case file (TOML)")
     run.add_argument("--resume", metavar="FOLDER",
@@ -57,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                           "anything else; the old result is kept until the new one is "
                           "complete)")
 
+
+def _add_check(sub):
     check = sub.add_parser("check", help="validate a case file without running it (and, "
                                          "with --out, the results folder as run would)")
     check.add_argument("case", nargs="?", help="case file (TOML)")
@@ -64,8 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--out", help="results folder to check (default: as run)")
     check.add_argument("--overwrite", action="store_true")
     check.add_argument("--schema", action="store_true",
-                       help="print every case field with its unit and default")
+                       help="print every case field with its unit and default, kind by kind")
 
+
+def _add_point(sub):
     point = sub.add_parser("point", help="run one material point along a strain/stress path")
     point.add_argument("card", help="material card name (materials/library) or .toml path")
     point.add_argument("--path", required=True,
@@ -87,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     point.add_argument("--overwrite", action="store_true",
                        help="replace an existing CSV file written by `nipstack point`")
 
+
+def _add_sweep(sub):
     sweep = sub.add_parser("sweep", help="run a case once per value of a field; table and "
                                          "compaction-resistance fit (Meyer et al. 2017)")
     sweep.add_argument("case", help="case file (TOML)")
@@ -114,9 +126,15 @@ def _parser() -> argparse.ArgumentParser:
                             "(linear interpolation between the bracketing points; in "
                             "sweep.json), e.g. interface_copper_lithium_contact_fraction_"
                             "reached_in_nip=0.99@line_load_N_per_mm (repeatable)")
+
+
+def _add_pictures(sub):
     pictures = sub.add_parser("pictures", help="(re-)render the PNG pictures of a results "
                                                "folder from its fields (pyvista, off-screen)")
     pictures.add_argument("folder", help="a results folder with fields/fields.pvd")
+
+
+def _add_export(sub):
     export = sub.add_parser("export", help="write one step of a run's fields to another mesh "
                                            "format (meshio: .xdmf, .msh, .vtu, .inp, .med, ...)")
     export.add_argument("folder", help="a results folder with fields/fields.pvd")
@@ -130,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default=None,
                         help="meshio's format name when the suffix does not say it "
                              "(e.g. gmsh22, abaqus)")
+
+
+def _add_calibrate(sub):
     calibrate = sub.add_parser("calibrate", help="fit a DPC card to compaction data (die, "
                                                  "flat press, strength tests, before/after "
                                                  "pairs): the card and a report folder")
@@ -140,7 +161,6 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--no-fe-check", action="store_true",
                            help="skip the FE flat-press run that checks a fit to "
                                 "coating-on-foil data")
-    return parser
 
 
 class _Parser(argparse.ArgumentParser):
@@ -224,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
 def _load(args, comm):
     """The validated case and its results folder, or None after saying what is wrong (the
     same checks for `check` and `run`)."""
-    from .case import CaseError, load_case
+    from .api import load_case
+    from .case import CaseError
     from .results_folder import OutputError, check_destination
 
     error = ""
@@ -260,15 +281,17 @@ def _check(args, comm) -> int:
         _say(comm, f"{args.case}: OK - delamination, {spec.test.upper()}, arms "
                    f"{spec.arm_thickness} mm, pre-crack {spec.precrack} mm")
         return 0
+    geometry = getattr(case, "geometry", None)       # the calender's web is a 2D section
+    dimension = geometry.dimension if geometry is not None else 2
     layers = ", ".join(f"{l.name} ({l.material}, {l.thickness * 1e3:g} um)" for l in case.layers)
-    _say(comm, f"{args.case}: OK - {case.case.kind}, {case.geometry.dimension}D, layers: {layers}")
+    _say(comm, f"{args.case}: OK - {case.case.kind}, {dimension}D, layers: {layers}")
     return 0
 
 
 def _run(args, comm) -> int:
+    from .api import run
     from .checkpoint import CheckpointError
     from .results_folder import OutputError
-    from .run import run_case
 
     if args.resume:
         return _resume(args, comm)
@@ -279,21 +302,20 @@ def _run(args, comm) -> int:
     if case is None:
         return EXIT_BAD_INPUT
     try:
-        code, _ = run_case(case, comm, out, log=lambda message: _say(comm, message),
-                           warn=lambda message: _say(comm, message, sys.stderr),
-                           overwrite=args.overwrite, case_file=Path(args.case),
-                           argv=sys.argv)
+        result = run(case, out, comm=comm, log=lambda message: _say(comm, message),
+                     warn=lambda message: _say(comm, message, sys.stderr),
+                     overwrite=args.overwrite, case_file=Path(args.case), argv=sys.argv)
     except (OutputError, CheckpointError) as exc:   # the folder changed since the check
         _say(comm, f"nipstack: error: {exc}", sys.stderr)
         return EXIT_BAD_INPUT
-    return code
+    return result.exit_code
 
 
 def _resume(args, comm) -> int:
-    from .case import CaseError, load_case
+    from .api import load_case, run
+    from .case import CaseError
     from .checkpoint import CheckpointError
     from .results_folder import OutputError, check_resumable
-    from .run import run_case
 
     for given, option in ((args.case, "a case file"), (args.set, "--set"),
                           (args.out, "--out"), (args.overwrite, "--overwrite")):
@@ -312,14 +334,14 @@ def _resume(args, comm) -> int:
         if error:
             raise OutputError(error)
         case = load_case(Path(args.resume) / "case.resolved.toml")
-        code, _ = run_case(case, comm, Path(args.resume),
-                           log=lambda message: _say(comm, message),
-                           warn=lambda message: _say(comm, message, sys.stderr),
-                           argv=sys.argv, resume=True)
+        result = run(case, Path(args.resume), comm=comm,
+                     log=lambda message: _say(comm, message),
+                     warn=lambda message: _say(comm, message, sys.stderr),
+                     argv=sys.argv, resume=True)
     except (CaseError, OutputError, CheckpointError) as exc:
         _say(comm, f"nipstack: error: {exc}", sys.stderr)
         return EXIT_BAD_INPUT
-    return code
+    return result.exit_code
 
 
 def _sweep(args, comm) -> int:
@@ -381,14 +403,14 @@ def _calibrate(args, comm) -> int:
 
 
 def _point(args) -> int:
-    from .case import _apply_override
+    from .case import apply_override
     from .materials.cards import CardError
     from .point import is_point_csv, point_main
 
     overrides: dict = {}
     for assignment in args.set:
         try:
-            _apply_override(overrides, assignment)
+            apply_override(overrides, assignment)
         except Exception:  # noqa: BLE001
             print(f"nipstack: error: --set '{assignment}': expected key=value", file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -411,10 +433,6 @@ def _point(args) -> int:
         return EXIT_BAD_INPUT
     print(f"wrote {out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def _pictures(args) -> int:
@@ -449,3 +467,7 @@ def _export(args) -> int:
         return EXIT_BAD_INPUT
     print(f"wrote {target} (step {step}, t = {time:.6g} s)")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

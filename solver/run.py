@@ -1,13 +1,14 @@
 """Run one case into a results folder: the one place that ties scenario, fields and files.
 
-A scenario (FlatPress, Calender, StackCase, Delamination) offers: `problem`, `records`, `on_step` (a hook
-called after each converged step), `run()`, `summary()`, `step_outputs(record, folder)` and
-`final_outputs(folder)` (scenario plots and profile CSVs; collective), `history_csv(path)`
-(rank 0) and `describe(summary)` (the closing line); optionally `field_writer(path)` (a
-FieldWriter with scenario fields, e.g. the stack's interface gap and pressure) and
-`picture_view()` (what the pictures show). CalenderWidth (kind calender_width) has
-`problem = None` (roll beams and a table of 2D calender runs, no mesh of its own): no mesh
-line, material warnings, fields or pictures. `run_case` adds what every run has:
+A scenario (FlatPress, Calender, StackCase, Delamination) offers: `problem`, `records`,
+`on_step` (a hook called after each converged step), `run()`, `summary()`,
+`step_outputs(record, folder)` and `final_outputs(folder)` (scenario plots and profile CSVs;
+collective), `history_csv(path)` (rank 0) and `describe(summary)` (the closing line);
+optionally `field_writer(path)` (a FieldWriter with scenario fields, e.g. the stack's interface
+gap and pressure) and `picture_view()` (what the pictures show). CalenderWidth (kind
+calender_width) has `problem = None` (roll beams and a table of 2D calender runs, no mesh of
+its own): no mesh line, material warnings, fields or pictures. `CaseRun` (behind `run_case` and
+`nipstack.run`) adds what every run has:
 
 * the safe results folder (``results_folder``): staging, marker, never replacing what is not
   nipstack's, a complete result kept when a rerun fails;
@@ -52,7 +53,7 @@ def build_scenario(case, comm, log=print):
         from .width.scenario import CalenderWidth
         return CalenderWidth(case, comm, log)
     if case.case.kind == "stack":
-        from .stack_case import StackCase
+        from .stack import StackCase
         return StackCase(case, comm, log)
     if case.case.kind == "delamination":
         from .delamination import Delamination
@@ -63,7 +64,7 @@ def build_scenario(case, comm, log=print):
             youngs_modulus=spec.youngs_modulus, poisson_ratio=spec.poisson_ratio,
             cohesive=dict(spec.cohesive), element_length=spec.element_length,
             elements_through=spec.elements_through, opening=spec.opening, steps=spec.steps,
-            root_rotation=spec.root_rotation, max_cutbacks=case.solver.max_cutbacks + 4,
+            root_rotation=spec.root_rotation, max_cutbacks=case.solver.max_cutbacks,
             newton_rtol=case.solver.newton_rtol, petsc_options=dict(case.solver.petsc_options)
             or None, comm=comm, log=log)
     raise ValueError(f"unknown case kind {case.case.kind!r}")
@@ -129,17 +130,14 @@ def write_inputs(case, folder: Path, case_file: Path | None = None):
         shutil.copyfile(case_file, folder / "case.toml")
     (folder / "case.resolved.toml").write_text(dump_resolved(case))
     cards = folder / "materials"
-    names = [layer.material for layer in case.layers]
-    if case.case.kind == "delamination" and case.delamination.arm_material:
-        names.append(case.delamination.arm_material)
-    for name in names:
+    for name in case.card_names():
         source = card_path(name)
         cards.mkdir(exist_ok=True)
         shutil.copyfile(source, cards / source.name)
-    if case.geometry.mesh_file:                  # the user's mesh, as it was for this run
+    mesh_file = case.geometry.mesh_file if case.case.kind == "flat_press" else None
+    if mesh_file:                              # the user's mesh, as it was for this run
         (folder / "mesh").mkdir(exist_ok=True)
-        shutil.copyfile(case.geometry.mesh_file,
-                        folder / "mesh" / Path(case.geometry.mesh_file).name)
+        shutil.copyfile(mesh_file, folder / "mesh" / Path(mesh_file).name)
 
 
 class Provenance:
@@ -182,39 +180,53 @@ class Provenance:
             self.path.write_text(json.dumps(self.data, indent=2) + "\n")
 
 
-def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = False,
-             case_file: Path | None = None, argv: list[str] | None = None,
-             resume: bool = False) -> tuple[int, dict | None]:
-    """Run `case` on `comm` into the folder `out`. Returns (exit code, summary).
-    `log` gets progress lines, `warn` (default: log) the message of a run that stopped early.
-    resume=True continues the stopped run in `out` from its checkpoint (`case` is its
-    case.resolved.toml). Raises results_folder.OutputError or checkpoint.CheckpointError
-    (nothing written) if `out` may not be written or resumed."""
-    from . import checkpoint
-    from .mechanics import RunIncomplete
-    from .jit_cache import prepare as prepare_jit_cache
+class CaseRun:
+    """One run of a case into its results folder (collective: every rank makes every call).
+    After `execute()`, `summary` is the run's summary (None for a run that stopped) and
+    `published` the folder it was published as (the final folder, or `<name>.incomplete`
+    beside a complete result it must not replace)."""
 
-    console_warn = warn or log
-    folder = ResultsFolder(out, comm, overwrite=overwrite, case_name=case.case.name,
-                           resume=resume)   # resume: checks the folder, stages a copy of it
-    checkpoint_data = checkpoint.read(folder.path) if resume else None
-    out = folder.final
-    runlog = RunLog(folder.path / "run.log" if comm.rank == 0 else None,
-                    rank_zero(log, comm))
+    def __init__(self, case, comm, out: Path, log=print, warn=None, overwrite: bool = False,
+                 case_file: Path | None = None, argv: list[str] | None = None,
+                 resume: bool = False):
+        from . import checkpoint
 
-    def say(message):
-        if comm.rank == 0:
-            runlog(message)
+        self.case, self.comm, self.resume = case, comm, resume
+        self.console_warn = warn or log
+        self.folder = ResultsFolder(out, comm, overwrite=overwrite, case_name=case.case.name,
+                                    resume=resume)   # resume: checks it, stages a copy of it
+        self.checkpoint_data = checkpoint.read(self.folder.path) if resume else None
+        self.runlog = RunLog(self.folder.path / "run.log" if comm.rank == 0 else None,
+                             rank_zero(log, comm))
+        self.summary, self.published = None, None
+        self.scenario, self.problem, self.fields = None, None, None
+        interrupt.set_hard_stop(self.hard_stop)
+        previous = None
+        if comm.rank == 0 and not resume:
+            write_inputs(case, self.folder.path, case_file)
+        if comm.rank == 0 and resume and (self.folder.path / "provenance.json").is_file():
+            previous = json.loads((self.folder.path / "provenance.json").read_text())
+        self.provenance = Provenance(self.folder.path / "provenance.json", comm, argv)
+        if resume:
+            head = self.checkpoint_data[0]
+            self.provenance.data.update(resumed_from_step=head["step"],
+                                        resumed_from_ranks=head["ranks"],
+                                        before_resume=previous)
 
-    def warn_(message):
-        if comm.rank == 0:
-            console_warn(message)
-            runlog.write(message)
+    def say(self, message: str):
+        if self.comm.rank == 0:
+            self.runlog(message)
 
-    def hard_stop(signum):   # a signal outside the solve: mark the folder, no collectives
-        if comm.rank == 0:
+    def warn(self, message: str):
+        if self.comm.rank == 0:
+            self.console_warn(message)
+            self.runlog.write(message)
+
+    def hard_stop(self, signum):   # a signal outside the solve: mark the folder, no collectives
+        folder = self.folder
+        if self.comm.rank == 0:
             reason = f"interrupted by {interrupt.signal.Signals(signum).name} outside the solve"
-            runlog.write(f"nipstack: {reason}")
+            self.runlog.write(f"nipstack: {reason}")
             (folder.path / "INTERRUPTED").write_text(reason + "\n")
             folder._write_marker(INTERRUPTED)
             where = folder.partial
@@ -224,121 +236,148 @@ def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = Fals
             print(f"nipstack: {reason}; {where} marked INTERRUPTED", file=sys.stderr,
                   flush=True)
 
-    interrupt.set_hard_stop(hard_stop)
-    previous = None
-    if comm.rank == 0 and not resume:
-        write_inputs(case, folder.path, case_file)
-    if comm.rank == 0 and resume and (folder.path / "provenance.json").is_file():
-        previous = json.loads((folder.path / "provenance.json").read_text())
-    provenance = Provenance(folder.path / "provenance.json", comm, argv)
-    if resume:
-        provenance.data["resumed_from_step"] = checkpoint_data[0]["step"]
-        provenance.data["resumed_from_ranks"] = checkpoint_data[0]["ranks"]
-        provenance.data["before_resume"] = previous
-    say(f"nipstack {case.case.kind}: {case.case.name} on {comm.size} rank(s) -> {out} "
-        f"(written into {folder.path.name} until the run ends)")
-    provenance.phase("setup")
-    prepare_jit_cache(say)
-    scenario = build_scenario(case, comm, say)
-    problem = scenario.problem
-    if problem is not None:   # calender_width: beams and a table of 2D runs, no mesh of its own
-        V, mesh = problem.V, problem.mesh
-        say(f"  mesh: {mesh.topology.dim}D, "
-            f"{mesh.topology.index_map(mesh.topology.dim).size_global} cells, "
-            f"{V.dofmap.index_map.size_global * V.dofmap.index_map_bs} dofs")
-    writer = {"fields": None}
-    checkpoints = checkpoint.Checkpointer(scenario, folder.path,
-                                          case.output.checkpoint_every_steps,
-                                          case.output.checkpoint_every_minutes)
-    if resume:
-        if not checkpoints.enabled:
-            raise checkpoint.CheckpointError(f"--resume: a {case.case.kind} run of this kind "
-                                             f"is not checkpointed")
-        scenario.replay = checkpoint.Replay(*checkpoint_data, scenario)
-        say(f"  resuming from the checkpoint of step {checkpoint_data[0]['step']} (written on "
-            f"{checkpoint_data[0]['ranks']} rank(s))")
+    def set_up(self):
+        """The scenario (mesh, laws, forms), the checkpointer and, to resume, the replay."""
+        from . import checkpoint
+        from .jit_cache import prepare as prepare_jit_cache
 
-    def on_step(record, model):
-        if case.output.fields:
-            if record.step == 1 or writer["fields"] is None:
+        case, comm = self.case, self.comm
+        self.say(f"nipstack {case.case.kind}: {case.case.name} on {comm.size} rank(s) -> "
+                 f"{self.folder.final} (written into {self.folder.path.name} until the run "
+                 f"ends)")
+        self.provenance.phase("setup")
+        prepare_jit_cache(self.say)
+        self.scenario = build_scenario(case, comm, self.say)
+        self.problem = self.scenario.problem
+        if self.problem is not None:   # calender_width: beams and 2D runs, no mesh of its own
+            V, mesh = self.problem.V, self.problem.mesh
+            self.say(f"  mesh: {mesh.topology.dim}D, "
+                     f"{mesh.topology.index_map(mesh.topology.dim).size_global} cells, "
+                     f"{V.dofmap.index_map.size_global * V.dofmap.index_map_bs} dofs")
+        self.checkpoints = checkpoint.Checkpointer(self.scenario, self.folder.path,
+                                                   case.output.checkpoint_every_steps,
+                                                   case.output.checkpoint_every_minutes)
+        if self.resume:
+            if not self.checkpoints.enabled:
+                raise checkpoint.CheckpointError(f"--resume: a {case.case.kind} run of this "
+                                                 f"kind is not checkpointed")
+            head = self.checkpoint_data[0]
+            self.scenario.replay = checkpoint.Replay(*self.checkpoint_data, self.scenario)
+            self.say(f"  resuming from the checkpoint of step {head['step']} (written on "
+                     f"{head['ranks']} rank(s))")
+        self.scenario.on_step = self.on_step
+
+    def on_step(self, record, model):
+        """After each converged step: the fields, the scenario's step files, the live
+        history.csv and, when due, a checkpoint."""
+        path = self.folder.path
+        if self.case.output.fields:
+            if record.step == 1 or self.fields is None:
                 # a new load history (final-thickness searches restart), or a resumed run
-                if writer["fields"] is not None:
-                    writer["fields"].close()
-                path = folder.path / "fields" / "fields.pvd"
+                self.close_fields()
                 make = getattr(model, "field_writer", None)
-                writer["fields"] = make(path) if make else FieldWriter(model.problem, path)
-                if comm.rank == 0:    # `paraview --script=open_in_paraview.py` in the folder
+                fields = path / "fields" / "fields.pvd"
+                self.fields = make(fields) if make else FieldWriter(model.problem, fields)
+                if self.comm.rank == 0:    # `paraview --script=open_in_paraview.py` in the folder
                     shutil.copyfile(Path(__file__).with_name("open_in_paraview.py"),
-                                    folder.path / "open_in_paraview.py")
-            writer["fields"].write(record.time)
-        model.step_outputs(record, folder.path)
-        if comm.rank == 0:                                   # live: tail -f history.csv
-            scenario.history_csv(folder.path / "history.csv")
-        checkpoints.after_step()
+                                    path / "open_in_paraview.py")
+            self.fields.write(record.time)
+        model.step_outputs(record, path)
+        if self.comm.rank == 0:                                   # live: tail -f history.csv
+            self.scenario.history_csv(path / "history.csv")
+        self.checkpoints.after_step()
 
-    def close_fields():
-        if writer["fields"] is not None:
-            writer["fields"].close()
-            writer["fields"] = None
+    def close_fields(self):
+        if self.fields is not None:
+            self.fields.close()
+            self.fields = None
 
-    def stopped(status, reason, code):
-        close_fields()
-        checkpoints.write_last()          # `nipstack run --resume` continues from here
-        summary = None
+    def stopped(self, status: str, reason: str, code: int) -> int:
+        """A run that stopped early or was stopped: what it reached, marked, published."""
+        scenario = self.scenario
+        self.close_fields()
+        self.checkpoints.write_last()          # `nipstack run --resume` continues from here
         if scenario.records:
             summary = scenario.summary()
             summary["failed_step"] = len(scenario.records) + 1
-            summary["warnings"] = _warnings(problem, comm)
-            if comm.rank == 0:
-                scenario.history_csv(folder.path / "history.csv")
-                write_summary(summary, folder.path / "summary.json")
-        provenance.finish(status)
-        where = folder.stopped(reason, status)
-        warn_(f"nipstack: run {'stopped' if status != INTERRUPTED else 'interrupted'}: "
-              f"{reason}\n  results up to the last converged step in {where} "
-              f"(marked {status.upper()})")
-        runlog.close()
-        return code, None
+            summary["warnings"] = _warnings(self.problem, self.comm)
+            if self.comm.rank == 0:
+                scenario.history_csv(self.folder.path / "history.csv")
+                write_summary(summary, self.folder.path / "summary.json")
+        self.provenance.finish(status)
+        self.published = self.folder.stopped(reason, status)
+        self.warn(f"nipstack: run {'stopped' if status != INTERRUPTED else 'interrupted'}: "
+                  f"{reason}\n  results up to the last converged step in {self.published} "
+                  f"(marked {status.upper()})")
+        self.runlog.close()
+        return code
 
-    scenario.on_step = on_step
-    provenance.phase("solve")
-    interrupt.arm(True)
-    try:
-        scenario.run()
-    except RunIncomplete as exc:
-        interrupt.arm(False)
-        return stopped("incomplete", str(exc), EXIT_INCOMPLETE)
-    except interrupt.RunInterrupted as exc:
-        interrupt.arm(False)
-        step = len(scenario.records) + 1
-        return stopped(INTERRUPTED, f"{exc} during step {step}", EXIT_INTERRUPTED)
-    # still armed: a stop request that arrives after the last step (the outputs take seconds)
-    # lets the complete result be written; a second signal stops at once
-    provenance.phase("outputs")
-    close_fields()
-    summary = scenario.summary()
-    summary["status"] = "complete"
-    summary["warnings"] = _warnings(problem, comm)
-    for message in summary["warnings"]:
-        warn_(f"nipstack: warning: {message}")
-    scenario.final_outputs(folder.path)
-    if comm.rank == 0:
-        scenario.history_csv(folder.path / "history.csv")
-        write_summary(summary, folder.path / "summary.json")
-    if comm.rank == 0 and case.output.plots and (folder.path / "fields" / "fields.pvd").is_file():
-        render_pictures(scenario, folder.path, out, case.case.name, say, warn_)
-    say(scenario.describe(summary))
-    if interrupt.requested():
-        warn_("nipstack: a stop was requested after the last step: the run was complete, so "
-              "its results are written")
-    provenance.finish("complete")
-    runlog.close()
-    if comm.rank == 0:
-        checkpoint.remove(folder.path)    # a complete run needs no restart
-    folder.complete()
-    interrupt.arm(False)
-    return EXIT_OK, summary
+    def finish(self) -> int:
+        """A complete run: summary, the scenario's final files, pictures, published."""
+        from . import checkpoint
 
+        scenario, path, case = self.scenario, self.folder.path, self.case
+        self.provenance.phase("outputs")
+        self.close_fields()
+        summary = scenario.summary()
+        summary["status"] = "complete"
+        summary["warnings"] = _warnings(self.problem, self.comm)
+        for message in summary["warnings"]:
+            self.warn(f"nipstack: warning: {message}")
+        scenario.final_outputs(path)
+        if self.comm.rank == 0:
+            scenario.history_csv(path / "history.csv")
+            write_summary(summary, path / "summary.json")
+        if self.comm.rank == 0 and case.output.plots and (path / "fields" / "fields.pvd").is_file():
+            render_pictures(scenario, path, self.folder.final, case.case.name, self.say,
+                            self.warn)
+        self.say(scenario.describe(summary))
+        if interrupt.requested():
+            self.warn("nipstack: a stop was requested after the last step: the run was "
+                      "complete, so its results are written")
+        self.provenance.finish("complete")
+        self.runlog.close()
+        if self.comm.rank == 0:
+            checkpoint.remove(path)    # a complete run needs no restart
+        self.summary = summary
+        self.published = self.folder.complete()
+        return EXIT_OK
+
+    def execute(self) -> int:
+        """Set up, solve and write; the exit code (EXIT_OK, EXIT_INCOMPLETE,
+        EXIT_INTERRUPTED)."""
+        from .mechanics import RunIncomplete
+
+        self.set_up()
+        self.provenance.phase("solve")
+        interrupt.arm(True)
+        try:
+            self.scenario.run()
+        except RunIncomplete as exc:
+            interrupt.arm(False)
+            return self.stopped("incomplete", str(exc), EXIT_INCOMPLETE)
+        except interrupt.RunInterrupted as exc:
+            interrupt.arm(False)
+            step = len(self.scenario.records) + 1
+            return self.stopped(INTERRUPTED, f"{exc} during step {step}", EXIT_INTERRUPTED)
+        # still armed: a stop request that arrives after the last step (the outputs take
+        # seconds) lets the complete result be written; a second signal stops at once
+        code = self.finish()
+        interrupt.arm(False)
+        return code
+
+
+def run_case(case, comm, out: Path, log=print, warn=None, overwrite: bool = False,
+             case_file: Path | None = None, argv: list[str] | None = None,
+             resume: bool = False) -> tuple[int, dict | None]:
+    """Run `case` on `comm` into the folder `out`. Returns (exit code, summary).
+    `log` gets progress lines, `warn` (default: log) the message of a run that stopped early.
+    resume=True continues the stopped run in `out` from its checkpoint (`case` is its
+    case.resolved.toml). Raises results_folder.OutputError or checkpoint.CheckpointError
+    (nothing written) if `out` may not be written or resumed. `nipstack.run` (api.py) is the
+    same run with a Results object."""
+    run = CaseRun(case, comm, out, log, warn, overwrite, case_file, argv, resume)
+    return run.execute(), run.summary
 
 def render_pictures(scenario, folder: Path, final: Path, name: str, say, warn):
     """The pyvista pictures of the run (``pictures``), rendered from its field files in a

@@ -207,15 +207,15 @@ def nip_case(data: dict, coating: int, thickness: float, porosity: float, gap: f
     """The 2D case of one table node."""
     import copy
 
-    from ..case import Case, _apply_override
+    from ..case import apply_override, validate_case
 
     run = copy.deepcopy(data)
     run["layers"][coating]["thickness"] = thickness
     run["layers"][coating]["initial_porosity"] = porosity
     run["calender"]["gap"] = gap
     for assignment in overrides:
-        _apply_override(run, assignment)
-    return Case.model_validate(run)
+        apply_override(run, assignment)
+    return validate_case(run)
 
 
 def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> NipResponse:

@@ -1,0 +1,107 @@
+"""The [calender] table: the two-roll nip, its control and the web's path through it."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import MAX_LENGTH, StrictModel
+
+
+class CalenderSpec(StrictModel):
+    roll_radius: float = Field(gt=0, le=MAX_LENGTH, description="Radius of both rolls, mm "
+                                                              "(typically 100-400).")
+    control: Literal["gap", "line_load"] = Field(
+        "gap", description="'gap': fixed roll positions; 'line_load': the roll position is "
+                           "found so that the top roll's force per unit width is `line_load`.")
+    gap: float | None = Field(None, gt=0, description="Distance between the roll surfaces, mm "
+                                                      "(gap control).")
+    line_load: float | None = Field(None, gt=0, description="Roll force per unit width, N/mm "
+                                                            "(line-load control).")
+    line_speed: float = Field(83.33, gt=0, description="Web / roll surface speed, mm/s "
+                                                       "(1 m/min = 16.67 mm/s).")
+    friction: float = Field(0.2, ge=0, le=2, description="Coulomb coefficient roll/web (-).")
+    slip_length: float = Field(1e-4, gt=0, description="Regularisation of the roll friction: "
+                               "the slip per step (mm) over which the shear traction rises to "
+                               "mu p; with the default step (half an element) 1e-4 mm is a slip "
+                               "speed of ~0.1 % of the line speed.")
+    web_drive: Literal["rolls", "winder"] = Field(
+        "rolls", description="What moves the web: 'rolls' - friction with the turning rolls "
+                             "draws it through the nip (needs friction > 0); 'winder' - the "
+                             "outlet end is pulled at the line speed (a frictionless nip, or a "
+                             "web driven by the winder with the rolls idling).")
+    back_tension: float = Field(0.0, ge=0, description="Web tension at the inlet end, MPa.")
+    front_tension: float = Field(0.0, ge=0, description="Web tension at the outlet end, MPa.")
+    elements_per_contact_length: int = Field(12, ge=3, le=400, description="Mesh density "
+                                             "along the web, elements per (estimated) contact "
+                                             "length sqrt(R dh).")
+    travel_contact_lengths: float = Field(4.0, ge=2.5, le=100, description="How far the web "
+                                          "is drawn through the nip, in contact lengths (>= 3.5 "
+                                          "leaves a steady exit zone of 2 contact lengths).")
+    exit_distance: float = Field(0.5, gt=0, le=10, description="How far past the roll "
+                                 "centre line a column of the web counts as having left the "
+                                 "nip (sprung back), in contact lengths. A foil-backed coating "
+                                 "recovers within ~0.5; a free-standing film takes longer.")
+    step_fraction: float = Field(0.5, gt=0, le=2, description="Web advance per step, in "
+                                                             "elements.")
+    closing_steps: int = Field(8, ge=1, le=1000, description="Steps to close the nip.")
+    closing_time: float = Field(10.0, gt=0, description="Time over which the nip closes on the "
+                                "standing web before it moves, s. Only a rate-dependent coating "
+                                "sees it; the default is slow (the start-up material is near "
+                                "its long-time state; the exit zone is material that entered "
+                                "later at the line speed).")
+    penalty_factor: float = Field(5.0, gt=0, description="Roll penalty = factor x E_ref / "
+                                  "h_element (-). 5 keeps the penetration below ~0.5 % of the "
+                                  "thickness reduction (reported: max_penetration_mm); stiffer "
+                                  "penalties make the contact set chatter in Newton.")
+    contact_smoothing: float = Field(
+        1e-3, ge=0, description="Smoothing of the roll contact's penalty kink: the pressure at "
+                                "zero gap, (k delta)/2, is half this fraction of the coating's "
+                                "reference modulus (-); 0 = the plain penalty <d>_+.")
+    guide_stiffness: float = Field(
+        0.1, ge=0, description="The idlers that guide the web, as a weak elastic foundation "
+                               "under it, N/mm^3. Without it a first Newton iterate bends the "
+                               "free spans (~200x longer than thick) wildly; 0.1 gives a "
+                               "beam-on-foundation length of ~0.6 mm and takes ~1e-4 of the "
+                               "line load (reported: foundation_force_N_per_mm).")
+    controller_gain: float = Field(
+        0.5, gt=0, le=1, description="Line-load control while rolling: the fraction of the "
+                                     "secant correction of the closure applied per step (-).")
+    controller_step_limit: float = Field(
+        0.003, gt=0, le=0.1, description="Line-load control while rolling: the largest closure "
+                                         "change per step, a fraction of the web thickness "
+                                         "(-).")
+    closing_fraction: float = Field(
+        0.9, gt=0, le=1, description="Line-load control: the nip first closes by geometry to "
+                                     "this fraction of the estimated closure, then drives the "
+                                     "load (-).")
+    closing_fraction_plastic: float = Field(
+        0.5, gt=0, le=1, description="The same for a dense plastic layer (e.g. lithium), whose "
+                                     "slab estimate is soft against the Q1 web (measured: 0.9 "
+                                     "overshot a 4 N/mm target by 90 %) (-).")
+    closing_stop_plastic: float = Field(
+        0.7, gt=0, le=1, description="A dense plastic layer under line-load control stops the "
+                                     "geometric closing once the roll carries this fraction "
+                                     "of the target (a plastic nip cannot be unloaded back "
+                                     "under force control) (-).")
+    tortuosity_exponent_through_plane: float = Field(
+        1.0, ge=0, description="Bruggeman exponent alpha (tortuosity = porosity^-alpha) through "
+                               "the thickness; larger than in-plane after calendering (seed "
+                               "000), 1.0 an assumption (-).")
+    tortuosity_exponent_in_plane: float = Field(0.5, ge=0, description="Bruggeman exponent "
+                                                "in the plane (isotropic value 0.5) (-).")
+    reference_pressure: float = Field(1.0, gt=0, description="Pressure the electronic "
+                                      "conductance ratio (p/p_ref)^(1/3) refers to, MPa.")
+
+    @model_validator(mode="after")
+    def _control_value(self):
+        if self.control == "gap" and self.gap is None:
+            raise ValueError("calender.gap (mm) is required for gap control")
+        if self.control == "line_load" and self.line_load is None:
+            raise ValueError("calender.line_load (N/mm) is required for line-load control")
+        if self.web_drive == "rolls" and self.friction == 0.0:
+            raise ValueError("a frictionless nip cannot draw the web: set calender.web_drive "
+                             "= 'winder' (the outlet end is pulled at the line speed) or give "
+                             "calender.friction > 0")
+        return self
+

@@ -1,0 +1,227 @@
+"""Reading a case file: TOML, `--set` overrides, validation into the kind's model, and the
+paths it names (material cards, a user's mesh) resolved from the case file's folder.
+
+A malformed case raises CaseError with one message naming the file and the field; the CLI
+turns it into exit code 2 with no traceback and no results folder.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import ConfigDict, ValidationError
+
+from .base import CaseError, CaseInfo, StrictModel
+from .kinds import CASE_MODELS, Case, DelaminationCase, FlatPressCase
+
+
+class CaseHeader(StrictModel):
+    """The [case] table alone, read first: it names the kind the rest is validated as."""
+
+    model_config = ConfigDict(extra="ignore")
+    case: CaseInfo
+
+
+def _problem(exc: ValidationError, source: str, kind: str | None = None) -> CaseError:
+    """The first problem of a validation as one message: `source: field 'a.b': what`.
+    Errors of a kind's model carry the kind as the first part of their location."""
+    errors = exc.errors()
+    first = errors[0]
+    location = first["loc"][1:] if kind else first["loc"]
+    where = ".".join(str(part) for part in location)
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing" and len(location) == 1 and kind:
+        section = location[0]
+        table = f"[[{section}]]" if section == "layers" else f"[{section}]"
+        message = f"required: a {kind} case needs a {table} table"
+    got = first.get("input")
+    got_text = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+    extra = f" [{len(errors) - 1} more problem(s)]" if len(errors) > 1 else ""
+    field = f"field '{where}': " if where else ""
+    return CaseError(f"{source}: {field}{message}{got_text}{extra}")
+
+
+def validate_case(data: dict, source: str = "case") -> Case:
+    """The case model of `data` (a parsed case file), or CaseError naming `source` and the
+    field: the [case] table first, then the model of its kind."""
+    try:
+        kind = CaseHeader.model_validate(data).case.kind
+    except ValidationError as exc:
+        raise _problem(exc, source) from None
+    try:
+        return CASE_MODELS.validate_python(data)
+    except ValidationError as exc:
+        raise _problem(exc, source, kind) from None
+
+
+def apply_override(data: dict, assignment: str):
+    """Apply one `--set key=value` (dotted key, list items by index; the value is TOML, or a
+    bare string) to the parsed case `data`."""
+    if "=" not in assignment:
+        raise CaseError(f"--set '{assignment}': expected key=value, e.g. loading.target=0.06")
+    key, raw = assignment.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare string
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CaseError(f"cannot read case file '{path}': {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseError(f"case file '{path}' is not a text file (not UTF-8 at byte "
+                        f"{exc.start})") from None
+    if "\x00" in text:
+        raise CaseError(f"case file '{path}' is not a text file (it holds NUL bytes)")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseError(f"case file '{path}' is not valid TOML: {_toml_problem(text, exc)}"
+                        ) from None
+
+
+def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
+    """Read, override and validate a case file, or raise CaseError naming what is wrong."""
+    path = Path(path)
+    data = _read_toml(path)
+    for assignment in overrides or []:
+        try:
+            apply_override(data, assignment)
+        except CaseError:
+            raise
+        except (IndexError, ValueError, TypeError, AttributeError):
+            raise CaseError(f"--set '{assignment}': no such field in '{path}'") from None
+    case = validate_case(data, f"case file '{path}'")
+    _resolve_card_paths(case, path)
+    _check_materials(case, path)
+    if isinstance(case, FlatPressCase):
+        _resolve_mesh_file(case, path)
+    return case
+
+
+def _next_to_case(folder: Path, material: str) -> str:
+    """A material given as a relative path to a .toml card is looked up next to the case file
+    first (then, as before, from the working directory): a case and its own cards can be
+    moved together."""
+    given = Path(material)
+    if given.suffix == ".toml" and not given.is_absolute() and (folder / given).is_file():
+        return str(folder / given)
+    return material
+
+
+def _resolve_card_paths(case: Case, case_path: Path):
+    folder = case_path.resolve().parent
+    for spec in getattr(case, "layers", []):
+        spec.material = _next_to_case(folder, spec.material)
+    if isinstance(case, DelaminationCase) and case.delamination.arm_material:
+        case.delamination.arm_material = _next_to_case(folder, case.delamination.arm_material)
+
+
+def _resolve_mesh_file(case: FlatPressCase, case_path: Path):
+    """geometry.mesh_file as an absolute path (from the case file's folder), or CaseError."""
+    given = case.geometry.mesh_file
+    if given is None:
+        return
+    mesh_path = Path(given).expanduser()
+    if not mesh_path.is_absolute():
+        mesh_path = case_path.resolve().parent / mesh_path
+    if not mesh_path.is_file():
+        raise CaseError(f"case file '{case_path}': field 'geometry.mesh_file': no file "
+                        f"'{mesh_path}'")
+    from ..meshes.external import MeshFileError, check_mesh_file
+    try:
+        check_mesh_file(mesh_path, case.layers, case.geometry.dimension)
+    except MeshFileError as exc:
+        raise CaseError(f"case file '{case_path}': field 'geometry.mesh_file': {exc}") \
+            from None
+    case.geometry.mesh_file = str(mesh_path)
+
+
+def _check_materials(case: Case, path: Path):
+    from ..materials.cards import CardError, load_card
+
+    for index, layer in enumerate(getattr(case, "layers", [])):
+        try:
+            load_card(layer.material, overrides=layer.card_overrides())
+        except CardError as exc:
+            raise CaseError(f"case file '{path}': field 'layers.{index}.material': {exc}") from None
+    if not isinstance(case, DelaminationCase) or case.delamination.arm_material is None:
+        return
+    arm = case.delamination.arm_material
+    try:
+        law = load_card(arm)
+    except CardError as exc:
+        raise CaseError(f"case file '{path}': field 'delamination.arm_material': {exc}"
+                        ) from None
+    if getattr(law, "name", "") != "elastic":
+        raise CaseError(f"case file '{path}': field 'delamination.arm_material': the arms "
+                        f"must be elastic (card '{arm}' is '{law.name}')")
+
+
+def _toml_problem(text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's message, with the key named where it only gives a position (a key or table
+    given twice)."""
+    message = str(exc)
+    line_number = getattr(exc, "lineno", None)
+    if line_number is None:
+        found = re.search(r"line (\d+)", message)
+        line_number = int(found.group(1)) if found else None
+    if line_number is None or not ("overwrite" in message or "declare" in message):
+        return message
+    lines = text.splitlines()
+    line = lines[line_number - 1].strip() if 0 < line_number <= len(lines) else ""
+    table = re.fullmatch(r"\[\[?\s*([^\]]+?)\s*\]\]?(\s*#.*)?", line)
+    if table:
+        return f"table [{table.group(1)}] is defined twice (line {line_number})"
+    key = line.split("=", 1)[0].strip() if "=" in line else line
+    section = ""
+    for previous in reversed(lines[:line_number - 1]):
+        header = re.fullmatch(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?", previous)
+        if header:
+            section = header.group(1) + "."
+            break
+    return f"key '{section}{key}' is given twice (line {line_number})"
+
+
+def dump_resolved(case: Case) -> str:
+    """The case as TOML with every default filled in and every override applied: running it
+    repeats the run. Material cards given as paths are written as absolute paths."""
+    import tomli_w
+
+    from ..materials.cards import CardError, card_path
+
+    data = case.model_dump(mode="python", exclude_none=True)
+    for layer in data.get("layers", []):
+        material = layer["material"]
+        if material.endswith(".toml") or Path(material).exists():
+            try:
+                layer["material"] = str(card_path(material))
+            except CardError:
+                pass
+    header = ("# nipstack: the resolved case (every default filled in, every --set applied).\n"
+              "# `nipstack run THIS_FILE --out NEW_FOLDER` repeats the run.\n")
+    return header + tomli_w.dumps(data)
+
+
+def layer_laws(layers) -> dict:
+    """The constitutive law of every layer, by layer name, from its card (with the layer's
+    overrides)."""
+    from ..materials.cards import load_card
+
+    return {layer.name: load_card(layer.material, overrides=layer.card_overrides())
+            for layer in layers}
