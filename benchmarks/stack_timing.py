@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flat_press_timing import Profiler, code_state  # noqa: E402
 
 from nipstack.case import load_case  # noqa: E402
-from nipstack.stack_case import StackCase  # noqa: E402
+from nipstack.stack import StackCase  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
