@@ -67,18 +67,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import basix
 import basix.ufl
 import dolfinx_solver  # noqa: F401  (loads MPI before dolfinx/petsc4py)
 import numpy as np
 import ufl
-from dolfinx import fem, la
+from dolfinx import fem
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
-#: interface output fields (per point): name -> unit
-FIELDS = {"gap_normal": "mm", "gap_tangential": "mm", "normal_traction": "MPa",
-          "pressure": "MPa", "damage": "-", "contact": "-"}
+from .interface_bands import band_fields, band_kinematics, interface_quadrature
+from .interface_results import InterfaceResults
 
 
 @dataclass
@@ -114,7 +112,7 @@ def _copy_state(state):
     return {k: np.array(v, copy=True) for k, v in state.items()}
 
 
-class InterfaceTerm:
+class InterfaceTerm(InterfaceResults):
     """The zero-thickness interfaces of a stack, as one term of a MechanicsProblem.
 
     problem : MechanicsProblem built with degree=1 and bands=(names of the band cell groups)
@@ -129,6 +127,10 @@ class InterfaceTerm:
         penalty (Schellekens & de Borst, Int. J. Numer. Meth. Eng. 36:43, 1993): contact and
         damage then act column by column, and a closed pre-crack does not chatter between
         the two Gauss points of a cell.
+
+    Construction, in order: the bands and their law state (``_add_bands``), the band
+    geometry eta, H, g0 (``interface_bands.band_fields``), the forms (``_build_forms``), and
+    the geometry and reference gap at the band points (``_locate_points``).
     """
 
     def __init__(self, problem, stack_mesh, laws: dict, regularisation: dict | None = None,
@@ -137,35 +139,34 @@ class InterfaceTerm:
         self.problem = problem
         self.mesh = mesh
         self.comm = mesh.comm
-        gdim = self.gdim = mesh.geometry.dim
-        tdim = mesh.topology.dim
+        self.gdim = mesh.geometry.dim
         if problem.V.ufl_element().embedded_superdegree > 1:
             raise ValueError("band interfaces need degree-1 elements (MechanicsProblem(..., "
                              "degree=1)): with degree 2 the band's mid-row nodes are a "
                              "spurious mode under softening or open contact")
         self.gap_tolerance = gap_tolerance
-        regularisation = regularisation or {}
-        simplex = mesh.topology.cell_name() in ("triangle", "tetrahedron")
-        self.n_owned_cells = mesh.topology.index_map(tdim).size_local
-        if quadrature == "gauss":
-            points, weights = problem.points, np.asarray(problem.weights)
-            metadata = {"quadrature_degree": problem.quadrature_degree,
-                        "quadrature_scheme": "default"}
-        elif quadrature == "nodal":
-            cell_type = getattr(basix.CellType, mesh.topology.cell_name())
-            points = basix.geometry(cell_type)
-            weights = np.full(len(points), basix.cell.volume(cell_type) / len(points))
-            metadata = {"quadrature_degree": 1, "quadrature_rule": "vertex"}
-        else:
-            raise ValueError(f"quadrature must be 'gauss' or 'nodal', got {quadrature!r}")
+        self.n_owned_cells = mesh.topology.index_map(mesh.topology.dim).size_local
+        #: the band integrals' quadrature points (reference cell) and weights
+        self.points, weights, metadata = interface_quadrature(problem, quadrature)
         self.quadrature = quadrature
-        n_points = len(weights)
+        self._add_bands(laws, regularisation or {}, len(weights))
+        geometry = band_fields(problem, self.bands, stack_mesh)
+        self.eta, self.height, self.initial_gap = geometry.eta, geometry.height, \
+            geometry.initial_gap
+        self.column_pairs = geometry.column_pairs
+        w = self._build_forms(geometry, weights, metadata)
+        self._locate_points(weights, w)
+        problem.add_interface(self)
+
+    def _add_bands(self, laws: dict, regularisation: dict, n_points: int):
+        """One InterfaceBand (law, sorted local cells, initial law state) per law."""
+        band_cells = self.problem.band_cells
         self.bands: dict[str, InterfaceBand] = {}
         for name, law in laws.items():
-            if name not in problem.band_cells:
+            if name not in band_cells:
                 raise KeyError(f"'{name}' is not a band of the problem (bands: "
-                               f"{sorted(problem.band_cells)})")
-            cells = np.sort(problem.band_cells[name]).astype(np.int32)
+                               f"{sorted(band_cells)})")
+            cells = np.sort(band_cells[name]).astype(np.int32)
             self.bands[name] = InterfaceBand(name, law, cells, n_points,
                                              float(regularisation.get(name, 0.0)))
         self.all_cells = np.concatenate([b.cells for b in self.bands.values()]) \
@@ -174,58 +175,28 @@ class InterfaceTerm:
         self._slices = {name: slice(offsets[k], offsets[k + 1])
                         for k, name in enumerate(self.bands)}
 
-        # --- nodal / cell fields describing the bands ------------------------------------------
-        S1 = fem.functionspace(mesh, ("Lagrange", 1))
-        SH = fem.functionspace(mesh, ("DG", 0)) if simplex else S1
-        self.eta = fem.Function(S1, name="band_eta")
-        self.height = fem.Function(SH, name="band_height")
-        self.initial_gap = fem.Function(SH, name="band_initial_gap")
-        self._set_band_fields(stack_mesh, S1, SH, simplex)
-
-        # --- UFL ----------------------------------------------------------------------------------
+    def _build_forms(self, geometry, weights, metadata: dict):
+        """The quadrature functions of the local traction T_q and tangent D_q, the residual
+        int_band t . (Grad du e_Y) w dX and its consistent Jacobian, and the gap expression.
+        Returns the UFL surface weight w."""
+        problem, mesh, gdim = self.problem, self.mesh, self.gdim
         u = problem.u
         v = ufl.TestFunction(problem.V)
         du = ufl.TrialFunction(problem.V)
-        H, g0, eta = self.height, self.initial_gap, self.eta
-        F = ufl.Identity(gdim) + ufl.grad(u)
-        dYu = ufl.as_vector([ufl.grad(u)[i, 1] for i in range(gdim)])
         dYv = ufl.as_vector([ufl.grad(v)[i, 1] for i in range(gdim)])
-        e_Y = ufl.as_vector([0.0, 1.0] + [0.0] * (gdim - 2))
-        Delta = H * dYu
-        d = Delta + g0 * e_Y
-        ge = ufl.grad(eta)
-        if gdim == 2:
-            T = ufl.as_vector([1.0, -H * ge[0]])
-            a = F * T
-            t1 = a / ufl.sqrt(ufl.dot(a, a))
-            n = ufl.as_vector([-t1[1], t1[0]])
-            frame = [n, t1]
-            w = ufl.sqrt(ufl.dot(T, T))
-        else:
-            T1 = ufl.as_vector([1.0, -H * ge[0], 0.0])
-            T2 = ufl.as_vector([0.0, -H * ge[2], 1.0])
-            a1, a2 = F * T1, F * T2
-            c = ufl.cross(a2, a1)
-            n = c / ufl.sqrt(ufl.dot(c, c))
-            t1 = a1 / ufl.sqrt(ufl.dot(a1, a1))
-            t2 = ufl.cross(t1, n)
-            frame = [n, t1, t2]
-            cw = ufl.cross(T2, T1)
-            w = ufl.sqrt(ufl.dot(cw, cw))
-        g_loc = ufl.as_vector([ufl.dot(d, n)] + [ufl.dot(Delta, e) for e in frame[1:]])
-
+        g_loc, frame, w = band_kinematics(u, geometry, gdim)
         cell_name = mesh.topology.cell_name()
-        rule = {"degree": problem.quadrature_degree} if quadrature == "gauss" else \
-            {"points": points, "weights": weights}
+        rule = {"degree": problem.quadrature_degree} if self.quadrature == "gauss" else \
+            {"points": self.points, "weights": weights}
         self.T_q = fem.Function(fem.functionspace(mesh, basix.ufl.quadrature_element(
             cell_name, value_shape=(gdim,), **rule)), name="interface_traction")
         self.D_q = fem.Function(fem.functionspace(mesh, basix.ufl.quadrature_element(
             cell_name, value_shape=(gdim, gdim), **rule)), name="interface_tangent")
         self.T_dofs = self.T_q.function_space.dofmap.list
         self.D_dofs = self.D_q.function_space.dofmap.list
-
-        band_tags = dmesh.meshtags(mesh, tdim, np.unique(self.all_cells).astype(np.int32),
-                                   np.ones(len(np.unique(self.all_cells)), dtype=np.int32))
+        band_cells = np.unique(self.all_cells).astype(np.int32)
+        band_tags = dmesh.meshtags(mesh, mesh.topology.dim, band_cells,
+                                   np.ones(len(band_cells), dtype=np.int32))
         dxb = ufl.Measure("dx", domain=mesh, subdomain_data=band_tags, metadata=metadata)(1)
 
         def rotate(local):
@@ -235,14 +206,19 @@ class InterfaceTerm:
         dg = ufl.derivative(g_loc, u, du)
         self.jacobian = ufl.derivative(self.residual, u, du) \
             + ufl.inner(rotate(ufl.dot(self.D_q, dg)), dYv) * w * dxb
-        self._gap_expression = fem.Expression(g_loc, points)
-        self._points = points
+        self._gap_expression = fem.Expression(g_loc, self.points)
         self._displacement_expression = None     # compiled on the first field write
-        area = abs(ufl.JacobianDeterminant(mesh)) * w / H
-        X = ufl.SpatialCoordinate(mesh)
-        geometry = fem.Expression(ufl.as_vector([X[i] for i in range(gdim)] + [area]), points)
+        return w
 
-        for name, band in self.bands.items():
+    def _locate_points(self, weights, w):
+        """Reference coordinates, carried interface area |det J| w / H x weight, reference
+        local gap g_ref (the undeformed state) and ownership of every band point."""
+        mesh, gdim = self.mesh, self.gdim
+        area = abs(ufl.JacobianDeterminant(mesh)) * w / self.height
+        X = ufl.SpatialCoordinate(mesh)
+        geometry = fem.Expression(ufl.as_vector([X[i] for i in range(gdim)] + [area]),
+                                  self.points)
+        for band in self.bands.values():
             if len(band.cells):
                 values = geometry.eval(mesh, band.cells)
                 band.coordinates = values[..., :gdim].reshape(-1, gdim)
@@ -252,93 +228,9 @@ class InterfaceTerm:
                 band.coordinates = np.zeros((0, gdim))
                 band.area = np.zeros(0)
                 band.g_ref = np.zeros((0, gdim))
-            band.owned = np.repeat(band.cells < self.n_owned_cells, n_points)
+            band.owned = np.repeat(band.cells < self.n_owned_cells, band.n_points)
             band.jump = band.g_ref.copy()
             band.traction = np.zeros_like(band.g_ref)
-        problem.add_interface(self)
-
-    # --- band description fields ------------------------------------------------------------------
-    def _set_band_fields(self, stack_mesh, S1, SH, simplex):
-        """eta (0 bottom face, 1 top face), the band height H and the initial gap g0 from the
-        node coordinates of the band cells (each band cell pairs its nodes in vertical columns;
-        the classification of triangle nodes that are not on their cell's vertical edge is
-        completed by a reverse/forward scatter)."""
-        mesh = self.mesh
-        x = mesh.geometry.x
-        xdofs = mesh.geometry.dofmaps[0]
-        v_dofs = self.problem.V.dofmap.list
-        column_pairs = []      # (bottom, top) displacement blocks of the band columns
-        s1_dofs = S1.dofmap.list
-        sh_dofs = SH.dofmap.list
-        gdim = self.gdim
-        width = stack_mesh.width
-        tol = 1e-10 * width
-        bottom = fem.Function(S1)
-        top = fem.Function(S1)
-        # (quadrilaterals/hexahedra) nodal column height H, band thickness h, rough flag and
-        # a count, accumulated over the ranks that hold the node in a band cell
-        acc = {key: fem.Function(S1) for key in ("H", "h", "rough", "count")}
-        for name, band in self.bands.items():
-            info = stack_mesh.bands[name]
-            h = info.thickness
-            for c in band.cells:
-                nodes = xdofs[c]
-                P = x[nodes]
-                dofs1 = s1_dofs[c]
-                k = len(nodes)
-                pairs = []
-                for i in range(k):
-                    for j in range(i + 1, k):
-                        same_column = abs(P[i, 0] - P[j, 0]) <= tol and (
-                            gdim == 2 or abs(P[i, 2] - P[j, 2]) <= tol)
-                        if same_column:
-                            pairs.append((i, j) if P[i, 1] < P[j, 1] else (j, i))
-                if not pairs or (not simplex and 2 * len(pairs) != k):
-                    raise ValueError(f"band '{name}': cell {c} does not pair its nodes in "
-                                     "vertical columns (the band must come from build_stack)")
-                heights = []
-                for i, j in pairs:
-                    column_pairs.append((v_dofs[c][i], v_dofs[c][j]))
-                    height = P[j, 1] - P[i, 1]
-                    heights.append(height)
-                    bottom.x.array[dofs1[i]] = 1.0
-                    top.x.array[dofs1[j]] = 1.0
-                    if not simplex:
-                        for node in (dofs1[i], dofs1[j]):
-                            acc["H"].x.array[node] = height
-                            acc["h"].x.array[node] = h
-                            acc["rough"].x.array[node] = float(info.max_initial_gap > 0.0)
-                            acc["count"].x.array[node] = 1.0
-                if simplex:
-                    height = heights[0]
-                    self.height.x.array[sh_dofs[c]] = height
-                    self.initial_gap.x.array[sh_dofs[c]] = \
-                        0.0 if info.max_initial_gap == 0.0 else max(height - h, 0.0)
-        self.column_pairs = np.unique(np.array(column_pairs, dtype=np.int64).reshape(-1, 2),
-                                      axis=0)
-        for f in (bottom, top):
-            f.x.scatter_reverse(la.InsertMode.add)
-            f.x.scatter_forward()
-        if self.comm.allreduce(int(np.any((bottom.x.array > 0) & (top.x.array > 0))),
-                               op=MPI.MAX):
-            raise ValueError("a node lies on both faces of a band")
-        self.eta.x.array[:] = np.where(top.x.array > 0, 1.0, 0.0)
-        if not simplex:
-            # owner and ghost copies of a node were set alike: the owner averages the sum of
-            # the copies, then sends the value to the ghosts
-            for f in acc.values():
-                f.x.scatter_reverse(la.InsertMode.add)
-            count = np.maximum(acc["count"].x.array, 1.0)
-            H = acc["H"].x.array / count
-            rough = acc["rough"].x.array > 0.0
-            self.height.x.array[:] = H
-            self.initial_gap.x.array[:] = np.where(
-                rough, np.maximum(H - acc["h"].x.array / count, 0.0), 0.0)
-            self.height.x.scatter_forward()
-            self.initial_gap.x.scatter_forward()
-        else:
-            self.height.x.scatter_forward()
-            self.initial_gap.x.scatter_forward()
 
     # --- the update called in every material update ----------------------------------------------
     def update(self, problem):
@@ -413,12 +305,6 @@ class InterfaceTerm:
                 count += 1
         return count
 
-    def contact_mask(self, band) -> np.ndarray:
-        mask = band.traction[:, 0] < 0.0
-        if self.gap_tolerance is not None:
-            mask &= band.jump[:, 0] <= self.gap_tolerance
-        return mask
-
     def constraint_violation(self, name: str | None = None) -> float:
         """Largest |g_n| at points in contact and largest penetration -g_n (mm) over the contact
         bands (or one band); collective."""
@@ -442,103 +328,3 @@ class InterfaceTerm:
         else:
             worst = 0.0
         return self.comm.allreduce(worst, op=MPI.MAX)
-
-    # --- results ------------------------------------------------------------------------------------
-    def point_fields(self, name: str) -> dict[str, np.ndarray]:
-        """Per-point fields of a band at the last update (this rank's points)."""
-        band = self.bands[name]
-        m = band.jump.shape[1]
-        t_n = band.traction[:, 0]
-        fields = {
-            "gap_normal": band.jump[:, 0].copy(),
-            "gap_tangential": np.sqrt(np.sum(band.jump[:, 1:m] ** 2, axis=1)),
-            "normal_traction": t_n.copy(),
-            "pressure": -t_n,
-            "damage": np.asarray(band.trial.get("damage", np.zeros_like(t_n)), dtype=float),
-            "contact": self.contact_mask(band).astype(float),
-        }
-        return fields
-
-    def point_displacement(self, name: str) -> np.ndarray:
-        """Displacement u (mm) at the band's points (this rank's cells*points, gdim): what
-        moves the reference point cloud of the interface datasets onto the deformed mesh."""
-        band = self.bands[name]
-        if self._displacement_expression is None:
-            self._displacement_expression = fem.Expression(self.problem.u, self._points)
-        if not len(band.cells):
-            return np.zeros((0, self.gdim))
-        return self._displacement_expression.eval(self.mesh, band.cells).reshape(-1, self.gdim)
-
-    def statistics(self, name: str) -> dict[str, float]:
-        """Contact fraction (area in contact / interface area, summed over ranks), max and mean
-        interfacial pressure (over the interface and over the contact area), max gap, max
-        penetration, max damage. Collective."""
-        band = self.bands[name]
-        comm = self.comm
-        fields = self.point_fields(name)
-        own = band.owned
-        area = band.area[own]
-        contact = fields["contact"][own]
-        pressure = fields["pressure"][own]
-        sums = comm.allreduce(np.array([area.sum(), (area * contact).sum(),
-                                        (area * pressure).sum(),
-                                        (area * pressure * contact).sum()]), op=MPI.SUM)
-        total, in_contact, force, contact_force = sums
-
-        def global_max(values):
-            return comm.allreduce(float(np.max(values, initial=-np.inf)), op=MPI.MAX)
-
-        fraction = in_contact / total if total > 0 else 0.0
-        return {
-            "area": total,
-            "contact_fraction": fraction,
-            "max_pressure": global_max(pressure),
-            "mean_pressure": force / total if total > 0 else 0.0,
-            "mean_contact_pressure": contact_force / in_contact if in_contact > 0 else 0.0,
-            "max_gap": global_max(fields["gap_normal"][own]),
-            "max_penetration": max(global_max(-fields["gap_normal"][own]), 0.0),
-            "max_damage": global_max(fields["damage"][own]),
-            "min_pressure": -global_max(-pressure),
-        }
-
-    def profile(self, name: str):
-        """Rows along the interface on rank 0 (None elsewhere): coordinates of the interface
-        point (x[, z]) and the fields averaged over the points of a column (same X)."""
-        band = self.bands[name]
-        fields = self.point_fields(name)
-        own = band.owned
-        keys = list(FIELDS)
-        gdim = self.gdim
-        local = np.column_stack([band.coordinates[own]] + [band.area[own]]
-                                + [fields[k][own] for k in keys]) if own.any() else \
-            np.zeros((0, gdim + 1 + len(keys)))
-        gathered = self.comm.gather(local, root=0)
-        if self.comm.rank != 0:
-            return None
-        data = np.vstack(gathered)
-        columns = [0] if gdim == 2 else [0, 2]
-        scale = max(np.max(np.abs(data[:, columns])), 1e-300) if len(data) else 1.0
-        keys_xz = np.round(data[:, columns] / scale, 10)
-        unique, inverse = np.unique(keys_xz, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        rows = []
-        for k in range(len(unique)):
-            members = data[inverse == k]
-            weight = members[:, gdim]
-            total = weight.sum()
-            row = [members[0, c] for c in columns] + [total]
-            row += list((members[:, gdim + 1:] * weight[:, None]).sum(axis=0) / total)
-            rows.append(row)
-        header = ["x_mm"] + (["z_mm"] if gdim == 3 else []) + ["area_weight"] + \
-            [f"{k}_{FIELDS[k]}" if FIELDS[k] != "-" else k for k in keys]
-        return header, np.array(rows)
-
-    def cell_fields(self, name: str) -> dict[str, np.ndarray]:
-        """Area-weighted cell averages (cells of the band on this rank)."""
-        band = self.bands[name]
-        fields = self.point_fields(name)
-        n_cells = len(band.cells)
-        area = band.area.reshape(n_cells, -1)
-        total = area.sum(axis=1)
-        return {k: (v.reshape(n_cells, -1) * area).sum(axis=1) / total
-                for k, v in fields.items()}
