@@ -4,8 +4,8 @@ the penalty stiffnesses a case leaves out scaled from the neighbouring layers.
 
 Default penalty stiffness, by law: contact (augmented Lagrangian) k_n = factor x E_soft / h_min
 with E_soft the softer neighbour's Young's modulus and h_min the smallest neighbouring element
-height; bonded and cohesive k = factor x E_max / h_min (a stiff tie). The factors, and the
-measurements behind them, are at DEFAULT_STIFFNESS_FACTOR.
+height; bonded and cohesive k = factor x E_max / h_min (a stiff tie). The factors are at
+DEFAULT_STIFFNESS_FACTOR; docs/stacks.md gives the measurements behind them.
 """
 from __future__ import annotations
 
@@ -25,14 +25,14 @@ INTERFACE_LAWS = {"contact": FrictionalContact, "bonded": BondedInterface,
                   "interphase": InterphaseGrowth}
 #: default penalty factor, by law: contact (augmented Lagrangian) k_n = factor x E_soft / h_min
 #: with E_soft the softer neighbour's modulus and h_min the smallest neighbouring element
-#: height; factor 1 when a neighbour is plastic (J2, DPC), 10 between elastic layers. Measured:
-#: lithium (J2) on LLZO with k = 10 E_max/h_min chatters (cut-backs at every step, 5x the
-#: time), with 1 E_soft/h_min not at all and the AL loop needs 0-2 updates (plastic flow keeps
-#: the multiplier update contractive); between elastic layers the Uzawa update contracts by
-#: ~ K_local / (K_local + k_n), so 1 E_soft/h_min needed 20-30 updates a step.
+#: height; factor 1 when a neighbour is plastic (J2, DPC), ELASTIC_CONTACT_FACTOR between
+#: elastic layers (the Uzawa update contracts by ~ K_local / (K_local + k_n)).
 #: Bonded and cohesive: k = factor x E_max / h_min (a stiff tie).
 DEFAULT_STIFFNESS_FACTOR = {"contact": 1.0, "bonded": 100.0, "cohesive_bilinear": 100.0}
 ELASTIC_CONTACT_FACTOR = 10.0
+#: default regularisation of a contact: k_r = REGULARISATION_FACTOR x its normal stiffness, a
+#: spring on the jump that removes the rigid-body modes of a layer held only by open contacts
+REGULARISATION_FACTOR = 1e-9
 
 
 def make_interface_law(spec, soft_scale: float, stiff_scale: float,
@@ -63,7 +63,7 @@ def build_interface_laws(specs, laws: dict, element_height: dict):
     """Interface laws of `specs` (InterfaceSpec list) between layers with bulk `laws` (by layer
     name) and smallest element heights `element_height` (mm, by layer name). Returns
     ({name: law}, {name: law name}, {name: regularisation k_r in MPa/mm}); the default k_r of
-    a contact is 1e-9 x its normal stiffness (see InterfaceSpec)."""
+    a contact is REGULARISATION_FACTOR x its normal stiffness (see InterfaceSpec)."""
     interface_laws, law_names, regularisation = {}, {}, {}
     for spec in specs:
         lower, upper = laws[spec.lower], laws[spec.upper]
@@ -76,7 +76,7 @@ def build_interface_laws(specs, laws: dict, element_height: dict):
         if spec.regularisation is not None:
             regularisation[spec.name] = spec.regularisation
         elif hasattr(law, "augment"):
-            regularisation[spec.name] = 1e-9 * law.normal_stiffness
+            regularisation[spec.name] = REGULARISATION_FACTOR * law.normal_stiffness
     return interface_laws, law_names, regularisation
 
 
@@ -87,10 +87,11 @@ class InterfaceSpec:
     law: "contact" (FrictionalContact: normal_stiffness, friction_coefficient,
     tangential_stiffness), "bonded", "cohesive_bilinear", "cohesive_exponential" (their
     parameters in `parameters`; a missing normal_stiffness / penalty_stiffness defaults to
-    factor x E_max / h_el of the two neighbours), or a law object.
+    factor x E / h_min of the two neighbours, see DEFAULT_STIFFNESS_FACTOR), or a law object.
     roughness / rough_face / shape / band_ratio / band_thickness: see meshes.stack.
     regularisation (MPa/mm): spring on the jump that removes rigid-body modes of layers held
-    only by open contact; default 1e-9 x the normal stiffness for contact, 0 otherwise.
+    only by open contact; default REGULARISATION_FACTOR x the normal stiffness for contact, 0
+    otherwise.
     """
 
     lower: str
@@ -107,7 +108,6 @@ class InterfaceSpec:
     @property
     def name(self) -> str:
         return f"interface_{self.lower}_{self.upper}"
-
 
 
 def law_parameters(spec) -> dict:
