@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from mpi4py import MPI
 
-from ..interrupt import reinstall as reinstall_signal_handlers
+from .gmsh_session import gmsh_model
 
 
 @dataclass
@@ -46,7 +46,6 @@ def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
     if segments is None:
         segments = [(width, elements_width)]
     width = sum(length for length, _ in segments)
-    import gmsh
     from dolfinx.io import gmsh as gmshio
 
     if dim not in (2, 3):
@@ -54,69 +53,68 @@ def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
     if dim == 3 and not depth:
         raise ValueError("a 3D stack needs a depth (mm)")
 
-    initialised_here = not gmsh.isInitialized()
-    if initialised_here:
-        gmsh.initialize(interruptible=False)
-        reinstall_signal_handlers()   # gmsh resets SIGTERM; keep nipstack's clean stop
-    gmsh.option.setNumber("General.Terminal", 0)
-    model = gmsh.model()
-    model.add("layered_strip")
-    if comm.rank == 0:
-        geo = model.geo
-        point = (0, geo.addPoint(0.0, 0.0, 0.0))
-        lines = []
-        for length, elements in segments:
-            out = geo.extrude([point], length, 0.0, 0.0, [elements], recombine=True)
-            point, lines = out[0], lines + [out[1]]
-        bands = []  # (layer, surface tag)
-        for layer in layers:
-            top_lines = []
-            for line in lines:
-                out = geo.extrude([line], 0.0, layer.thickness, 0.0, [layer.elements],
-                                  recombine=True)
-                bands.append((layer, out[1][1]))
-                top_lines.append(out[0])
-            lines = top_lines
-        if dim == 3:
-            volumes = []
-            for layer, surface in bands:
-                out = geo.extrude([(2, surface)], 0.0, 0.0, depth, [elements_depth],
-                                  recombine=True)
-                volumes.append((layer, out[1][1]))
-            bands = volumes
-        geo.synchronize()
+    with gmsh_model("layered_strip") as model:
+        if comm.rank == 0:
+            blocks = _extrude_layers(model.geo, layers, segments, dim, depth, elements_depth)
+            model.geo.synchronize()
+            for layer in layers:
+                model.addPhysicalGroup(dim, [tag for owner, tag in blocks if owner is layer],
+                                       name=layer.name)
+            for name, tags in _boundary_groups(model, layers, width, dim).items():
+                model.addPhysicalGroup(dim - 1, tags, name=name)
+            model.mesh.generate(dim)
+        return gmshio.model_to_mesh(model, comm, 0, gdim=dim)
 
-        for layer in layers:
-            model.addPhysicalGroup(dim, [tag for owner, tag in bands if owner is layer],
-                                   name=layer.name)
 
-        # Boundaries and interfaces, sorted by where they lie (bounding boxes, tolerance 1e-9 mm).
-        y_levels = np.cumsum([0.0] + [layer.thickness for layer in layers])
-        tol = 1e-9 * max(width, y_levels[-1])
-        groups: dict[str, list[int]] = {}
-        for _, tag in model.getEntities(dim - 1):
-            xmin, ymin, zmin, xmax, ymax, zmax = model.getBoundingBox(dim - 1, tag)
-            name = None
-            if abs(ymax - ymin) < tol:
-                level = int(np.argmin(np.abs(y_levels - ymin)))
-                if level == 0:
-                    name = "bottom"
-                elif level == len(layers):
-                    name = "top"
-                else:
-                    name = f"interface_{layers[level - 1].name}_{layers[level].name}"
-            elif abs(xmax - xmin) < tol:   # vertical: an end of the strip, or between segments
-                name = "left" if xmin < tol else "right" if xmin > width - tol else None
-            elif dim == 3 and abs(zmax - zmin) < tol:
-                name = "front" if zmin < tol else "back"
-            if name:
-                groups.setdefault(name, []).append(tag)
-        for name, tags in groups.items():
-            model.addPhysicalGroup(dim - 1, tags, name=name)
-        model.mesh.generate(dim)
+def _extrude_layers(geo, layers, segments, dim, depth, elements_depth) -> list:
+    """(layer, surface or volume tag) of every block: the bottom line extruded segment by
+    segment along x, each layer's row extruded up from the row below (and, in 3D, each block
+    extruded through the depth); structured and recombined into quadrilaterals/hexahedra."""
+    point = (0, geo.addPoint(0.0, 0.0, 0.0))
+    lines = []
+    for length, elements in segments:
+        out = geo.extrude([point], length, 0.0, 0.0, [elements], recombine=True)
+        point, lines = out[0], lines + [out[1]]
+    blocks = []  # (layer, surface tag)
+    for layer in layers:
+        top_lines = []
+        for line in lines:
+            out = geo.extrude([line], 0.0, layer.thickness, 0.0, [layer.elements],
+                              recombine=True)
+            blocks.append((layer, out[1][1]))
+            top_lines.append(out[0])
+        lines = top_lines
+    if dim == 3:
+        volumes = []
+        for layer, surface in blocks:
+            out = geo.extrude([(2, surface)], 0.0, 0.0, depth, [elements_depth],
+                              recombine=True)
+            volumes.append((layer, out[1][1]))
+        blocks = volumes
+    return blocks
 
-    mesh_data = gmshio.model_to_mesh(model, comm, 0, gdim=dim)
-    model.remove()
-    if initialised_here:
-        gmsh.finalize()
-    return mesh_data
+
+def _boundary_groups(model, layers, width: float, dim: int) -> dict[str, list[int]]:
+    """Boundaries and interfaces {name: facet entity tags}, sorted by where they lie
+    (bounding boxes, tolerance 1e-9 of the strip's size)."""
+    y_levels = np.cumsum([0.0] + [layer.thickness for layer in layers])
+    tol = 1e-9 * max(width, y_levels[-1])
+    groups: dict[str, list[int]] = {}
+    for _, tag in model.getEntities(dim - 1):
+        xmin, ymin, zmin, xmax, ymax, zmax = model.getBoundingBox(dim - 1, tag)
+        name = None
+        if abs(ymax - ymin) < tol:
+            level = int(np.argmin(np.abs(y_levels - ymin)))
+            if level == 0:
+                name = "bottom"
+            elif level == len(layers):
+                name = "top"
+            else:
+                name = f"interface_{layers[level - 1].name}_{layers[level].name}"
+        elif abs(xmax - xmin) < tol:   # vertical: an end of the strip, or between segments
+            name = "left" if xmin < tol else "right" if xmin > width - tol else None
+        elif dim == 3 and abs(zmax - zmin) < tol:
+            name = "front" if zmin < tol else "back"
+        if name:
+            groups.setdefault(name, []).append(tag)
+    return groups

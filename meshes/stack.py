@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from mpi4py import MPI
 
-from ..interrupt import reinstall as reinstall_signal_handlers
+from .stack_cells import stack_elements, stack_mesh_data
 
 
 # --- profiles ---------------------------------------------------------------------------------
@@ -218,26 +218,32 @@ class StackMesh:
         return self.mesh.topology.dim
 
 
+def _as_spec(spec, kind):
+    """`spec` as a `kind` (StackLayer, StackInterface) from itself, a tuple or a dict; None if
+    it is none of these."""
+    if isinstance(spec, kind):
+        return spec
+    if isinstance(spec, (tuple, list)):
+        return kind(*spec)
+    if isinstance(spec, dict):
+        return kind(**spec)
+    return None
+
+
 def _as_layer(layer) -> StackLayer:
-    if isinstance(layer, StackLayer):
-        return layer
-    if isinstance(layer, (tuple, list)):
-        return StackLayer(*layer)
-    if isinstance(layer, dict):
-        return StackLayer(**layer)
+    spec = _as_spec(layer, StackLayer)
+    if spec is not None:
+        return spec
     # e.g. meshes.layered.Layer
     return StackLayer(layer.name, layer.thickness, layer.elements,
                       getattr(layer, "waviness", None), getattr(layer, "grading", 1.0))
 
 
 def _as_interface(spec) -> StackInterface:
-    if isinstance(spec, StackInterface):
-        return spec
-    if isinstance(spec, (tuple, list)):
-        return StackInterface(*spec)
-    if isinstance(spec, dict):
-        return StackInterface(**spec)
-    raise TypeError(f"cannot read an interface from {spec!r}")
+    interface = _as_spec(spec, StackInterface)
+    if interface is None:
+        raise TypeError(f"cannot read an interface from {spec!r}")
+    return interface
 
 
 def _heights(profile, x, z, width, depth):
@@ -261,6 +267,23 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
     """
     layers = [_as_layer(layer) for layer in layers]
     interfaces = [_as_interface(spec) for spec in interfaces]
+    _check_layers(layers, dim, depth, cell_type)
+    band_at = _band_levels(layers, interfaces)
+    X, Z = _columns(width, elements_width, x_nodes, dim, depth, elements_depth)
+    base, band_height, layer_bottoms = _nominal_levels(layers, band_at)
+    faces, bands = _level_faces(layers, band_at, base, band_height, X, Z, width, depth)
+    elements = stack_elements(layers, faces, band_at, X, Z, dim, cell_type) \
+        if comm.rank == 0 else None
+    mesh_data = stack_mesh_data(elements, comm, dim, layers, cell_type)
+    top_lower, _ = faces[-1]
+    return StackMesh(mesh=mesh_data.mesh, cell_tags=mesh_data.cell_tags,
+                     facet_tags=mesh_data.facet_tags, physical_groups=mesh_data.physical_groups,
+                     layers=layers, bands=bands, width=width, depth=depth,
+                     height=float(np.max(top_lower)), cell_type=cell_type,
+                     layer_bottoms=layer_bottoms)
+
+
+def _check_layers(layers, dim: int, depth, cell_type: str):
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
         raise ValueError(f"layer names must be unique, got {names}")
@@ -284,7 +307,12 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
                              f">= 1, got {layer.thickness}, {layer.elements}")
     if not layers:
         raise ValueError("a stack needs at least one layer")
-    band_at = {}   # level index (1..n-1) -> StackInterface
+
+
+def _band_levels(layers, interfaces) -> dict:
+    """{level k (1..n-1, the bottom of layer k): StackInterface} of the band interfaces."""
+    names = [layer.name for layer in layers]
+    band_at = {}
     for spec in interfaces:
         if spec.lower not in names or spec.upper not in names:
             raise ValueError(f"interface {spec.name}: unknown layer (layers: {names})")
@@ -297,7 +325,12 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
         if spec.rough_face not in ("upper", "lower"):
             raise ValueError(f"interface {spec.name}: rough_face must be 'upper' or 'lower'")
         band_at[k] = spec
+    return band_at
 
+
+def _columns(width, elements_width, x_nodes, dim, depth, elements_depth):
+    """(X, Z) of the node columns: x positions (nx+1,) in 2D (Z None), the (nx+1, nz+1) grids
+    in 3D."""
     if x_nodes is None:
         xs = np.linspace(0.0, width, int(elements_width) + 1)
     else:
@@ -309,14 +342,14 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
         xs[0], xs[-1] = 0.0, width
     if dim == 3:
         zs = np.linspace(0.0, depth, int(elements_depth) + 1)
-        X, Z = np.meshgrid(xs, zs, indexing="ij")       # (nx+1, nz+1)
-    else:
-        zs = None
-        X, Z = xs.copy(), None
+        return np.meshgrid(xs, zs, indexing="ij")
+    return xs.copy(), None
 
-    # nominal levels: band bottoms, layer bottoms
+
+def _nominal_levels(layers, band_at: dict):
+    """(base: nominal y of every level's lower face, band_height {k: h}, layer_bottoms
+    {name: nominal y}): bands are added to the stack height, layers keep their thickness."""
     n = len(layers)
-    bands: dict[str, BandInfo] = {}
     band_height = {}
     y = 0.0
     layer_bottoms = {}
@@ -334,12 +367,17 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
         layer_bottoms[layer.name] = y
         y += layer.thickness
     base[n] = y
+    return base, band_height, layer_bottoms
 
-    # face profiles of every level: (lower face, upper face) heights over the columns
+
+def _level_faces(layers, band_at, base, band_height, X, Z, width, depth):
+    """(faces: (lower face, upper face) heights over the columns of every level, bottom to
+    top; bands: {name: BandInfo}), after the waviness carried up from the layers below, the
+    interface shape and the roughness gap g0 = max(r) - r of a band."""
     faces = []
-    gaps = {}
+    bands: dict[str, BandInfo] = {}
     lifted = np.zeros_like(X)       # thickness waviness of the layers below, carried upwards
-    for k in range(n + 1):
+    for k in range(len(layers) + 1):
         shape = lifted.copy()
         if k >= 1 and layers[k - 1].waviness is not None:
             wave = _heights(layers[k - 1].waviness, X, Z, width, depth)
@@ -357,7 +395,6 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
         if spec.roughness is not None:
             r = _heights(spec.roughness, X, Z, width, depth)
             g0 = r.max() - r
-        gaps[k] = g0
         h = band_height[k]
         if spec.rough_face == "upper":
             faces.append((lower, lower + h + g0))
@@ -372,170 +409,4 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
             raise ValueError(f"layer '{layer.name}': the profiles leave it a thickness of "
                              f"{np.min(local):.3g} mm somewhere (roughness or waviness too "
                              "large for the layer)")
-
-    mesh_data = None
-    if comm.rank == 0:
-        mesh_data = _gmsh_model(layers, faces, band_at, X, Z, xs, zs, dim, cell_type,
-                                width, depth)
-    return _to_dolfinx(mesh_data, comm, dim, layers, bands, width, depth, faces,
-                       cell_type, layer_bottoms)
-
-
-def _gmsh_model(layers, faces, band_at, X, Z, xs, zs, dim, cell_type, width, depth):
-    """Nodes, cells and facets of the stack as lists (rank 0)."""
-    shape = X.shape
-    rows = []             # list of y arrays over the columns
-    cell_blocks = []      # (group name, row index r: cells between rows r and r+1)
-    row_names = {}        # row index -> facet group name of that horizontal face (if any)
-    n = len(layers)
-    current = 0
-    rows.append(faces[0][1])
-    row_names[0] = "bottom"
-    for k, layer in enumerate(layers):
-        bottom = faces[k][1]
-        top = faces[k + 1][0]
-        r = float(layer.grading)
-        if abs(r - 1.0) < 1e-12:
-            fractions = np.arange(1, layer.elements + 1) / layer.elements
-        else:
-            fractions = (r ** np.arange(1, layer.elements + 1) - 1.0) / (r ** layer.elements - 1.0)
-        for e in range(1, layer.elements + 1):
-            rows.append(bottom + (top - bottom) * fractions[e - 1])
-            cell_blocks.append((layer.name, current))
-            current += 1
-        if k + 1 == n:
-            row_names[current] = "top"
-        elif (k + 1) in band_at:
-            spec = band_at[k + 1]
-            row_names[current] = f"{spec.name}_bottom"
-            rows.append(faces[k + 1][1])
-            cell_blocks.append((spec.name, current))
-            current += 1
-            row_names[current] = f"{spec.name}_top"
-        else:
-            row_names[current] = f"interface_{layer.name}_{layers[k + 1].name}"
-    n_rows = len(rows)
-    n_col = X.size
-    node_id = np.arange(n_rows * n_col).reshape((n_rows,) + shape) + 1   # Gmsh tags from 1
-    coords = np.zeros((n_rows,) + shape + (3,))
-    for r in range(n_rows):
-        coords[r, ..., 0] = X
-        coords[r, ..., 1] = rows[r]
-        if dim == 3:
-            coords[r, ..., 2] = Z
-    coords = coords.reshape(-1, 3)
-    next_node = coords.shape[0] + 1
-
-    cells = {}      # group name -> list of node-id tuples
-    facets = {}     # group name -> list of node-id tuples
-    extra_nodes = []
-    layer_names = {layer.name for layer in layers}
-    nx = xs.size - 1
-    if dim == 2:
-        for name, r in cell_blocks:
-            for i in range(nx):
-                bl, br = node_id[r, i], node_id[r, i + 1]
-                tl, tr = node_id[r + 1, i], node_id[r + 1, i + 1]
-                if cell_type == "quadrilateral":
-                    cells.setdefault(name, []).append((bl, br, tr, tl))
-                elif name in layer_names:
-                    centre = coords[[bl - 1, br - 1, tr - 1, tl - 1]].mean(axis=0)
-                    extra_nodes.append(centre)
-                    c = next_node
-                    next_node += 1
-                    cells.setdefault(name, []).extend(
-                        [(bl, br, c), (br, tr, c), (tr, tl, c), (tl, bl, c)])
-                else:   # band: two triangles, one vertical edge each
-                    cells.setdefault(name, []).extend([(bl, br, tr), (bl, tr, tl)])
-            # lateral faces
-            facets.setdefault("left", []).append((node_id[r, 0], node_id[r + 1, 0]))
-            facets.setdefault("right", []).append((node_id[r, nx], node_id[r + 1, nx]))
-        for r, name in row_names.items():
-            for i in range(nx):
-                facets.setdefault(name, []).append((node_id[r, i], node_id[r, i + 1]))
-    else:
-        nz = zs.size - 1
-        for name, r in cell_blocks:
-            for i in range(nx):
-                for k in range(nz):
-                    n0 = node_id[r]
-                    n1 = node_id[r + 1]
-                    cells.setdefault(name, []).append(
-                        (n0[i, k], n0[i + 1, k], n1[i + 1, k], n1[i, k],
-                         n0[i, k + 1], n0[i + 1, k + 1], n1[i + 1, k + 1], n1[i, k + 1]))
-            for k in range(nz):
-                facets.setdefault("left", []).append(
-                    (node_id[r, 0, k], node_id[r, 0, k + 1], node_id[r + 1, 0, k + 1],
-                     node_id[r + 1, 0, k]))
-                facets.setdefault("right", []).append(
-                    (node_id[r, nx, k], node_id[r + 1, nx, k], node_id[r + 1, nx, k + 1],
-                     node_id[r, nx, k + 1]))
-            for i in range(nx):
-                facets.setdefault("front", []).append(
-                    (node_id[r, i, 0], node_id[r + 1, i, 0], node_id[r + 1, i + 1, 0],
-                     node_id[r, i + 1, 0]))
-                facets.setdefault("back", []).append(
-                    (node_id[r, i, nz], node_id[r, i + 1, nz], node_id[r + 1, i + 1, nz],
-                     node_id[r + 1, i, nz]))
-        for r, name in row_names.items():
-            for i in range(nx):
-                for k in range(nz):
-                    facets.setdefault(name, []).append(
-                        (node_id[r, i, k], node_id[r, i + 1, k], node_id[r, i + 1, k + 1],
-                         node_id[r, i, k + 1]))
-    if extra_nodes:
-        coords = np.vstack([coords, np.array(extra_nodes)])
-    return coords, cells, facets
-
-
-def _to_dolfinx(model_data, comm, dim, layers, bands, width, depth, faces, cell_type,
-                layer_bottoms):
-    import gmsh
-    from dolfinx.io import gmsh as gmshio
-
-    initialised_here = not gmsh.isInitialized()
-    if initialised_here:
-        gmsh.initialize(interruptible=False)
-        reinstall_signal_handlers()   # gmsh resets SIGTERM; keep nipstack's clean stop
-    gmsh.option.setNumber("General.Terminal", 0)
-    model = gmsh.model()
-    model.add("stack")
-    if comm.rank == 0:
-        coords, cells, facets = model_data
-        if dim == 2:
-            cell_type_id = 3 if cell_type == "quadrilateral" else 2
-            facet_type_id = 1
-        else:
-            cell_type_id, facet_type_id = 5, 3
-        element_tag = 1
-        first = None
-        order = [layer.name for layer in layers] + [name for name in cells
-                                                     if name not in {l.name for l in layers}]
-        for name in order:
-            entity = model.addDiscreteEntity(dim)
-            if first is None:
-                first = entity
-                model.mesh.addNodes(dim, entity, np.arange(1, coords.shape[0] + 1),
-                                    coords.ravel())
-            connectivity = np.asarray(cells[name], dtype=np.int64)
-            tags = np.arange(element_tag, element_tag + len(connectivity))
-            element_tag += len(connectivity)
-            model.mesh.addElementsByType(entity, cell_type_id, tags, connectivity.ravel())
-            model.addPhysicalGroup(dim, [entity], name=name)
-        for name, connectivity in facets.items():
-            entity = model.addDiscreteEntity(dim - 1)
-            connectivity = np.asarray(connectivity, dtype=np.int64)
-            tags = np.arange(element_tag, element_tag + len(connectivity))
-            element_tag += len(connectivity)
-            model.mesh.addElementsByType(entity, facet_type_id, tags, connectivity.ravel())
-            model.addPhysicalGroup(dim - 1, [entity], name=name)
-    mesh_data = gmshio.model_to_mesh(model, comm, 0, gdim=dim)
-    model.remove()
-    if initialised_here:
-        gmsh.finalize()
-    top_lower, _ = faces[-1]
-    return StackMesh(mesh=mesh_data.mesh, cell_tags=mesh_data.cell_tags,
-                     facet_tags=mesh_data.facet_tags, physical_groups=mesh_data.physical_groups,
-                     layers=layers, bands=bands, width=width, depth=depth,
-                     height=float(np.max(top_lower)), cell_type=cell_type,
-                     layer_bottoms=layer_bottoms)
+    return faces, bands

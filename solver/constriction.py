@@ -34,6 +34,8 @@ import dolfinx_solver  # noqa: F401  (loads MPI before dolfinx/petsc4py)
 import numpy as np
 from mpi4py import MPI
 
+from .meshes.gmsh_session import gmsh_model
+
 
 # --- 3D: circular spots (Holm, Greenwood) ---------------------------------------------------------
 def holm_resistance(patch_radii, conductivity: float, centres=None,
@@ -179,7 +181,6 @@ def build_constriction_mesh(width: float, thickness: float, conducting_intervals
     Physical groups: "electrolyte" (2D), "contact", "interface_open", "top", "sides" (1D).
     Built on rank 0 and distributed; returns dolfinx.io.gmsh.MeshData.
     """
-    import gmsh
     from dolfinx.io import gmsh as gmshio
 
     if width <= 0.0 or thickness <= 0.0:
@@ -188,67 +189,69 @@ def build_constriction_mesh(width: float, thickness: float, conducting_intervals
     h_edge = h_edge or h_far / 1000.0
     intervals = merge_intervals(conducting_intervals, 0.0, width)
     tol = 1e-9 * width
+    sizing = ("Mesh.MeshSizeMax", "Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints",
+              "Mesh.MeshSizeFromCurvature")
+    with gmsh_model("constriction", restore_options=("General.Terminal", *sizing)) as model:
+        if comm.rank == 0:
+            breaks, bottom_points = _constriction_rectangle(model, width, thickness, intervals)
+            singular = [p for p, x in zip(bottom_points, breaks) if tol < x < width - tol]
+            _grade_to_patch_edges(model, singular, h_far, h_edge, grading)
+            model.mesh.generate(2)
+        return gmshio.model_to_mesh(model, comm, 0, gdim=2)
 
-    initialised_here = not gmsh.isInitialized()
-    if initialised_here:
-        gmsh.initialize(interruptible=False)
-    changed = ("General.Terminal", "Mesh.MeshSizeMax", "Mesh.MeshSizeExtendFromBoundary",
-               "Mesh.MeshSizeFromPoints", "Mesh.MeshSizeFromCurvature")
-    saved = {option: gmsh.option.getNumber(option) for option in changed}
-    gmsh.option.setNumber("General.Terminal", 0)
-    model = gmsh.model()
-    model.add("constriction")
-    if comm.rank == 0:
-        geo = model.geo
-        breaks = sorted({0.0, width, *[x for iv in intervals for x in iv]})
-        bottom_points = [geo.addPoint(x, 0.0, 0.0) for x in breaks]
-        top_right = geo.addPoint(width, thickness, 0.0)
-        top_left = geo.addPoint(0.0, thickness, 0.0)
-        contact, open_, edges = [], [], []
-        for p, q, x0, x1 in zip(bottom_points[:-1], bottom_points[1:], breaks[:-1], breaks[1:]):
-            line = geo.addLine(p, q)
-            middle = 0.5 * (x0 + x1)
-            (contact if any(lo <= middle <= hi for lo, hi in intervals) else open_).append(line)
-            edges.append(line)
-        right = geo.addLine(bottom_points[-1], top_right)
-        top = geo.addLine(top_right, top_left)
-        left = geo.addLine(top_left, bottom_points[0])
-        loop = geo.addCurveLoop([*edges, right, top, left])
-        surface = geo.addPlaneSurface([loop])
-        geo.synchronize()
-        model.addPhysicalGroup(2, [surface], name="electrolyte")
-        if contact:
-            model.addPhysicalGroup(1, contact, name="contact")
-        if open_:
-            model.addPhysicalGroup(1, open_, name="interface_open")
-        model.addPhysicalGroup(1, [top], name="top")
-        model.addPhysicalGroup(1, [left, right], name="sides")
 
-        singular = [p for p, x in zip(bottom_points, breaks) if tol < x < width - tol]
-        gmsh.option.setNumber("Mesh.MeshSizeMax", h_far)
-        if singular:
-            distance = model.mesh.field.add("Distance")
-            model.mesh.field.setNumbers(distance, "PointsList", singular)
-            threshold = model.mesh.field.add("Threshold")
-            model.mesh.field.setNumber(threshold, "InField", distance)
-            model.mesh.field.setNumber(threshold, "SizeMin", h_edge)
-            model.mesh.field.setNumber(threshold, "SizeMax", h_far)
-            model.mesh.field.setNumber(threshold, "DistMin", 0.0)
-            model.mesh.field.setNumber(threshold, "DistMax", (h_far - h_edge) / grading)
-            model.mesh.field.setAsBackgroundMesh(threshold)
-            gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-            gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-            gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
-        model.mesh.generate(2)
+def _constriction_rectangle(model, width: float, thickness: float, intervals):
+    """The rectangle with its bottom edge split at the interval ends, and its physical groups;
+    returns (breaks: x of the bottom points, bottom point tags)."""
+    geo = model.geo
+    breaks = sorted({0.0, width, *[x for iv in intervals for x in iv]})
+    bottom_points = [geo.addPoint(x, 0.0, 0.0) for x in breaks]
+    top_right = geo.addPoint(width, thickness, 0.0)
+    top_left = geo.addPoint(0.0, thickness, 0.0)
+    contact, open_, edges = [], [], []
+    for p, q, x0, x1 in zip(bottom_points[:-1], bottom_points[1:], breaks[:-1], breaks[1:]):
+        line = geo.addLine(p, q)
+        middle = 0.5 * (x0 + x1)
+        (contact if any(lo <= middle <= hi for lo, hi in intervals) else open_).append(line)
+        edges.append(line)
+    right = geo.addLine(bottom_points[-1], top_right)
+    top = geo.addLine(top_right, top_left)
+    left = geo.addLine(top_left, bottom_points[0])
+    loop = geo.addCurveLoop([*edges, right, top, left])
+    surface = geo.addPlaneSurface([loop])
+    geo.synchronize()
+    model.addPhysicalGroup(2, [surface], name="electrolyte")
+    if contact:
+        model.addPhysicalGroup(1, contact, name="contact")
+    if open_:
+        model.addPhysicalGroup(1, open_, name="interface_open")
+    model.addPhysicalGroup(1, [top], name="top")
+    model.addPhysicalGroup(1, [left, right], name="sides")
+    return breaks, bottom_points
 
-    mesh_data = gmshio.model_to_mesh(model, comm, 0, gdim=2)
-    model.remove()
-    if initialised_here:
-        gmsh.finalize()
-    else:   # leave a caller's Gmsh session with the options it had
-        for option, value in saved.items():
-            gmsh.option.setNumber(option, value)
-    return mesh_data
+
+def _grade_to_patch_edges(model, singular: list, h_far: float, h_edge: float,
+                          grading: float):
+    """Element size min(h_far, h_edge + grading d), d the distance to the nearest point of
+    `singular` (Gmsh Distance + Threshold background field); h_far everywhere without one."""
+    import gmsh
+
+    gmsh.option.setNumber("Mesh.MeshSizeMax", h_far)
+    if not singular:
+        return
+    field = model.mesh.field
+    distance = field.add("Distance")
+    field.setNumbers(distance, "PointsList", singular)
+    threshold = field.add("Threshold")
+    field.setNumber(threshold, "InField", distance)
+    field.setNumber(threshold, "SizeMin", h_edge)
+    field.setNumber(threshold, "SizeMax", h_far)
+    field.setNumber(threshold, "DistMin", 0.0)
+    field.setNumber(threshold, "DistMax", (h_far - h_edge) / grading)
+    field.setAsBackgroundMesh(threshold)
+    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
 
 
 @dataclass
@@ -311,11 +314,6 @@ def laplace_constriction(conducting_intervals, conductivity: float = 1.0, *,
     Collective on ``comm`` (the mesh's communicator when a mesh is given): every rank returns
     the same numbers; nothing is printed.
     """
-    import ufl
-    from dolfinx import fem
-    from dolfinx import mesh as dmesh
-    from dolfinx.fem.petsc import LinearProblem
-
     if conductivity <= 0.0:
         raise ValueError(f"conductivity must be positive, got {conductivity}")
     if mesh is None:
@@ -323,15 +321,39 @@ def laplace_constriction(conducting_intervals, conductivity: float = 1.0, *,
             raise ValueError("give a mesh, or width and thickness to build one")
         mesh = build_constriction_mesh(width, thickness, conducting_intervals, h_far=h_far,
                                        h_edge=h_edge, grading=grading, comm=comm).mesh
-    comm = mesh.comm
-    x = mesh.geometry.x
-    x0 = comm.allreduce(float(x[:, 0].min()), op=MPI.MIN)
-    x1 = comm.allreduce(float(x[:, 0].max()), op=MPI.MAX)
-    y0 = comm.allreduce(float(x[:, 1].min()), op=MPI.MIN)
-    y1 = comm.allreduce(float(x[:, 1].max()), op=MPI.MAX)
+    x0, x1, y0, y1 = _bounding_box(mesh)
     W, H = x1 - x0, y1 - y0
     tol = 1e-9 * max(W, H)
     intervals = merge_intervals(conducting_intervals, x0, x1)
+    contact, top = _patch_and_top_facets(mesh, intervals, y0, y1, tol)
+    current, current_top, V = _patch_current(mesh, conductivity, contact, top, degree,
+                                             petsc_options)
+    contact_length = sum(hi - lo for lo, hi in intervals)
+    bulk = H / (conductivity * W)
+    resistance = 1.0 / current if current > 0.0 else float("inf")
+    cell_map = mesh.topology.index_map(mesh.topology.dim)
+    return ConstrictionResult(
+        current=current, current_top_edge=current_top, resistance=resistance,
+        bulk_resistance=bulk, constriction_resistance=resistance - bulk,
+        contact_fraction=contact_length / W, width=W, thickness=H,
+        cells=cell_map.size_global,
+        dofs=V.dofmap.index_map.size_global * V.dofmap.index_map_bs)
+
+
+def _bounding_box(mesh) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1) of the mesh's nodes over all ranks."""
+    comm = mesh.comm
+    x = mesh.geometry.x
+    return (comm.allreduce(float(x[:, 0].min()), op=MPI.MIN),
+            comm.allreduce(float(x[:, 0].max()), op=MPI.MAX),
+            comm.allreduce(float(x[:, 1].min()), op=MPI.MIN),
+            comm.allreduce(float(x[:, 1].max()), op=MPI.MAX))
+
+
+def _patch_and_top_facets(mesh, intervals, y0: float, y1: float, tol: float):
+    """(contact: the bottom facets whose midpoint lies in a conducting interval, top: the
+    facets of the top edge), local facet indices."""
+    from dolfinx import mesh as dmesh
 
     fdim = mesh.topology.dim - 1
     mesh.topology.create_connectivity(fdim, fdim + 1)
@@ -341,8 +363,21 @@ def laplace_constriction(conducting_intervals, conductivity: float = 1.0, *,
     in_contact = np.zeros(len(bottom), dtype=bool)
     for lo, hi in intervals:
         in_contact |= (middle >= lo - tol) & (middle <= hi + tol)
-    contact = bottom[in_contact]
+    return bottom[in_contact], top
 
+
+def _patch_current(mesh, conductivity: float, contact, top, degree: int,
+                   petsc_options: dict | None):
+    """Solve for phi (1 on `contact`, 0 on `top`, insulated elsewhere) and return (I: the
+    consistent current kappa int |grad phi|^2 dx, I_top: the flux through the top edge, V:
+    the potential's space)."""
+    import ufl
+    from dolfinx import fem
+    from dolfinx import mesh as dmesh
+    from dolfinx.fem.petsc import LinearProblem
+
+    comm = mesh.comm
+    fdim = mesh.topology.dim - 1
     V = fem.functionspace(mesh, ("Lagrange", degree))
     bcs = [fem.dirichletbc(np.float64(1.0), fem.locate_dofs_topological(V, fdim, contact), V),
            fem.dirichletbc(np.float64(0.0), fem.locate_dofs_topological(V, fdim, top), V)]
@@ -370,13 +405,4 @@ def laplace_constriction(conducting_intervals, conductivity: float = 1.0, *,
     current = total(kappa * ufl.inner(ufl.grad(phi), ufl.grad(phi)) * ufl.dx)
     current_top = total(-kappa * ufl.dot(ufl.grad(phi), n) * ds(1))
     del problem   # its __del__ frees the PETSc matrix, vectors and solver
-    contact_length = sum(hi - lo for lo, hi in intervals)
-    bulk = H / (conductivity * W)
-    resistance = 1.0 / current if current > 0.0 else float("inf")
-    cell_map = mesh.topology.index_map(mesh.topology.dim)
-    return ConstrictionResult(
-        current=current, current_top_edge=current_top, resistance=resistance,
-        bulk_resistance=bulk, constriction_resistance=resistance - bulk,
-        contact_fraction=contact_length / W, width=W, thickness=H,
-        cells=cell_map.size_global,
-        dofs=V.dofmap.index_map.size_global * V.dofmap.index_map_bs)
+    return current, current_top, V
