@@ -43,6 +43,7 @@ EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
 
 
 def build_scenario(case, comm, log=print):
+    """The scenario of the case's kind (the protocol is in the module docstring)."""
     if case.case.kind == "flat_press":
         from .flat_press import FlatPress
         return FlatPress(case, comm, log)
@@ -57,16 +58,7 @@ def build_scenario(case, comm, log=print):
         return StackCase(case, comm, log)
     if case.case.kind == "delamination":
         from .delamination import Delamination
-        spec = case.delamination
-        return Delamination(
-            test=spec.test, arm_thickness=spec.arm_thickness, length=spec.length,
-            width=spec.width, precrack=spec.precrack, material=spec.arm_material,
-            youngs_modulus=spec.youngs_modulus, poisson_ratio=spec.poisson_ratio,
-            cohesive=dict(spec.cohesive), element_length=spec.element_length,
-            elements_through=spec.elements_through, opening=spec.opening, steps=spec.steps,
-            root_rotation=spec.root_rotation, max_cutbacks=case.solver.max_cutbacks,
-            newton_rtol=case.solver.newton_rtol, petsc_options=dict(case.solver.petsc_options)
-            or None, comm=comm, log=log)
+        return Delamination.from_case(case, comm, log)
     raise ValueError(f"unknown case kind {case.case.kind!r}")
 
 
