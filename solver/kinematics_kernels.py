@@ -137,6 +137,108 @@ def trial_strain(F, metric_inverse, eps_trial, H_out, N_out, theta_out):
     return ok
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _unpack_mandel(mandel, scale, out):
+    """The symmetric 3x3 matrix `out` of the Mandel vector `mandel` (6,), times `scale`."""
+    for m in range(6):
+        i = _PAIR_I[m]
+        j = _PAIR_J[m]
+        value = scale * mandel[m] / _WEIGHT[m]
+        out[i, j] = value
+        out[j, i] = value
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _first_piola(tau, Finv, P):
+    """P = tau F^-T."""
+    for i in range(3):
+        for J in range(3):
+            s = 0.0
+            for k in range(3):
+                s += tau[i, k] * Finv[J, k]
+            P[i, J] = s
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _plastic_metric(e, Finv, lam, V, be, metric):
+    """Cp^-1 = F^-1 exp(e) F^-T from e = 2 eps_e (overwritten), symmetrised."""
+    _eigh3(e, lam, V)
+    for i in range(3):
+        for j in range(3):
+            s = 0.0
+            for a in range(3):
+                s += V[i, a] * np.exp(lam[a]) * V[j, a]
+            be[i, j] = s
+    for i in range(3):
+        for j in range(3):
+            s = 0.0
+            for k in range(3):
+                t = 0.0
+                for l in range(3):
+                    t += be[k, l] * Finv[j, l]
+                s += Finv[i, k] * t
+            metric[i, j] = s
+    for i in range(3):
+        for j in range(i + 1, 3):
+            avg = 0.5 * (metric[i, j] + metric[j, i])
+            metric[i, j] = avg
+            metric[j, i] = avg
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _strain_derivative(N, theta, H, g, G, S, L6, deps):
+    """deps[cd, m, N] = d eps_(cd) / dF_mN (Mandel-weighted rows) = sym_(cd) L_cdmq H_qN,
+    with G_ab^(mq) = N_ma N_qb Theta_ab and S_ab^(cd) = sym(N_ca N_db): L6 = sum_ab S G."""
+    for m in range(g):
+        for q in range(3):
+            for a in range(3):
+                for b in range(3):
+                    G[m, q, a, b] = N[m, a] * N[q, b] * theta[a, b]
+    for c6 in range(6):
+        c = _PAIR_I[c6]
+        d = _PAIR_J[c6]
+        for a in range(3):
+            for b in range(3):   # the part symmetric in (c, d): eps is symmetric
+                S[a, b] = 0.5 * (N[c, a] * N[d, b] + N[d, a] * N[c, b])
+        for m in range(g):
+            for q in range(3):
+                s = 0.0
+                for a in range(3):
+                    for b in range(3):
+                        s += S[a, b] * G[m, q, a, b]
+                L6[c6, m, q] = s
+        for m in range(g):
+            for NN in range(g):
+                s = 0.0
+                for q in range(3):
+                    s += L6[c6, m, q] * H[q, NN]
+                deps[c6, m, NN] = s * _WEIGHT[c6]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _stress_tangent(tangent, deps, Finv, P, g, dtau, A):
+    """A_iJmN = F^-1_Jk dtau_ik/dF_mN - P_iN F^-1_Jm, dtau = D deps (D in Mandel form)."""
+    for a6 in range(6):
+        i = _PAIR_I[a6]
+        k = _PAIR_J[a6]
+        for m in range(g):
+            for NN in range(g):
+                s = 0.0
+                for b6 in range(6):
+                    s += tangent[a6, b6] * deps[b6, m, NN]
+                s /= _WEIGHT[a6]
+                dtau[i, k, m, NN] = s
+                dtau[k, i, m, NN] = s
+    for i in range(g):
+        for J in range(g):
+            for m in range(g):
+                for NN in range(g):
+                    s = 0.0
+                    for k in range(3):
+                        s += Finv[J, k] * dtau[i, k, m, NN]
+                    A[i, J, m, NN] = s - P[i, NN] * Finv[J, m]
+
+
 @njit(cache=True, error_model="numpy")
 def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, with_tangent,
                   P_out, A_out, metric_out, g=3, with_metric=True):
@@ -158,99 +260,15 @@ def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, w
     S = np.empty((3, 3))
     for p in range(n):
         _inverse3(F[p], Finv)
-        for m in range(6):
-            i = _PAIR_I[m]
-            j = _PAIR_J[m]
-            value = tau_m[p, m] / _WEIGHT[m]
-            tau[i, j] = value
-            tau[j, i] = value
-        P = P_out[p]
-        for i in range(3):
-            for J in range(3):
-                s = 0.0
-                for k in range(3):
-                    s += tau[i, k] * Finv[J, k]
-                P[i, J] = s
+        _unpack_mandel(tau_m[p], 1.0, tau)
+        _first_piola(tau, Finv, P_out[p])
         if with_metric:
             # new plastic metric: Cp^-1 = F^-1 exp(2 eps_e) F^-T
-            for m in range(6):
-                i = _PAIR_I[m]
-                j = _PAIR_J[m]
-                value = 2.0 * eps_elastic_m[p, m] / _WEIGHT[m]
-                e[i, j] = value
-                e[j, i] = value
-            _eigh3(e, lam, V)
-            for i in range(3):
-                for j in range(3):
-                    s = 0.0
-                    for a in range(3):
-                        s += V[i, a] * np.exp(lam[a]) * V[j, a]
-                    be[i, j] = s
-            metric = metric_out[p]
-            for i in range(3):
-                for j in range(3):
-                    s = 0.0
-                    for k in range(3):
-                        t = 0.0
-                        for l in range(3):
-                            t += be[k, l] * Finv[j, l]
-                        s += Finv[i, k] * t
-                    metric[i, j] = s
-            for i in range(3):
-                for j in range(i + 1, 3):
-                    avg = 0.5 * (metric[i, j] + metric[j, i])
-                    metric[i, j] = avg
-                    metric[j, i] = avg
-        if not with_tangent:
-            continue
-        N = N_all[p]
-        theta = theta_all[p]
-        H = H_all[p]
-        # G_ab^(mq) = N_ma N_qb Theta_ab; S_ab^(cd) = sym(N_ca N_db): L6 = sum_ab S G
-        for m in range(g):
-            for q in range(3):
-                for a in range(3):
-                    for b in range(3):
-                        G[m, q, a, b] = N[m, a] * N[q, b] * theta[a, b]
-        for c6 in range(6):
-            c = _PAIR_I[c6]
-            d = _PAIR_J[c6]
-            for a in range(3):
-                for b in range(3):   # the part symmetric in (c, d): eps is symmetric
-                    S[a, b] = 0.5 * (N[c, a] * N[d, b] + N[d, a] * N[c, b])
-            for m in range(g):
-                for q in range(3):
-                    s = 0.0
-                    for a in range(3):
-                        for b in range(3):
-                            s += S[a, b] * G[m, q, a, b]
-                    L6[c6, m, q] = s
-            for m in range(g):
-                for NN in range(g):
-                    s = 0.0
-                    for q in range(3):
-                        s += L6[c6, m, q] * H[q, NN]
-                    deps[c6, m, NN] = s * _WEIGHT[c6]
-        for a6 in range(6):
-            i = _PAIR_I[a6]
-            k = _PAIR_J[a6]
-            for m in range(g):
-                for NN in range(g):
-                    s = 0.0
-                    for b6 in range(6):
-                        s += tangent_m[p, a6, b6] * deps[b6, m, NN]
-                    s /= _WEIGHT[a6]
-                    dtau[i, k, m, NN] = s
-                    dtau[k, i, m, NN] = s
-        A = A_out[p]
-        for i in range(g):
-            for J in range(g):
-                for m in range(g):
-                    for NN in range(g):
-                        s = 0.0
-                        for k in range(3):
-                            s += Finv[J, k] * dtau[i, k, m, NN]
-                        A[i, J, m, NN] = s - P[i, NN] * Finv[J, m]
+            _unpack_mandel(eps_elastic_m[p], 2.0, e)
+            _plastic_metric(e, Finv, lam, V, be, metric_out[p])
+        if with_tangent:
+            _strain_derivative(N_all[p], theta_all[p], H_all[p], g, G, S, L6, deps)
+            _stress_tangent(tangent_m[p], deps, Finv, P_out[p], g, dtau, A_out[p])
 
 
 @njit(cache=True, error_model="numpy")
