@@ -97,7 +97,7 @@ class FlatPress:
             / element_height
         self.contact = problem.add_rigid_platen("top", self.platen_position, self.penalty)
         self.newton = NewtonSolver(problem, solver.newton_rtol, solver.newton_atol,
-                                   solver.max_iterations or 12)
+                                   solver.max_iterations)
 
         # Measures of the current state, compiled once.
         X = ufl.SpatialCoordinate(problem.mesh)

@@ -15,6 +15,7 @@ from .materials.cohesive_bilinear import BilinearCohesive
 from .materials.cohesive_exponential import ExponentialCohesive
 from .materials.interface_bonded import BondedInterface
 from .materials.interface_contact import FrictionalContact
+from .materials.interface_cards import interface_law_parameters
 from .materials.interface_interphase import InterphaseGrowth
 
 
@@ -46,7 +47,7 @@ def make_interface_law(spec, soft_scale: float, stiff_scale: float,
     if law not in INTERFACE_LAWS:
         raise ValueError(f"interface {spec.name}: unknown law {law!r}; expected one of "
                          f"{', '.join(INTERFACE_LAWS)} or a law object")
-    parameters = dict(spec.parameters)
+    parameters = interface_law_parameters(law, spec.parameters)     # validated, flags as bool
     default = ELASTIC_CONTACT_FACTOR if (law == "contact" and elastic_pair) else \
         DEFAULT_STIFFNESS_FACTOR.get(law, 100.0)
     factor = parameters.pop("stiffness_factor", default)
@@ -110,17 +111,9 @@ class InterfaceSpec:
         return f"interface_{self.lower}_{self.upper}"
 
 
-def law_parameters(spec) -> dict:
-    """The case's interface parameters as the law takes them (flags arrive as numbers)."""
-    parameters = dict(spec.parameters)
-    if "adhesive" in parameters:
-        parameters["adhesive"] = bool(parameters["adhesive"])
-    return parameters
-
-
 def interface_specs(case) -> list[InterfaceSpec]:
     """The case file's [[interfaces]] as the model's InterfaceSpecs (stack and calender web)."""
-    return [InterfaceSpec(i.lower, i.upper, i.law, law_parameters(i),
+    return [InterfaceSpec(i.lower, i.upper, i.law, dict(i.parameters),
                           roughness=i.roughness.build() if i.roughness else None,
                           rough_face=i.rough_face,
                           shape=i.shape.build() if i.shape else None,

@@ -77,6 +77,7 @@ from mpi4py import MPI
 
 from .interface_bands import band_fields, band_kinematics, interface_quadrature
 from .interface_results import InterfaceResults
+from .mechanics import write_quadrature_values
 
 
 @dataclass
@@ -260,8 +261,8 @@ class InterfaceTerm(InterfaceResults):
             if band.regularisation > 0.0:
                 assembled = traction + band.regularisation * (jump - band.g_ref)
                 stiffness = stiffness + band.regularisation * np.eye(gdim)
-            problem._write_quadrature(self.T_q, self.T_dofs[band.cells], assembled, gdim)
-            problem._write_quadrature(self.D_q, self.D_dofs[band.cells],
+            write_quadrature_values(self.T_q, self.T_dofs[band.cells], assembled, gdim)
+            write_quadrature_values(self.D_q, self.D_dofs[band.cells],
                                       stiffness.reshape(len(assembled), -1), gdim * gdim)
 
     def commit(self):

@@ -48,6 +48,15 @@ class RunIncomplete(RuntimeError):
     """The run stopped before the end (cut-backs exhausted); partial results were kept."""
 
 
+def write_quadrature_values(function, dofs, values, block: int):
+    """Put point values (cells, points, block) into a quadrature-space function whose dofs of
+    each cell's points are `dofs` (cells, points)."""
+    n_cells, n_points = dofs.shape
+    values = values.reshape(n_cells, n_points, block)
+    array = function.x.array.reshape(-1, block)
+    array[dofs.ravel()] = values.reshape(-1, block)
+
+
 def constrained_modulus(law) -> float:
     """Oedometric modulus M = E (1-nu)/((1+nu)(1-2nu)) of the virgin material, MPa."""
     youngs, nu = law.virgin_elastic_moduli()
@@ -371,7 +380,7 @@ class MechanicsProblem:
                 region.trial_metric_inverse, region.trial_history = metric, history
                 region.tau, region.J = tau, J
                 P2 = P[:, :gdim, :gdim].reshape(len(region.cells), -1)
-                self._write_quadrature(self.P_q, self.P_dofs[region.cells], P2, gdim * gdim)
+                write_quadrature_values(self.P_q, self.P_dofs[region.cells], P2, gdim * gdim)
             for term in self.interfaces:
                 term.update(self)
         except Exception as exc:  # noqa: BLE001 - turned into a collective failure below
@@ -395,7 +404,7 @@ class MechanicsProblem:
                 A = region.deferred_tangent.compute()[:, :gdim, :gdim, :gdim, :gdim]
                 if not np.all(np.isfinite(A)):
                     raise FloatingPointError(f"non-finite tangent in region '{region.name}'")
-                self._write_quadrature(self.A_q, self.A_dofs[region.cells],
+                write_quadrature_values(self.A_q, self.A_dofs[region.cells],
                                        A.reshape(len(region.cells), -1), gdim ** 4)
                 region.deferred_tangent = None
         except Exception as exc:  # noqa: BLE001 - turned into a collective failure below
@@ -407,13 +416,6 @@ class MechanicsProblem:
         errors = [e for e in self.comm.allgather(error) if e]
         if errors:
             raise StepFailure(errors[0])
-
-    @staticmethod
-    def _write_quadrature(function, dofs, values, block):
-        n_cells, n_points = dofs.shape
-        values = values.reshape(n_cells, n_points, block)
-        array = function.x.array.reshape(-1, block)
-        array[dofs.ravel()] = values.reshape(-1, block)
 
     def commit(self):
         for key, (value, text) in getattr(self, "_trial_warnings", {}).items():

@@ -51,7 +51,7 @@ CONFINE, LOAD, HOLD, UNLOAD = 0, 1, 2, 3
 AXIAL, LATERAL, ALL = (2,), (0, 1), (0, 1, 2)
 
 
-class _Point:
+class MaterialPoint:
     """One material point: its law, history and current diagonal total log strain."""
 
     def __init__(self, law, dt):
@@ -142,7 +142,7 @@ def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
         if not time > 0.0:
             raise ValueError(f"time (duration of loading) must be > 0 s, got {time}")
         dt = time / steps
-    point = _Point(law, dt)
+    point = MaterialPoint(law, dt)
     rows: list[dict] = []
     step = 0
     _record(point, step, CONFINE if path == "triaxial" else LOAD, rows)

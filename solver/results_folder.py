@@ -164,7 +164,7 @@ class ResultsFolder:
                     if self.partial.exists():      # a killed run's leftovers (checked: ours)
                         shutil.rmtree(self.partial)
                     self.partial.mkdir(parents=True)
-                self._write_marker(RUNNING)
+                self.write_marker(RUNNING)
             except (OutputError, OSError) as exc:
                 error = str(exc)
         error = comm.bcast(error, root=0)
@@ -192,7 +192,7 @@ class ResultsFolder:
     def path(self) -> Path:
         return self.partial
 
-    def _write_marker(self, status: str, **extra):
+    def write_marker(self, status: str, **extra):
         from . import __version__
 
         data = {"nipstack": __version__, "status": status, "case": self.case_name,
@@ -200,11 +200,21 @@ class ResultsFolder:
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra}
         (self.partial / MARKER).write_text(json.dumps(data, indent=2) + "\n")
 
+    def mark_interrupted(self, reason: str) -> Path:
+        """A signal outside the solve (rank 0, no collectives): the staging folder is marked
+        INTERRUPTED and takes the final name if that is free. Returns where it is."""
+        (self.partial / "INTERRUPTED").write_text(reason + "\n")
+        self.write_marker(INTERRUPTED)
+        if self.final.exists():
+            return self.partial
+        self.partial.rename(self.final)
+        return self.final
+
     def _publish(self, status: str) -> Path:
         """Move the staging folder to its final name; returns where it went (on every rank)."""
         where = self.final
         if self.comm.rank == 0:
-            self._write_marker(status)
+            self.write_marker(status)
             previous = read_marker(self.final) if self.final.is_dir() else None
             if status != COMPLETE and previous is not None and \
                     previous.get("status") == COMPLETE:

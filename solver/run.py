@@ -219,12 +219,7 @@ class CaseRun:
         if self.comm.rank == 0:
             reason = f"interrupted by {interrupt.signal.Signals(signum).name} outside the solve"
             self.runlog.write(f"nipstack: {reason}")
-            (folder.path / "INTERRUPTED").write_text(reason + "\n")
-            folder._write_marker(INTERRUPTED)
-            where = folder.partial
-            if not folder.final.exists():
-                folder.partial.rename(folder.final)
-                where = folder.final
+            where = folder.mark_interrupted(reason)
             print(f"nipstack: {reason}; {where} marked INTERRUPTED", file=sys.stderr,
                   flush=True)
 

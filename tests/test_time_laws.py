@@ -14,7 +14,7 @@ from nipstack.materials.cards import CardError, load_card, parse_card
 from nipstack.materials.j2 import J2Plasticity
 from nipstack.materials.j2_creep import J2NortonCreep
 from nipstack.materials.viscoelastic import StandardLinearSolid
-from nipstack.point import AXIAL, HOLD, LATERAL, LOAD, _Point, run_path
+from nipstack.point import AXIAL, HOLD, LATERAL, LOAD, MaterialPoint, run_path
 
 DAY = 86400.0
 
@@ -246,7 +246,7 @@ def creep_under_constant_stress(law, stress, dt, steps):
     """Uniaxial compression at constant Cauchy stress -stress (lateral faces free): applied
     instantly (dt = 0), then held for `steps` steps of dt through the material-point driver's
     stress control.  Returns the axial log strains after each step."""
-    point = _Point(law, dt)
+    point = MaterialPoint(law, dt)
     targets = [(AXIAL, -stress), (LATERAL, 0.0)]
     point.advance(np.zeros(3), targets, dt=0.0)
     strains = [point.strain[2]]
@@ -289,7 +289,7 @@ def test_lithium_stress_relaxes_at_fixed_strain_as_the_norton_closed_form(lithiu
     law, n = lithium, lithium.creep_exponent
     errors = []
     for steps in (300, 600):
-        point = _Point(law, 0.0)
+        point = MaterialPoint(law, 0.0)
         point.advance(np.zeros(3), [(AXIAL, -0.7), (LATERAL, 0.0)], dt=0.0)
         tau_0 = -point.tau[2]
         times = np.concatenate([[0.0], np.geomspace(1e-4, 1e4, steps)])

@@ -68,7 +68,7 @@ class Calender:
             self.lamination.body_mid_heights() if self.lamination else [],
             spec.guide_stiffness)
         self.profiles = NipProfiles(self.problem, self.nip, layout, spec.exit_distance, comm)
-        iterations = case.solver.max_iterations or 25
+        iterations = case.solver.max_iterations
         if self.lamination is None:
             self.newton = NewtonSolver(self.problem, case.solver.newton_rtol,
                                        case.solver.newton_atol, iterations)

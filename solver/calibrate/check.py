@@ -86,7 +86,7 @@ def flat_press_check(card: Path, ds: DataSet, folder: Path, comm, log=print) -> 
     import time
 
     from ..case import load_case
-    from ..flat_press import FlatPress
+    from ..run import build_scenario
 
     case_file = folder / f"flat_press_check_{ds.name}.case.toml"
     if comm.rank == 0:
@@ -94,7 +94,7 @@ def flat_press_check(card: Path, ds: DataSet, folder: Path, comm, log=print) -> 
     comm.barrier()
     case = load_case(case_file)
     started = time.perf_counter()
-    press = FlatPress(case, comm, log=lambda message: None)
+    press = build_scenario(case, comm, log=lambda message: None)      # a FlatPress
     press.reset()
     pressures = ds.columns["pressure"]
     thickness = np.full(pressures.size, np.nan)

@@ -177,13 +177,13 @@ def _check_columns(path: Path, kind: str, columns: dict):
     required, groups, optional = COLUMNS[kind]
     for name in required:
         if name not in columns:
-            raise CalibrationError(f"{path}: missing column '{name} [{_unit_hint(name)}]' "
+            raise CalibrationError(f"{path}: missing column '{name} [{unit_hint(name)}]' "
                                    f"(a '{kind}' data set needs "
                                    f"{', '.join(required + tuple(' or '.join(g) for g in groups))})")
     for group in groups:
         if not any(name in columns for name in group):
             raise CalibrationError(f"{path}: missing column: give one of "
-                                   + " or ".join(f"'{n} [{_unit_hint(n)}]'" for n in group)
+                                   + " or ".join(f"'{n} [{unit_hint(n)}]'" for n in group)
                                    + f" (a '{kind}' data set)")
     known = set(required) | {n for g in groups for n in g} | set(optional)
     for name in columns:
@@ -192,7 +192,7 @@ def _check_columns(path: Path, kind: str, columns: dict):
                                    f"set (expected {', '.join(sorted(known))})")
 
 
-def _unit_hint(name: str) -> str:
+def unit_hint(name: str) -> str:
     return {"stress": "MPa", "length": "mm", "fraction": "-", "text": ""}[DIMENSION[name]]
 
 

@@ -1,7 +1,7 @@
 r"""The card being fitted, its free parameters, and what it predicts for each kind of test.
 
 Every prediction runs the project's own code: the material-point driver of ``point.py``
-(its `_Point`, the same Newton on stress components and the same compiled DPC update that a
+(its `MaterialPoint`, the same Newton on stress components and the same compiled DPC update that a
 mesh calls), so the fitted card reproduces the data through the code that will use it.
 
 Tests and what the model computes (stresses compression-positive, as a die or press reads):
@@ -43,7 +43,7 @@ import numpy as np
 
 from ..materials.cards import PARAMETERS, TABLES, CardError, card_path, parse_card
 from ..materials.errors import MaterialPointError
-from ..point import AXIAL, _Point
+from ..point import AXIAL, MaterialPoint
 from .data import CalibrationError, CalibrationInput, DataSet
 
 #: card keys that are fitted in log space (positive moduli, pressures, R, exponents)
@@ -194,7 +194,7 @@ def die_response(law, relative_density) -> tuple[np.ndarray, np.ndarray]:
     """Axial and radial stress (MPa, compression +) of the uniaxial-strain point driver at
     each relative density, in the order given (loading and unloading as measured)."""
     rd0 = 1.0 - law.initial_porosity
-    point = _Point(law, 1.0)
+    point = MaterialPoint(law, 1.0)
     axial, radial = [], []
     for target in np.log(rd0 / np.asarray(relative_density, dtype=float)):
         start = point.strain[2]
@@ -212,7 +212,7 @@ def press_response(law, pressures, peak: float | None = None) -> np.ndarray:
     order given; pressure increments are split so that 0 -> peak takes _PRESSURE_STEPS."""
     pressures = np.asarray(pressures, dtype=float)
     peak = float(peak if peak is not None else pressures.max())
-    point = _Point(law, 1.0)
+    point = MaterialPoint(law, 1.0)
     strains, current = [], 0.0
     for target in pressures:
         n = max(1, int(math.ceil(abs(target - current) / (peak / _PRESSURE_STEPS))))

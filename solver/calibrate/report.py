@@ -68,9 +68,9 @@ def correlation_table(path: Path, result):
 
 
 def data_table(path: Path, ds, prediction: dict, measured: dict, extra: dict | None = None):
-    from .data import _unit_hint
+    from .data import unit_hint
 
-    columns = {f"{k} [{_unit_hint(k)}]".replace(" []", ""): ds.columns[k] for k in ds.columns}
+    columns = {f"{k} [{unit_hint(k)}]".replace(" []", ""): ds.columns[k] for k in ds.columns}
     for key in measured:
         columns[f"model_{key} [{UNIT[key]}]"] = prediction[key]
         columns[f"residual_{key} [%]"] = 100.0 * (prediction[key] - measured[key]) \

@@ -22,7 +22,7 @@ every kind (schema_doc.py).
 from .base import MAX_CELLS, MAX_LENGTH, MAX_MAGNITUDE, CaseError, CaseInfo, Output
 from .calender import CalenderSpec
 from .delamination import DelaminationSpec
-from .interfaces import INTERFACE_LAW_PARAMETERS, Constriction, InterfaceSpec
+from .interfaces import Constriction, InterfaceSpec
 from .kinds import (CalenderCase, CalenderWidthCase, Case, CellStackCase, DelaminationCase,
                     FlatPressCase)
 from .layers import LayerSpec, Profile, StackLayerSpec, SwellingSpec
@@ -34,7 +34,7 @@ from .stack import ContactLoss, StackLoading
 from .width import CrownSpec, RollBeamSpec, WidthSpec
 
 __all__ = ["MAX_CELLS", "MAX_LENGTH", "MAX_MAGNITUDE", "CaseError", "CaseInfo", "Output",
-           "CalenderSpec", "DelaminationSpec", "INTERFACE_LAW_PARAMETERS", "Constriction",
+           "CalenderSpec", "DelaminationSpec", "Constriction",
            "InterfaceSpec", "CalenderCase", "CalenderWidthCase", "Case", "CellStackCase",
            "DelaminationCase", "FlatPressCase", "LayerSpec", "Profile", "StackLayerSpec",
            "SwellingSpec", "apply_override", "dump_resolved", "layer_laws", "load_case",

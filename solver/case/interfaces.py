@@ -6,20 +6,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from ..materials.interface_cards import interface_law_parameters
 from .base import StrictModel
 from .layers import Profile
-
-INTERFACE_LAW_PARAMETERS = {
-    "contact": ("normal_stiffness", "friction_coefficient", "tangential_stiffness",
-                "stiffness_factor"),
-    "bonded": ("normal_stiffness", "tangential_stiffness", "stiffness_factor"),
-    "cohesive_bilinear": ("penalty_stiffness", "normal_strength", "shear_strength",
-                          "mode_i_toughness", "mode_ii_toughness", "bk_exponent", "viscosity",
-                          "max_damage", "stiffness_factor"),
-    "cohesive_exponential": ("strength", "toughness", "shear_weight", "compression_stiffness"),
-    "interphase": ("normal_modulus", "initial_thickness", "molar_volume", "diffusivity",
-                   "concentration", "shear_modulus", "growth_expansion", "adhesive"),
-}
 
 
 class Constriction(StrictModel):
@@ -72,20 +61,8 @@ class InterfaceSpec(StrictModel):
 
     @model_validator(mode="after")
     def _known_parameters(self):
-        allowed = INTERFACE_LAW_PARAMETERS[self.law]
-        unknown = sorted(set(self.parameters) - set(allowed))
-        if unknown:
-            raise ValueError(f"law '{self.law}' has no parameter(s) {', '.join(unknown)}; "
-                             f"it takes {', '.join(allowed)}")
-        required = {"cohesive_bilinear": ("normal_strength", "shear_strength",
-                                          "mode_i_toughness", "mode_ii_toughness",
-                                          "bk_exponent"),
-                    "cohesive_exponential": ("strength", "toughness"),
-                    "interphase": ("normal_modulus", "initial_thickness", "molar_volume",
-                                   "diffusivity", "concentration")}.get(self.law, ())
-        missing = [key for key in required if key not in self.parameters]
-        if missing:
-            raise ValueError(f"law '{self.law}' needs parameters {', '.join(missing)}")
+        # the law's parameters: names, bounds, required ones (materials/interface_cards.py)
+        interface_law_parameters(self.law, self.parameters)
         if self.constriction and self.constriction.electrolyte not in (self.lower, self.upper):
             raise ValueError(f"constriction.electrolyte '{self.constriction.electrolyte}' must "
                              f"be '{self.lower}' or '{self.upper}'")

@@ -82,10 +82,10 @@ def run_key(case) -> str:
 
 def run_nip(case, comm, log) -> dict:
     """One 2D calender run; the numbers the width model uses."""
-    from ..calender import Calender
     from ..output import nothing
+    from ..run import build_scenario
 
-    calender = Calender(case, comm, log=nothing)
+    calender = build_scenario(case, comm, log=nothing)
     calender.run()
     summary = calender.summary()
     out = {key: float(summary[key]) for key in QUANTITIES}
