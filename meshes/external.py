@@ -27,12 +27,13 @@ what is missing or wrong. `read_layered_mesh` then builds the distributed mesh.
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from mpi4py import MPI
 
-from ..interrupt import reinstall as reinstall_signal_handlers
+from .gmsh_session import gmsh_model
 
 #: relative tolerance on a layer's height against the case's thickness
 THICKNESS_RTOL = 1e-6
@@ -99,44 +100,24 @@ def convert_to_msh(source: Path, target: Path):
     meshio.write(target, out, file_format="gmsh22", binary=False)
 
 
-class _GmshFile:
-    """A mesh file opened in Gmsh (converted first if it is not a .msh), on this process."""
+@contextmanager
+def _opened_in_gmsh(path: Path):
+    """A mesh file opened in a Gmsh model (converted to .msh first if it is not one), on this
+    process."""
+    import gmsh
 
-    def __init__(self, path: Path):
-        self.path = path
-        self.folder = None
-
-    def __enter__(self):
-        import gmsh
-
-        source = self.path
-        if self.path.suffix.lower() != ".msh":
-            self.folder = tempfile.TemporaryDirectory(prefix="nipstack_mesh_")
-            source = Path(self.folder.name) / "converted.msh"
-            convert_to_msh(self.path, source)
-        self.initialised_here = not gmsh.isInitialized()
-        if self.initialised_here:
-            gmsh.initialize(interruptible=False)
-            reinstall_signal_handlers()    # gmsh resets SIGTERM; keep nipstack's clean stop
-        gmsh.option.setNumber("General.Terminal", 0)
-        self.model = gmsh.model()
-        self.model.add("external_mesh")
-        try:
-            gmsh.merge(str(source))
-        except Exception as exc:  # noqa: BLE001 - gmsh raises plain Exception
-            self.__exit__()
-            raise MeshFileError(f"mesh file '{self.path}': Gmsh cannot read it ({exc})") \
-                from None
-        return self.model
-
-    def __exit__(self, *exc):
-        import gmsh
-
-        self.model.remove()
-        if self.initialised_here:
-            gmsh.finalize()
-        if self.folder is not None:
-            self.folder.cleanup()
+    with tempfile.TemporaryDirectory(prefix="nipstack_mesh_") as folder:
+        source = path
+        if path.suffix.lower() != ".msh":
+            source = Path(folder) / "converted.msh"
+            convert_to_msh(path, source)
+        with gmsh_model("external_mesh") as model:
+            try:
+                gmsh.merge(str(source))
+            except Exception as exc:  # noqa: BLE001 - gmsh raises plain Exception
+                raise MeshFileError(f"mesh file '{path}': Gmsh cannot read it ({exc})") \
+                    from None
+            yield model
 
 
 def check_mesh_file(path: str | Path, layers, dim: int):
@@ -145,7 +126,7 @@ def check_mesh_file(path: str | Path, layers, dim: int):
     bottom not at y = 0, a layer's height not its thickness. Serial (one process)."""
     path = Path(path)
     required = required_groups([layer.name for layer in layers], dim)
-    with _GmshFile(path) as model:
+    with _opened_in_gmsh(path) as model:
         groups = {model.getPhysicalName(d, t): (d, t) for d, t in model.getPhysicalGroups()}
         problem = _missing({name: d for name, (d, _) in groups.items()}, required, dim)
         if problem:
@@ -196,7 +177,7 @@ def read_layered_mesh(path: str | Path, dim: int, comm: MPI.Comm = MPI.COMM_WORL
     from dolfinx.io import gmsh as gmshio
 
     if comm.rank == 0:
-        with _GmshFile(Path(path)) as model:
+        with _opened_in_gmsh(Path(path)) as model:
             return gmshio.model_to_mesh(model, comm, 0, gdim=dim)
     import gmsh
     return gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=dim)
