@@ -55,6 +55,7 @@ import numpy as np
 from mpi4py import MPI
 
 from ..interrupt import reinstall as reinstall_signal_handlers
+from .partition import cost_partitioner
 
 
 # --- profiles ---------------------------------------------------------------------------------
@@ -249,7 +250,7 @@ def _heights(profile, x, z, width, depth):
 def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: int = 2,
                 depth: float | None = None, elements_depth: int = 1,
                 x_nodes=None, cell_type: str = "quadrilateral",
-                comm: MPI.Comm = MPI.COMM_WORLD) -> StackMesh:
+                comm: MPI.Comm = MPI.COMM_WORLD, costs: dict | None = None) -> StackMesh:
     """Mesh a stack (Gmsh discrete entities on rank 0, distributed by DOLFINx).
 
     layers : bottom to top, StackLayer or (name, thickness, elements[, waviness]).
@@ -258,6 +259,7 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
     x_nodes : optional increasing column positions from 0 to width (overrides elements_width),
         e.g. refined where contact patches will be.
     cell_type : "quadrilateral" (hexahedra in 3D) or, in 2D, "crossed_triangle".
+    costs : {layer name: cost of a cell} for the partition on several ranks (partition.py).
     """
     layers = [_as_layer(layer) for layer in layers]
     interfaces = [_as_interface(spec) for spec in interfaces]
@@ -378,7 +380,7 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
         mesh_data = _gmsh_model(layers, faces, band_at, X, Z, xs, zs, dim, cell_type,
                                 width, depth)
     return _to_dolfinx(mesh_data, comm, dim, layers, bands, width, depth, faces,
-                       cell_type, layer_bottoms)
+                       cell_type, layer_bottoms, costs)
 
 
 def _gmsh_model(layers, faces, band_at, X, Z, xs, zs, dim, cell_type, width, depth):
@@ -489,7 +491,7 @@ def _gmsh_model(layers, faces, band_at, X, Z, xs, zs, dim, cell_type, width, dep
 
 
 def _to_dolfinx(model_data, comm, dim, layers, bands, width, depth, faces, cell_type,
-                layer_bottoms):
+                layer_bottoms, costs):
     import gmsh
     from dolfinx.io import gmsh as gmshio
 
@@ -529,7 +531,8 @@ def _to_dolfinx(model_data, comm, dim, layers, bands, width, depth, faces, cell_
             element_tag += len(connectivity)
             model.mesh.addElementsByType(entity, facet_type_id, tags, connectivity.ravel())
             model.addPhysicalGroup(dim - 1, [entity], name=name)
-    mesh_data = gmshio.model_to_mesh(model, comm, 0, gdim=dim)
+    mesh_data = gmshio.model_to_mesh(model, comm, 0, gdim=dim,
+                                     partitioner=cost_partitioner(model, comm, costs))
     model.remove()
     if initialised_here:
         gmsh.finalize()

@@ -45,6 +45,7 @@ from .case import Case, layer_laws
 from .interfaces import InterfaceTerm
 from .mechanics import MechanicsProblem, RunIncomplete, StepFailure, constrained_modulus
 from .meshes.layered import Layer, build_layered_strip
+from .meshes.partition import law_costs
 from .meshes.stack import StackInterface, StackLayer, build_stack
 from .newton import JumpLimitedNewton, NewtonSolver
 from .rolls import Roll, RollContact
@@ -234,7 +235,7 @@ class Calender:
             mesh_layers = [Layer(layer.name, layer.thickness, layer.elements)
                            for layer in layers]
             self.mesh_data = build_layered_strip(mesh_layers, 0.0, 0, comm=comm,
-                                                 segments=segments)
+                                                 segments=segments, costs=law_costs(laws))
             self.problem = problem = MechanicsProblem(self.mesh_data, laws,
                                                       case.solver.element_degree,
                                                       case.solver.petsc_options)
@@ -332,7 +333,8 @@ class Calender:
                                            s.roughness, s.rough_face, s.shape)
                             for s in self.interface_specs]
         self.mesh_data = build_stack(stack_layers, self.web_length, len(xs) - 1,
-                                     stack_interfaces, x_nodes=np.array(xs), comm=comm)
+                                     stack_interfaces, x_nodes=np.array(xs), comm=comm,
+                                     costs=law_costs(self.laws))
         self.thickness = self.mesh_data.height          # layers + bands (+ an upper rough gap)
         element_height = {layer.name: layer.thickness / layer.elements for layer in case.layers}
         laws, names, regularisation = build_interface_laws(self.interface_specs, self.laws,
