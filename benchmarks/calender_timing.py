@@ -56,6 +56,7 @@ def main(argv=None) -> int:
     calender.run()
     comm.Barrier()
     wall = time.perf_counter() - started
+    balance = profiler.rank_balance(calender.problem)
     totals = {key: comm.allreduce(value, op=MPI.MAX) for key, value in profiler.totals.items()}
     iterations = profiler.newton_iterations
     steps = len(calender.records)
@@ -82,6 +83,7 @@ def main(argv=None) -> int:
         summary_path.write_text(json.dumps(summary, indent=1, default=float) + "\n")
         print(header)
         print(row)
+        print(balance)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         new = not args.out.exists()
         with open(args.out, "a") as handle:

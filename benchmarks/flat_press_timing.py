@@ -103,6 +103,7 @@ class Profiler:
         self.newton_iterations = 0      # iterations that factorised a Jacobian (failed ones too)
         self.failed_solves = 0          # Newton solves that raised StepFailure (cut back)
         self.enabled = True
+        self.update_wait = 0.0          # of "update": waiting in its collective failure check
         self._last = None               # (event, time)
 
     def event(self, name):
@@ -152,6 +153,17 @@ class Profiler:
                 self.event("T1")
 
         problem.ensure_tangent = ensure_tangent
+        check = problem._raise_on_any_rank
+
+        def raise_on_any_rank(error):  # the collective that ends an update: where ranks wait
+            started = time.perf_counter()
+            try:
+                return check(error)
+            finally:
+                if self.enabled:
+                    self.update_wait += time.perf_counter() - started
+
+        problem._raise_on_any_rank = raise_on_any_rank
 
         solve = newton.solve
 
@@ -170,6 +182,18 @@ class Profiler:
 
     def detach(self):
         newton_module.fem_petsc = fem_petsc
+
+    def rank_balance(self, problem) -> str:
+        """One line per rank (on rank 0): its owned cells by region and its constitutive-update
+        time without the wait for the other ranks (update - update_wait), in seconds."""
+        owned = problem.mesh.topology.index_map(problem.mesh.topology.dim).size_local
+        cells = {region.name: int((region.cells < owned).sum()) for region in problem.regions}
+        own = self.totals["update"] - self.update_wait
+        rows = problem.comm.gather((cells, own, self.update_wait), root=0)
+        if problem.comm.rank != 0:
+            return ""
+        return "\n".join(f"rank {rank}: cells {cells}, update {own:.2f} s (+{wait:.2f} s "
+                         f"waiting)" for rank, (cells, own, wait) in enumerate(rows))
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,6 +307,9 @@ def run_level(case_path: Path, level: int, dimension: int, step: int | None, rep
         if comm.rank == 0:
             print(f"level {level}: run incomplete: {exc}", flush=True)
     profiler.detach()
+    balance = profiler.rank_balance(press.problem)
+    if comm.rank == 0 and comm.size > 1:
+        print(f"level {level}:\n{balance}", flush=True)
     if not replay:
         raise SystemExit(f"level {level}: the run stopped before step {target_step}")
     record = press.records[target_step - 1]

@@ -23,6 +23,7 @@ import numpy as np
 from mpi4py import MPI
 
 from .gmsh_session import gmsh_model
+from .partition import cost_partitioner
 
 
 @dataclass
@@ -35,12 +36,14 @@ class Layer:
 def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
                         dim: int = 2, depth: float | None = None, elements_depth: int = 1,
                         comm: MPI.Comm = MPI.COMM_WORLD,
-                        segments: list[tuple[float, int]] | None = None):
+                        segments: list[tuple[float, int]] | None = None,
+                        costs: dict[str, float] | None = None):
     """Mesh the stack with Gmsh on rank 0 and distribute it.
 
     Along x the strip is `width` long with `elements_width` equal elements, or, if `segments`
     is given, a chain of (length, elements) segments (e.g. a coarse inlet tail, a fine process
-    zone, a coarse outlet tail; width is then their total length).
+    zone, a coarse outlet tail; width is then their total length). `costs` ({layer name: cost
+    of a cell}) balances the partition on several ranks by law cost (partition.py).
     Returns dolfinx.io.gmsh.MeshData (mesh, cell_tags, facet_tags, physical_groups by name).
     """
     if segments is None:
@@ -63,7 +66,8 @@ def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
             for name, tags in _boundary_groups(model, layers, width, dim).items():
                 model.addPhysicalGroup(dim - 1, tags, name=name)
             model.mesh.generate(dim)
-        return gmshio.model_to_mesh(model, comm, 0, gdim=dim)
+        return gmshio.model_to_mesh(model, comm, 0, gdim=dim,
+                                    partitioner=cost_partitioner(model, comm, costs))
 
 
 def _extrude_layers(geo, layers, segments, dim, depth, elements_depth) -> list:

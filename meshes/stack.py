@@ -255,7 +255,7 @@ def _heights(profile, x, z, width, depth):
 def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: int = 2,
                 depth: float | None = None, elements_depth: int = 1,
                 x_nodes=None, cell_type: str = "quadrilateral",
-                comm: MPI.Comm = MPI.COMM_WORLD) -> StackMesh:
+                comm: MPI.Comm = MPI.COMM_WORLD, costs: dict | None = None) -> StackMesh:
     """Mesh a stack (Gmsh discrete entities on rank 0, distributed by DOLFINx).
 
     layers : bottom to top, StackLayer or (name, thickness, elements[, waviness]).
@@ -264,6 +264,7 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
     x_nodes : optional increasing column positions from 0 to width (overrides elements_width),
         e.g. refined where contact patches will be.
     cell_type : "quadrilateral" (hexahedra in 3D) or, in 2D, "crossed_triangle".
+    costs : {layer name: cost of a cell} for the partition on several ranks (partition.py).
     """
     layers = [_as_layer(layer) for layer in layers]
     interfaces = [_as_interface(spec) for spec in interfaces]
@@ -274,7 +275,7 @@ def build_stack(layers, width: float, elements_width: int, interfaces=(), dim: i
     faces, bands = _level_faces(layers, band_at, base, band_height, X, Z, width, depth)
     elements = stack_elements(layers, faces, band_at, X, Z, dim, cell_type) \
         if comm.rank == 0 else None
-    mesh_data = stack_mesh_data(elements, comm, dim, layers, cell_type)
+    mesh_data = stack_mesh_data(elements, comm, dim, layers, cell_type, costs)
     top_lower, _ = faces[-1]
     return StackMesh(mesh=mesh_data.mesh, cell_tags=mesh_data.cell_tags,
                      facet_tags=mesh_data.facet_tags, physical_groups=mesh_data.physical_groups,

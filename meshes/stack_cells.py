@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .gmsh_session import gmsh_model
+from .partition import cost_partitioner
 
 #: Gmsh element type numbers
 GMSH_LINE, GMSH_TRIANGLE, GMSH_QUADRANGLE, GMSH_HEXAHEDRON = 1, 2, 3, 5
@@ -144,7 +145,7 @@ def stack_elements(layers, faces, band_at: dict, X, Z, dim: int, cell_type: str)
     return coords, cells, facets
 
 
-def stack_mesh_data(elements, comm, dim: int, layers, cell_type: str):
+def stack_mesh_data(elements, comm, dim: int, layers, cell_type: str, costs=None):
     """The Gmsh model of `elements` (``stack_elements``, rank 0; None elsewhere): a discrete
     entity and physical group per layer (bottom to top), then per band, then per facet group;
     distributed by DOLFINx. Returns dolfinx.io.gmsh.MeshData."""
@@ -174,7 +175,8 @@ def stack_mesh_data(elements, comm, dim: int, layers, cell_type: str):
                 element_tag = _add_elements(model, entity, facet_type_id, connectivity,
                                             element_tag)
                 model.addPhysicalGroup(dim - 1, [entity], name=name)
-        return gmshio.model_to_mesh(model, comm, 0, gdim=dim)
+        return gmshio.model_to_mesh(model, comm, 0, gdim=dim,
+                                    partitioner=cost_partitioner(model, comm, costs))
 
 
 def _add_elements(model, entity: int, type_id: int, connectivity, first_tag: int) -> int:

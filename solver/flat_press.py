@@ -35,6 +35,7 @@ from .mechanics import MechanicsProblem, RunIncomplete, constrained_modulus
 from .kinematics import porosity_from_jacobian
 from .meshes.external import read_layered_mesh
 from .meshes.layered import Layer, build_layered_strip
+from .meshes.partition import law_costs
 from .newton import NewtonSolver
 from .output import plot_porosity_field, plot_pressure_thickness, rank_zero, write_history
 from .stepping import Stepper
@@ -65,6 +66,7 @@ class FlatPress:
         self.log = rank_zero(log, comm)
         geometry = case.geometry
         layers = [Layer(spec.name, spec.thickness, spec.elements) for spec in case.layers]
+        self.laws = laws = layer_laws(case.layers)
         if geometry.mesh_file:
             self.mesh_data = read_layered_mesh(geometry.mesh_file, geometry.dimension, comm)
         else:
@@ -72,8 +74,7 @@ class FlatPress:
                                                  geometry.elements_width,
                                                  dim=geometry.dimension, depth=geometry.depth,
                                                  elements_depth=geometry.elements_depth,
-                                                 comm=comm)
-        self.laws = laws = layer_laws(case.layers)
+                                                 comm=comm, costs=law_costs(laws))
         solver = case.solver
         self.problem = problem = MechanicsProblem(self.mesh_data, laws, solver.element_degree,
                                                   solver.petsc_options)

@@ -445,7 +445,7 @@ class MechanicsProblem:
     def cell_average(self, region: Region, values: np.ndarray) -> np.ndarray:
         """Quadrature-weighted cell averages of point values (cells*points,) -> (cells,)."""
         w = self.weights / self.weights.sum()
-        return values.reshape(len(region.cells), -1) @ w
+        return values.reshape(len(region.cells), len(w)) @ w    # (a rank may hold no cell)
 
     def region_fields(self, region: Region) -> dict[str, np.ndarray]:
         """Per-point fields of the trial state: porosity, Cauchy invariants, law outputs."""

@@ -27,6 +27,7 @@ from mpi4py import MPI
 from ..interface_laws import build_interface_laws, interface_specs
 from ..interfaces import InterfaceTerm
 from ..mechanics import MechanicsProblem
+from ..meshes.partition import law_costs
 from ..meshes.stack import StackInterface, StackLayer, build_stack
 
 #: a point of an interface is closed (its void has closed) where the normal gap is below this
@@ -60,7 +61,7 @@ class Lamination:
                                            s.roughness, s.rough_face, s.shape)
                             for s in self.specs]
         self.mesh_data = build_stack(stack_layers, web_length, len(xs) - 1, stack_interfaces,
-                                     x_nodes=xs, comm=comm)
+                                     x_nodes=xs, comm=comm, costs=law_costs(laws))
         self.height = self.mesh_data.height        # layers + bands (+ an upper rough gap)
         element_height = {layer.name: layer.thickness / layer.elements for layer in case.layers}
         self.laws, self.law_names, self.regularisation = build_interface_laws(

@@ -20,6 +20,7 @@ import time
 from ..case import Case, layer_laws
 from ..mechanics import MechanicsProblem
 from ..meshes.layered import Layer, build_layered_strip
+from ..meshes.partition import law_costs
 from ..newton import JumpLimitedNewton, NewtonSolver
 from ..output import rank_zero
 from ..rolls import Roll, RollContact
@@ -56,7 +57,7 @@ class Calender:
         else:
             mesh_data = build_layered_strip(
                 [Layer(layer.name, layer.thickness, layer.elements) for layer in case.layers],
-                0.0, 0, comm=comm, segments=layout.segments)
+                0.0, 0, comm=comm, segments=layout.segments, costs=law_costs(laws))
             self.problem = MechanicsProblem(mesh_data, laws, case.solver.element_degree,
                                             case.solver.petsc_options)
             self.thickness = layout.layers_thickness
