@@ -163,7 +163,14 @@ def _solve_arm(x, point, arm, modes, s, t, lengths, w):
         err = _max_abs(res)
         for i in range(4):
             rhs[i, 0] = -res[i]
-        if err < _TOL:      # quadratic convergence: the last step took it from ~1e-7 to ~1e-14
+        if err < _TOL:                      # one polishing step: round-off accuracy
+            if _solve(jac, rhs, step, lu):
+                for i in range(4):
+                    trial[i] = x[i] + step[i, 0]
+                _residual(trial, point, arm, modes, s, t, lengths, res_t, jac_t)
+                if _max_abs(res_t) <= err:
+                    for i in range(4):
+                        x[i] = trial[i]
             return True
         if not _solve(jac, rhs, step, lu):
             return False

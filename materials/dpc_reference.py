@@ -6,8 +6,8 @@ The equations (local residual r1..r4 in x = (p, q, d_lambda, kappa), closest-poi
 sub-stepping, implicit-function tangent, Duvaut-Lions) are in ``dpc.py``'s docstring.  Here the
 partial derivatives of the local residual (and of K, G in kappa) are taken by complex-step
 differentiation (Martins, Sturdza & Alonso 2003), exact to round-off.  The local Newton stops at
-a scaled residual below 1e-12; it converges quadratically, so the last step has taken it from
-~1e-7 to ~1e-14 and no polishing step follows (the kernel does the same).
+a scaled residual below 1e-12 and takes one more (polishing) step to round-off (the kernel
+does the same).
 
 `NumpyReturnMapping` is a mixin of ``DruckerPragerCap``: it uses the law's material functions
 and surfaces (`_elastic_moduli`, `_geometry`, `_yield_value`, `_potential_gradient`).
@@ -80,7 +80,17 @@ class NumpyReturnMapping:
         for _ in range(_MAX_ITER):
             err = np.max(np.abs(res), axis=1)
             history.append(float(np.max(err[~(converged | failed)], initial=0.0)))
-            converged |= (err < _TOL) & ~failed      # no polish: quadratic, so err ~ 1e-14
+            newly = np.flatnonzero((err < _TOL) & ~converged & ~failed)
+            if newly.size:                       # one polishing step: round-off accuracy
+                with np.errstate(all="ignore"):
+                    step = -np.linalg.solve(jac[newly], res[newly][..., None])[..., 0]
+                    r_p, j_p = self._residual_and_jacobian(
+                        x[newly] + step, tuple(a[newly] for a in args), arm)
+                better = np.isfinite(r_p).all(axis=1) & (
+                    np.max(np.abs(r_p), axis=1) <= err[newly])
+                x[newly[better]] += step[better]
+                res[newly[better]], jac[newly[better]] = r_p[better], j_p[better]
+                converged[newly] = True
             work = np.flatnonzero(~converged & ~failed)
             if work.size == 0:
                 break
