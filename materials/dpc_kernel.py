@@ -4,28 +4,17 @@ Same equations, same local Newton, same sub-stepping and the same consistent tan
 NumPy implementation (``DruckerPragerCap.update_numpy``, the reference the tests hold this to);
 only the derivatives are taken differently.  The NumPy code differentiates the local residual
 by complex steps (one complex residual evaluation per input).  Here every scalar of the local
-problem is a *dual number* (forward-mode automatic differentiation, e.g. Griewank & Walther,
-*Evaluating Derivatives*, 2008, ch. 3): a tuple
+problem is a *dual number* (``dual.py``) and the material functions and surfaces are those of
+``dpc_surfaces.py``.  Inside the local Newton the residual r(x; eps_v, eps_q, kappa_n) is
+evaluated in duals of width 5,
 
-    (value, d/dp, d/dq, d/d_lambda, d/dkappa, d/deps_v, d/deps_q, d/dkappa_n)
+    (value, d/dp, d/dq, d/d_lambda, d/dkappa),
 
-carried through every operation, so one evaluation of the residual r(x; eps_v, eps_q, kappa_n)
-gives its value, the Jacobian dr/dx (4x4) for the local Newton and dr/d(eps_v, eps_q, kappa_n)
-(4x3) for the implicit-function tangent, exact to round-off like the complex step.  The
-material functions (moduli, yield parameters and cap pressure of kappa, tables included) run
-through the same dual arithmetic, so a new function needs no hand-written derivative.
-
-Layout of the compiled material description (built by ``DruckerPragerCap._kernel_data``):
-
-    modes   int64[3]   elasticity (0 Gibson-Ashby, 1 table), yield (0 scalars, 1 table),
-                       hardening (0 exponential, 1 table)
-    scalars float64[14] initial_porosity, solid_youngs_modulus, gibson_ashby_exponent,
-                       poisson_ratio, cohesion, friction_angle [rad], cap_eccentricity,
-                       transition_alpha, cap_pressure_initial, cap_hardening_A,
-                       cap_hardening_B, relaxation_time, tan and cos of friction_angle
-    tables  float64[9, n] rows: elasticity RD, E, nu; yield RD, d, beta [deg], R;
-                       hardening compaction strain, p_b (each padded with its last value)
-    lengths int64[3]   number of rows used by the elasticity, yield and hardening tables
+which is all the Newton needs (dr/dx, 4x4); only at the converged point, for the
+implicit-function tangent, is it evaluated once more in width 8, adding
+d/d(eps_v, eps_q, kappa_n) (4x3).  Both are exact to round-off like the complex step.  (The
+narrower duals cut the cap return from 3.7 to ~3.0 us per point, docs/benchmarks.md.)
+The card's layout is in ``dpc_surfaces.py``'s docstring.
 """
 from __future__ import annotations
 
@@ -34,20 +23,22 @@ from collections import namedtuple
 
 import numpy as np
 from numba import njit
-from numba.extending import overload
+
+from .dpc_surfaces import (CAP, ELASTIC, SHEAR, cap_pressure, geometry, kirchhoff_moduli,
+                           potential_gradient, yield_value)
+from .dual import add, chain, div, lift, mul, mulc, sub, variable5, variable8
 
 _TOL = 1e-12          # local Newton tolerance on the scaled residual (as in dpc.py)
 _MAX_ITER = 40
 _MAX_HALVINGS = 30
 SQ23 = math.sqrt(2.0 / 3.0)
 SQ32 = math.sqrt(1.5)
-ELASTIC, SHEAR, TRANSITION, CAP = 0, 1, 2, 3
 #: kernel status codes per point
 OK, FAILED, BEYOND_FULL_DENSITY = 0, 1, 2
 
 
 #: scratch arrays of one point's return, allocated once per kernel call (`_scratch`)
-Scratch = namedtuple("Scratch", "res jac jarg rhs step lu trial res_t jac_t jarg_t dx "
+Scratch = namedtuple("Scratch", "res jac jarg rhs step lu trial res_t jac_t dx "
                                 "n_dir eps_e a_mat dk_de de_dkn t_mat kd sub_e sub_trial "
                                 "increment d_trial t_new kd_new x")
 
@@ -56,286 +47,58 @@ Scratch = namedtuple("Scratch", "res jac jarg rhs step lu trial res_t jac_t jarg
 def _scratch():
     return Scratch(np.empty(4), np.empty((4, 4)), np.empty((4, 3)), np.empty((4, 1)),
                    np.empty((4, 1)), np.empty((4, 7)), np.empty(4), np.empty(4),
-                   np.empty((4, 4)), np.empty((4, 3)), np.empty((4, 3)),
+                   np.empty((4, 4)), np.empty((4, 3)),
                    np.empty(6), np.empty(6), np.empty((6, 6)), np.empty(6), np.empty(6),
                    np.empty((6, 6)), np.empty(6), np.empty(6), np.empty(6),
                    np.empty(6), np.empty((6, 6)), np.empty((6, 6)), np.empty(6),
                    np.empty(4))
 
 
-# ------------------------------------------------------------------------- dual numbers
-# A dual is a tuple (value, derivatives...) of width 1 (a value alone), 2 (value and d/dkappa:
-# the material functions, which depend on kappa only) or 8 (value and the seven partials of
-# the local residual). The three primitives below (_lin, _chain, _const_like) are compiled per
-# width; every other operation is written once on top of them and serves all widths. Their
-# plain-Python bodies are what runs with NUMBA_DISABLE_JIT=1 (a debugging aid, tested);
-# compiled code gets the per-width versions registered with `overload`, which unroll the tuple.
-def _lin(a, b, ca, cb, value):
-    """Dual with the given value and derivative ca a' + cb b' (a, b of one width)."""
-    return (value,) + tuple(ca * x + cb * y for x, y in zip(a[1:], b[1:]))
-
-
-def _chain(a, value, slope):
-    """Dual of f(a): value f(a), derivative slope * a'."""
-    return (value,) + tuple(slope * x for x in a[1:])
-
-
-def _const_like(a, value):
-    """A constant of a's width."""
-    return (value,) + (0.0,) * (len(a) - 1)
-
-
-@overload(_lin)
-def _lin_compiled(a, b, ca, cb, value):
-    if a.count == 1:
-        return lambda a, b, ca, cb, value: (value,)
-    if a.count == 2:
-        return lambda a, b, ca, cb, value: (value, ca * a[1] + cb * b[1])
-    if a.count == 8:
-        return lambda a, b, ca, cb, value: (
-            value, ca * a[1] + cb * b[1], ca * a[2] + cb * b[2], ca * a[3] + cb * b[3],
-            ca * a[4] + cb * b[4], ca * a[5] + cb * b[5], ca * a[6] + cb * b[6],
-            ca * a[7] + cb * b[7])
-    return None
-
-
-@overload(_chain)
-def _chain_compiled(a, value, slope):
-    if a.count == 1:
-        return lambda a, value, slope: (value,)
-    if a.count == 2:
-        return lambda a, value, slope: (value, slope * a[1])
-    if a.count == 8:
-        return lambda a, value, slope: (
-            value, slope * a[1], slope * a[2], slope * a[3], slope * a[4], slope * a[5],
-            slope * a[6], slope * a[7])
-    return None
-
-
-@overload(_const_like)
-def _const_like_compiled(a, value):
-    if a.count == 1:
-        return lambda a, value: (value,)
-    if a.count == 2:
-        return lambda a, value: (value, 0.0)
-    if a.count == 8:
-        return lambda a, value: (value, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    return None
-
-
-@njit(cache=True, error_model="numpy")
-def _const(value):
-    """A constant of width 8."""
-    return (value, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-
-
-@njit(cache=True, error_model="numpy")
-def _var(value, slot):
-    """The independent variable number `slot` (1..7) with the given value, width 8."""
-    return (value, 1.0 if slot == 1 else 0.0, 1.0 if slot == 2 else 0.0,
-            1.0 if slot == 3 else 0.0, 1.0 if slot == 4 else 0.0, 1.0 if slot == 5 else 0.0,
-            1.0 if slot == 6 else 0.0, 1.0 if slot == 7 else 0.0)
-
-
-@njit(cache=True, error_model="numpy")
-def _lift(function_of_kappa, kappa):
-    """A width-2 material function (value, d/dkappa) as a width-8 dual, kappa of width 8."""
-    return _chain(kappa, function_of_kappa[0], function_of_kappa[1])
-
-
-@njit(cache=True, error_model="numpy")
-def _add(a, b):
-    return _lin(a, b, 1.0, 1.0, a[0] + b[0])
-
-
-@njit(cache=True, error_model="numpy")
-def _sub(a, b):
-    return _lin(a, b, 1.0, -1.0, a[0] - b[0])
-
-
-@njit(cache=True, error_model="numpy")
-def _mul(a, b):
-    return _lin(a, b, b[0], a[0], a[0] * b[0])
-
-
-@njit(cache=True, error_model="numpy")
-def _div(a, b):
-    return _lin(a, b, 1.0 / b[0], -a[0] / (b[0] * b[0]), a[0] / b[0])
-
-
-@njit(cache=True, error_model="numpy")
-def _addc(a, c):
-    return _chain(a, a[0] + c, 1.0)
-
-
-@njit(cache=True, error_model="numpy")
-def _mulc(a, c):
-    return _chain(a, a[0] * c, c)
-
-
-@njit(cache=True, error_model="numpy")
-def _exp(a):
-    e = math.exp(a[0])
-    return _chain(a, e, e)
-
-
-@njit(cache=True, error_model="numpy")
-def _sqrt(a):
-    s = math.sqrt(a[0])
-    return _chain(a, s, 0.5 / s)
-
-
-@njit(cache=True, error_model="numpy")
-def _square(a):
-    return _chain(a, a[0] * a[0], 2.0 * a[0])
-
-
-@njit(cache=True, error_model="numpy")
-def _power(a, exponent):
-    value = a[0] ** exponent
-    return _chain(a, value, exponent * value / a[0])
-
-
 @njit(cache=True, error_model="numpy", inline="always")
-def _table(a, xs, ys, n, extrapolate_right):
-    """Piecewise-linear y(a) through the first n rows of (xs, ys) (dpc._table's rule: the
-    segment is found by searchsorted-left, so a knot takes its left segment's slope; constant
-    below xs[0]; above xs[n-1] constant or continued with the last slope)."""
-    x = a[0]
-    if x < xs[0]:
-        return _const_like(a, ys[0])
-    if x > xs[n - 1] and not extrapolate_right:
-        return _const_like(a, ys[n - 1])
-    i = 0                                   # searchsorted(xs, x, 'left') - 1, clipped
-    while i < n - 1 and xs[i + 1] < x:
-        i += 1
-    i = min(max(i, 0), n - 2)
-    slope = (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
-    return _chain(a, ys[i] + slope * (x - xs[i]), slope)
-
-
-# ------------------------------------------------------------------- material functions
-@njit(cache=True, error_model="numpy", inline="always")
-def _relative_density(kappa, s):
-    return _mulc(_exp(_mulc(kappa, -1.0)), 1.0 - s[0])
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _kirchhoff_moduli(kappa, modes, s, t, lengths):
-    """J_p (K, G) of the card at the plastic state kappa (dpc._elastic_moduli)."""
-    rd = _relative_density(kappa, s)
-    if modes[0] == 1:
-        n = lengths[0]
-        youngs = _table(rd, t[0], t[1], n, False)
-        nu = _table(rd, t[0], t[2], n, False)
-    else:
-        youngs = _mulc(_power(rd, s[2]), s[1])
-        nu = _const_like(rd, s[3])
-    bulk = _div(youngs, _mulc(_addc(_mulc(nu, -2.0), 1.0), 3.0))
-    shear = _div(youngs, _mulc(_addc(nu, 1.0), 2.0))
-    volume_ratio = _div(_const_like(rd, 1.0 - s[0]), rd)            # J_p = exp(kappa)
-    return _mul(volume_ratio, bulk), _mul(volume_ratio, shear)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _cap_pressure(kappa, modes, s, t, lengths):
-    """p_b(kappa), held at its initial value for kappa > 0 (dpc.cap_pressure)."""
-    if modes[2] == 1:
-        return _table(_mulc(kappa, -1.0), t[7], t[8], lengths[2], True)
-    if kappa[0] < 0.0:
-        return _addc(_mulc(_exp(_mulc(kappa, s[10])), -s[9]), s[8] + s[9])
-    return _const_like(kappa, s[8])
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _geometry(kappa, modes, s, t, lengths):
-    """(d, tan beta, cos beta, R, p_a, height, c, p_t) as duals at the plastic state kappa
-    (dpc._geometry); p_t, where the transition circle meets the shear line, as a float."""
-    if modes[1] == 1:
-        rd = _relative_density(kappa, s)
-        n = lengths[1]
-        d = _table(rd, t[3], t[4], n, False)
-        beta = _mulc(_table(rd, t[3], t[5], n, False), math.pi / 180.0)
-        r = _table(rd, t[3], t[6], n, False)
-        cos_beta, sin_beta = math.cos(beta[0]), math.sin(beta[0])
-        tanb = _chain(beta, sin_beta / cos_beta, 1.0 / cos_beta ** 2)
-        cosb = _chain(beta, cos_beta, -sin_beta)
-    else:
-        d = _const_like(kappa, s[4])
-        r = _const_like(kappa, s[6])
-        tanb = _const_like(kappa, s[12])
-        cosb = _const_like(kappa, s[13])
-    alpha = s[7]
-    p_b = _cap_pressure(kappa, modes, s, t, lengths)
-    p_a = _div(_sub(p_b, _mul(r, d)), _addc(_mul(r, tanb), 1.0))
-    height = _add(d, _mul(p_a, tanb))
-    c = _addc(_mulc(_div(_const_like(cosb, 1.0), cosb), -alpha), 1.0 + alpha)
-    p_t = p_a[0] - alpha * height[0] * tanb[0] * cosb[0]
-    return d, tanb, cosb, r, p_a, height, c, p_t
+def _rows(p, q, dlam, kappa, ev, eq, kn, point, arm, modes, s, t, lengths):
+    """The scaled local residual (NumPy _residual) as four duals of the width of the inputs;
+    point = (eps_v, eps_q, kappa_n, scale_k, scale_g, J = exp(eps_v + kappa_n))."""
+    scale_k, scale_g, jac_det_value = point[3], point[4], point[5]
+    kappa_2 = (kappa[0], 1.0)                        # the material functions of kappa
+    bulk_2, shear_2 = kirchhoff_moduli(kappa_2, modes, s, t, lengths)
+    bulk, shear = lift(bulk_2, kappa), lift(shear_2, kappa)
+    d, tanb, cosb, r, p_a, height, c, p_t = geometry(kappa_2, modes, s, t, lengths)
+    surfaces = (lift(d, kappa), lift(tanb, kappa), lift(cosb, kappa), lift(r, kappa),
+                lift(p_a, kappa), lift(height, kappa), lift(c, kappa), p_t)
+    jac_det = chain(add(ev, kn), jac_det_value, jac_det_value)     # J = J_e J_p, fixed
+    pc = div(p, jac_det)
+    qc = div(q, jac_det)
+    g_p, g_q_over_q = potential_gradient(pc, qc, surfaces, arm)
+    f, _ = yield_value(pc, qc, surfaces, arm, s[7])
+    r1 = mulc(add(p, mul(bulk, sub(ev, sub(kappa, kn)))), 1.0 / scale_k)
+    r2 = mulc(sub(q, mul(mulc(shear, 3.0), sub(eq, mul(mul(dlam, g_q_over_q), qc)))),
+              1.0 / scale_g)
+    r3 = add(sub(kappa, kn), mul(dlam, g_p))
+    r4 = mulc(f, 1.0 / scale_k)
+    return r1, r2, r3, r4
 
 
 @njit(cache=True, error_model="numpy")
-def _yield_value(p, q, geometry, arm, alpha):
-    """(F, surface code) of one arm at Cauchy (p, q) (dpc._yield_value); geometry from
-    `_geometry`, alpha the transition parameter."""
-    d, tanb, cosb, r, p_a, height, c, p_t = geometry
-    if arm == CAP:
-        f = _sub(_sqrt(_add(_square(_sub(p, p_a)), _square(_div(_mul(r, q), c)))),
-                 _mul(r, height))
-        return f, CAP
-    f_line = _mul(_sub(_sub(q, _mul(p, tanb)), d), cosb)
-    if alpha == 0.0:
-        return f_line, SHEAR
-    q_centre = _mul(_addc(_mulc(_div(_const_like(cosb, 1.0), cosb), -alpha), 1.0), height)
-    if p[0] > p_t and q[0] > q_centre[0]:
-        f_circle = _sub(_sqrt(_add(_square(_sub(p, p_a)), _square(_sub(q, q_centre)))),
-                        _mulc(height, alpha))
-        return f_circle, TRANSITION
-    return f_line, SHEAR
+def _residual(x, point, arm, modes, s, t, lengths, value, jac_x):
+    """Scaled local residual at x = (p, q, d_lambda, kappa): value (4,) and d r/d x (4, 4),
+    written into the arrays given (width-5 duals)."""
+    rows = _rows(variable5(x[0], 1), variable5(x[1], 2), variable5(x[2], 3),
+                 variable5(x[3], 4), (point[0], 0.0, 0.0, 0.0, 0.0),
+                 (point[1], 0.0, 0.0, 0.0, 0.0), (point[2], 0.0, 0.0, 0.0, 0.0), point, arm,
+                 modes, s, t, lengths)
+    for i in range(4):
+        r = rows[i]
+        value[i] = r[0]
+        for j in range(4):
+            jac_x[i, j] = r[1 + j]
 
 
 @njit(cache=True, error_model="numpy")
-def _potential_gradient(p, q, geometry, arm):
-    """(dG/dp, dG/dq / q) of an arm's flow potential (dpc._potential_gradient)."""
-    d, tanb, cosb, r, p_a, height, c, p_t = geometry
-    if arm == CAP:
-        b2 = _square(_div(r, c))
-        g = _sqrt(_addc(_add(_square(_sub(p, p_a)), _mul(b2, _square(q))), 1e-300))
-        return _div(_sub(p, p_a), g), _div(b2, g)
-    b2 = _div(_const_like(c, 1.0), _square(c))
-    g = _sqrt(_addc(_add(_square(_mul(_sub(p_a, p), tanb)), _mul(b2, _square(q))), 1e-300))
-    return _mulc(_div(_mul(_sub(p_a, p), _square(tanb)), g), -1.0), _div(b2, g)
-
-
-@njit(cache=True, error_model="numpy")
-def _residual(x, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t, lengths,
-              value, jac_x, jac_args):
-    """Scaled local residual (dpc._residual) at x = (p, q, d_lambda, kappa): value (4,),
-    d r/d x (4, 4) and d r/d (eps_v, eps_q, kappa_n) (4, 3), written into the arrays given."""
-    p = _var(x[0], 1)
-    q = _var(x[1], 2)
-    dlam = _var(x[2], 3)
-    kappa = _var(x[3], 4)
-    ev = _var(eps_v, 5)
-    eq = _var(eps_q, 6)
-    kn = _var(kappa_n, 7)
-    kappa_2 = (x[3], 1.0)                            # the material functions of kappa
-    bulk_2, shear_2 = _kirchhoff_moduli(kappa_2, modes, s, t, lengths)
-    bulk, shear = _lift(bulk_2, kappa), _lift(shear_2, kappa)
-    d, tanb, cosb, r, p_a, height, c, p_t = _geometry(kappa_2, modes, s, t, lengths)
-    geometry = (_lift(d, kappa), _lift(tanb, kappa), _lift(cosb, kappa), _lift(r, kappa),
-                _lift(p_a, kappa), _lift(height, kappa), _lift(c, kappa), p_t)
-    jac_det = _exp(_add(ev, kn))
-    pc = _div(p, jac_det)
-    qc = _div(q, jac_det)
-    g_p, g_q_over_q = _potential_gradient(pc, qc, geometry, arm)
-    f, _ = _yield_value(pc, qc, geometry, arm, s[7])
-    r1 = _mulc(_add(p, _mul(bulk, _sub(ev, _sub(kappa, kn)))), 1.0 / scale_k)
-    r2 = _mulc(_sub(q, _mul(_mulc(shear, 3.0),
-                            _sub(eq, _mul(_mul(dlam, g_q_over_q), qc)))), 1.0 / scale_g)
-    r3 = _add(_sub(kappa, kn), _mul(dlam, g_p))
-    r4 = _mulc(f, 1.0 / scale_k)
-    rows = (r1, r2, r3, r4)
+def _residual_with_inputs(x, point, arm, modes, s, t, lengths, value, jac_x, jac_args):
+    """`_residual` and also d r/d (eps_v, eps_q, kappa_n) (4, 3) (width-8 duals)."""
+    rows = _rows(variable8(x[0], 1), variable8(x[1], 2), variable8(x[2], 3),
+                 variable8(x[3], 4), variable8(point[0], 5), variable8(point[1], 6),
+                 variable8(point[2], 7), point, arm, modes, s, t, lengths)
     for i in range(4):
         r = rows[i]
         value[i] = r[0]
@@ -389,14 +152,13 @@ def _max_abs(v):
     return m
 
 
-@njit(cache=True, error_model="numpy")
-def _solve_arm(x, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t, lengths, w):
-    """Safeguarded Newton with Armijo backtracking on one arm (dpc._solve_arm); x is updated
+@njit(cache=True, error_model="numpy", inline="always")
+def _solve_arm(x, point, arm, modes, s, t, lengths, w):
+    """Safeguarded Newton with Armijo backtracking on one arm (NumPy _solve_arm); x is updated
     in place. True if converged."""
-    jac, jac_t, jarg, jarg_t, lu = w.jac, w.jac_t, w.jarg, w.jarg_t, w.lu
+    jac, jac_t, lu = w.jac, w.jac_t, w.lu
     res, res_t, rhs, step, trial = w.res, w.res_t, w.rhs, w.step, w.trial
-    _residual(x, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t, lengths,
-              res, jac, jarg)
+    _residual(x, point, arm, modes, s, t, lengths, res, jac)
     for _ in range(_MAX_ITER):
         err = _max_abs(res)
         for i in range(4):
@@ -405,8 +167,7 @@ def _solve_arm(x, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t, len
             if _solve(jac, rhs, step, lu):
                 for i in range(4):
                     trial[i] = x[i] + step[i, 0]
-                _residual(trial, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t,
-                          lengths, res_t, jac_t, jarg_t)
+                _residual(trial, point, arm, modes, s, t, lengths, res_t, jac_t)
                 if _max_abs(res_t) <= err:
                     for i in range(4):
                         x[i] = trial[i]
@@ -421,8 +182,7 @@ def _solve_arm(x, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t, len
         for _ls in range(_MAX_HALVINGS):
             for i in range(4):
                 trial[i] = x[i] + length * step[i, 0]
-            _residual(trial, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t,
-                      lengths, res_t, jac_t, jarg_t)
+            _residual(trial, point, arm, modes, s, t, lengths, res_t, jac_t)
             merit = 0.0
             for i in range(4):
                 merit += 0.5 * res_t[i] * res_t[i]
@@ -455,26 +215,24 @@ def _invariants(eps, n_dir):
     return eps_v, SQ23 * norm
 
 
-@njit(cache=True, error_model="numpy")
-def _linearise(x, arm, eps_trial, eps_v, eps_q, kappa_n, scale_k, scale_g, modes, s, t,
-               lengths, w):
+@njit(cache=True, error_model="numpy", inline="always")
+def _linearise(x, arm, eps_trial, point, modes, s, t, lengths, w):
     """Elastic strain, kappa and their derivatives at a converged local solution, by the
-    implicit-function theorem (dpc._linearise): fills w.eps_e, w.a_mat = d eps_e/d eps_trial,
+    implicit-function theorem (NumPy _linearise): fills w.eps_e, w.a_mat = d eps_e/d eps_trial,
     w.dk_de = d kappa/d eps_trial, w.de_dkn = d eps_e/d kappa_n. Returns
     (ok, kappa, d kappa/d kappa_n, surface code)."""
     a_mat, de_dkn, dk_de, dx, eps_e = w.a_mat, w.de_dkn, w.dk_de, w.dx, w.eps_e
     jac, jarg, lu, n_dir, res = w.jac, w.jarg, w.lu, w.n_dir, w.res
-    _residual(x, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t, lengths,
-              res, jac, jarg)
+    eps_v, eps_q, kappa_n, _, _, jac_det = point
+    _residual_with_inputs(x, point, arm, modes, s, t, lengths, res, jac, jarg)
     # dx = jac^-1 jarg = -d(p, q, dlam, kappa)/d(eps_v, eps_q, kappa_n)
     if not _solve(jac, jarg, dx, lu):
         return False, kappa_n, 1.0, ELASTIC
     p, q, dlam, kappa = x[0], x[1], x[2], x[3]
-    shear, dshear = _kirchhoff_moduli((kappa, 1.0), modes, s, t, lengths)[1]
-    jac_det = math.exp(eps_v + kappa_n)
+    shear, dshear = kirchhoff_moduli((kappa, 1.0), modes, s, t, lengths)[1]
     pc, qc = (p / jac_det,), (q / jac_det,)
-    geometry = _geometry((kappa,), modes, s, t, lengths)
-    g_q_over_q = _potential_gradient(pc, qc, geometry, arm)[1][0]
+    surfaces = geometry((kappa,), modes, s, t, lengths)
+    g_q_over_q = potential_gradient(pc, qc, surfaces, arm)[1][0]
     ratio = 1.0 / (1.0 + 3.0 * shear * dlam * g_q_over_q / jac_det)    # eps_q_e / eps_q_tr
     # eps_q_e = q / (3 G(kappa)); dx holds -d/d(eps_v, eps_q, kappa_n)
     deq0 = -(dx[1, 0] / (3.0 * shear) - q * dshear / (3.0 * shear ** 2) * dx[3, 0])
@@ -499,37 +257,36 @@ def _linearise(x, arm, eps_trial, eps_v, eps_q, kappa_n, scale_k, scale_g, modes
                              + ratio * (p_dev - n_dir[i] * n_dir[j]))
     code = CAP
     if arm != CAP:
-        code = _yield_value(pc, qc, geometry, SHEAR, s[7])[1]
+        code = yield_value(pc, qc, surfaces, SHEAR, s[7])[1]
     return True, kappa, dk2, code
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _trial_check(eps_trial, kappa_n, n_dir, modes, s, t, lengths):
-    """Is the trial state inside the yield surface (dpc._return_map's test)? Returns
+    """Is the trial state inside the yield surface (NumPy _return_map's test)? Returns
     (elastic, eps_v, eps_q, J_p K_n, J_p G_n, the arm it points to); fills n_dir."""
     eps_v, eps_q = _invariants(eps_trial, n_dir)
     kn = (kappa_n,)
-    bulk_n, shear_n = _kirchhoff_moduli(kn, modes, s, t, lengths)
+    bulk_n, shear_n = kirchhoff_moduli(kn, modes, s, t, lengths)
     jac_det = math.exp(eps_v + kappa_n)
     p_tr = (-bulk_n[0] * eps_v / jac_det,)                # Cauchy trial invariants
     q_tr = (3.0 * shear_n[0] * eps_q / jac_det,)
-    geometry = _geometry(kn, modes, s, t, lengths)
-    first_arm = CAP if p_tr[0] > geometry[4][0] else SHEAR
-    f_trial = _yield_value(p_tr, q_tr, geometry, first_arm, s[7])[0][0]
-    stress_scale = abs(_cap_pressure(kn, modes, s, t, lengths)[0]) + abs(geometry[0][0])
+    surfaces = geometry(kn, modes, s, t, lengths)
+    first_arm = CAP if p_tr[0] > surfaces[4][0] else SHEAR
+    f_trial = yield_value(p_tr, q_tr, surfaces, first_arm, s[7])[0][0]
+    stress_scale = abs(cap_pressure(kn, modes, s, t, lengths)[0]) + abs(surfaces[0][0])
     elastic = not f_trial > 1e-10 * stress_scale
     return elastic, eps_v, eps_q, bulk_n[0], shear_n[0], first_arm
 
 
 @njit(cache=True, error_model="numpy")
 def _return_map(eps_trial, kappa_n, modes, s, t, lengths, w):
-    """One rate-independent return of one point from (eps_trial, kappa_n) (dpc._return_map):
-    elastic, or the arm the trial state points to, else the other arm. Fills w.eps_e, w.a_mat,
-    w.dk_de, w.de_dkn; returns (ok, kappa, d kappa/d kappa_n, surface code)."""
-    a_mat, de_dkn, dk_de, eps_e, n_dir, x = w.a_mat, w.de_dkn, w.dk_de, w.eps_e, w.n_dir, w.x
-    elastic, eps_v, eps_q, bulk_n, shear_n, first_arm = _trial_check(
-        eps_trial, kappa_n, n_dir, modes, s, t, lengths)
-    if elastic:
+    """One rate-independent return of one point from (eps_trial, kappa_n) (NumPy _return_map):
+    elastic, or `_plastic_return`. Fills w.eps_e, w.a_mat, w.dk_de, w.de_dkn; returns (ok,
+    kappa, d kappa/d kappa_n, surface code)."""
+    a_mat, de_dkn, dk_de, eps_e = w.a_mat, w.de_dkn, w.dk_de, w.eps_e
+    check = _trial_check(eps_trial, kappa_n, w.n_dir, modes, s, t, lengths)
+    if check[0]:
         for i in range(6):
             eps_e[i] = eps_trial[i]
             dk_de[i] = 0.0
@@ -537,36 +294,43 @@ def _return_map(eps_trial, kappa_n, modes, s, t, lengths, w):
             for j in range(6):
                 a_mat[i, j] = 1.0 if i == j else 0.0
         return True, kappa_n, 1.0, ELASTIC
+    return _plastic_return(eps_trial, kappa_n, check, modes, s, t, lengths, w)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _plastic_return(eps_trial, kappa_n, check, modes, s, t, lengths, w):
+    """The return of a point outside the yield surface (`_trial_check`'s results in check, its
+    n_dir in w): the arm the trial state points to, else the other arm."""
+    _, eps_v, eps_q, bulk_n, shear_n, first_arm = check
+    x = w.x
     jac_det = math.exp(eps_v + kappa_n)
-    scale_k, scale_g = bulk_n, 3.0 * shear_n
-    x = x
+    point = (eps_v, eps_q, kappa_n, bulk_n, 3.0 * shear_n, jac_det)
     for attempt in range(2):
         arm = first_arm if attempt == 0 else (SHEAR if first_arm == CAP else CAP)
         x[0], x[1], x[2], x[3] = -bulk_n * eps_v, 3.0 * shear_n * eps_q, 0.0, kappa_n
-        if not _solve_arm(x, eps_v, eps_q, kappa_n, scale_k, scale_g, arm, modes, s, t,
-                          lengths, w):
+        if not _solve_arm(x, point, arm, modes, s, t, lengths, w):
             continue
         p = x[0] / jac_det
-        p_a = _geometry((x[3],), modes, s, t, lengths)[4][0]
+        p_a = geometry((x[3],), modes, s, t, lengths)[4][0]
         slack = 1e-9 * (1.0 + abs(p_a))
         side = p >= p_a - slack if arm == CAP else p <= p_a + slack
         dense = (1.0 - s[0]) * math.exp(-x[3]) < 1.0
         if side and x[2] >= -1e-12 and x[1] >= -1e-12 and dense:
-            return _linearise(x, arm, eps_trial, eps_v, eps_q, kappa_n, scale_k, scale_g,
-                              modes, s, t, lengths, w)
+            return _linearise(x, arm, eps_trial, point, modes, s, t, lengths, w)
     return False, kappa_n, 1.0, ELASTIC
 
 
-@njit(cache=True, error_model="numpy")
-def _rate_independent(eps_trial, eps_e_n, kappa_n, modes, s, t, lengths, w):
-    """The return with sub-stepping (dpc._rate_independent): if the whole increment fails, it
+@njit(cache=True, error_model="numpy", inline="always")
+def _rate_independent(eps_trial, eps_e_n, kappa_n, check, modes, s, t, lengths, w):
+    """The return of a plastic trial state (`_trial_check`'s results in check) with
+    sub-stepping (NumPy _rate_independent): if the whole increment fails, it
     is split into 2, 4, ..., 64 equal parts from (eps_e_n, kappa_n), with the derivatives
     chained through the parts. Fills w.eps_e, w.t_mat = d eps_e/d eps_trial, w.kd = d kappa/d
     eps_trial; returns (status, kappa, surface code)."""
     a_mat, d_trial, de_dkn, dk_de, eps_e = w.a_mat, w.d_trial, w.de_dkn, w.dk_de, w.eps_e
     increment, kd, kd_new, sub_e, sub_trial = w.increment, w.kd, w.kd_new, w.sub_e, w.sub_trial
     t_mat, t_new = w.t_mat, w.t_new
-    ok, kappa, _, code = _return_map(eps_trial, kappa_n, modes, s, t, lengths, w)
+    ok, kappa, _, code = _plastic_return(eps_trial, kappa_n, check, modes, s, t, lengths, w)
     if ok:
         for i in range(6):
             kd[i] = dk_de[i]
@@ -625,7 +389,7 @@ def _rate_independent(eps_trial, eps_e_n, kappa_n, modes, s, t, lengths, w):
 
 @njit(cache=True, error_model="numpy")
 def dpc_update(eps_trial, eps_e_n, kappa_n, eq_plastic_n, plastic_n, dt, modes, s, t, lengths,
-               tau, tangent, eps_e, kappa, eq_plastic, cap_pressure, plastic, code, status):
+               tau, tangent, eps_e, kappa, eq_plastic, p_b, plastic, code, status):
     """DruckerPragerCap.update for every point in one compiled pass: the return (with
     sub-steps), Duvaut-Lions relaxation, Kirchhoff stress, consistent tangent and new history
     written into the output arrays; status[p] is OK, FAILED or BEYOND_FULL_DENSITY."""
@@ -637,7 +401,8 @@ def dpc_update(eps_trial, eps_e_n, kappa_n, eq_plastic_n, plastic_n, dt, modes, 
         ratio = dt / relaxation_time
         weight = ratio / (1.0 + ratio)
     for pt in range(eps_trial.shape[0]):
-        if _trial_check(eps_trial[pt], kappa_n[pt], n_dir, modes, s, t, lengths)[0]:
+        check = _trial_check(eps_trial[pt], kappa_n[pt], n_dir, modes, s, t, lengths)
+        if check[0]:
             result, kap, surface = OK, kappa_n[pt], ELASTIC       # elastic: T = I, kd = 0
             for i in range(6):
                 elastic[i] = eps_trial[pt, i]
@@ -646,7 +411,7 @@ def dpc_update(eps_trial, eps_e_n, kappa_n, eq_plastic_n, plastic_n, dt, modes, 
                     t_mat[i, j] = 1.0 if i == j else 0.0
         else:
             result, kap, surface = _rate_independent(eps_trial[pt], eps_e_n[pt], kappa_n[pt],
-                                                     modes, s, t, lengths, w)
+                                                     check, modes, s, t, lengths, w)
         status[pt] = result
         if result != OK:
             continue
@@ -658,7 +423,7 @@ def dpc_update(eps_trial, eps_e_n, kappa_n, eq_plastic_n, plastic_n, dt, modes, 
                     t_mat[i, j] = ((1.0 - weight) * (1.0 if i == j else 0.0)
                                      + weight * t_mat[i, j])
             kap = (1.0 - weight) * kappa_n[pt] + weight * kap
-        (bulk, dbulk), (shear, dshear) = _kirchhoff_moduli((kap, 1.0), modes, s, t, lengths)
+        (bulk, dbulk), (shear, dshear) = kirchhoff_moduli((kap, 1.0), modes, s, t, lengths)
         eps_v_e = elastic[0] + elastic[1] + elastic[2]
         for i in range(6):
             unit = 1.0 if i < 3 else 0.0
@@ -680,5 +445,5 @@ def dpc_update(eps_trial, eps_e_n, kappa_n, eq_plastic_n, plastic_n, dt, modes, 
             norm2 += increment * increment
         kappa[pt] = kap
         eq_plastic[pt] = eq_plastic_n[pt] + SQ23 * math.sqrt(norm2)
-        cap_pressure[pt] = _cap_pressure((kap,), modes, s, t, lengths)[0]
+        p_b[pt] = cap_pressure((kap,), modes, s, t, lengths)[0]
         code[pt] = surface

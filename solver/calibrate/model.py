@@ -242,7 +242,7 @@ def shear_line(law, relative_density, p) -> np.ndarray:
     """q = d(RD) + p tan(beta(RD)) of the card's law."""
     rd0 = 1.0 - law.initial_porosity
     kappa = np.log(rd0 / np.asarray(relative_density, dtype=float))
-    d, tan_beta, _, _ = law._yield_parameters(kappa)
+    d, tan_beta, _, _ = law.yield_parameters(kappa)
     return d + np.asarray(p) * tan_beta
 
 
