@@ -58,7 +58,7 @@ def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
 
     with gmsh_model("layered_strip") as model:
         if comm.rank == 0:
-            blocks = _extrude_layers(model.geo, layers, segments, dim, depth, elements_depth)
+            blocks = extrude_layers(model.geo, layers, segments, dim, depth, elements_depth)
             model.geo.synchronize()
             for layer in layers:
                 model.addPhysicalGroup(dim, [tag for owner, tag in blocks if owner is layer],
@@ -70,7 +70,7 @@ def build_layered_strip(layers: list[Layer], width: float, elements_width: int,
                                     partitioner=cost_partitioner(model, comm, costs))
 
 
-def _extrude_layers(geo, layers, segments, dim, depth, elements_depth) -> list:
+def extrude_layers(geo, layers, segments, dim, depth, elements_depth) -> list:
     """(layer, surface or volume tag) of every block: the bottom line extruded segment by
     segment along x, each layer's row extruded up from the row below (and, in 3D, each block
     extruded through the depth); structured and recombined into quadrilaterals/hexahedra."""

@@ -27,6 +27,11 @@ line-load control.
 The line load of a roll is the vertical force it exerts per unit width,
     w = int p (-sign n_y) ds + friction part,  N/mm,
 and the torque  T = -int t_t R ds  (N mm / mm) is what drives the web.
+
+In 3D (a slab through the web's width, z across the web: the roll axis) the same law holds
+with n and e_t in the x-y plane (zero z components); the integrals over the slab's face are
+divided by the slab's width, so line load, torque and contact length are the means per unit
+width, as in 2D.
 """
 from __future__ import annotations
 
@@ -73,14 +78,15 @@ def surface_law(problem, roll: Roll, closure, u_previous, surface_advance, frict
     xi = X[0] + u[0] - constant(roll.centre_x)
     zeta = roll.side * (X[1] + u[1] - apex)
     distance = ufl.sqrt(xi * xi + (R - zeta) ** 2)
-    n = ufl.as_vector((xi, -roll.side * (R - zeta))) / distance
+    n = ufl.as_vector((xi, -roll.side * (R - zeta)) + (0.0,) * (mesh.geometry.dim - 2)) \
+        / distance
     penetration = (2.0 * R * zeta - zeta * zeta - xi * xi) / (R + distance)
     if smoothing > 0.0:
         pressure = penalty * 0.5 * (penetration + ufl.sqrt(penetration ** 2
                                                            + smoothing_value ** 2))
     else:
         pressure = penalty * ufl.max_value(penetration, 0.0)
-    e_t = roll.side * ufl.as_vector((-n[1], n[0]))
+    e_t = roll.side * ufl.as_vector((-n[1], n[0]) + (0.0,) * (mesh.geometry.dim - 2))
     slip = ufl.dot(u - u_previous, e_t) - surface_advance
     shear = -friction * pressure * slip / ufl.sqrt(slip * slip + slip_length ** 2)
     return {"s": s, "R": R, "penetration": penetration, "pressure": pressure, "n": n,
@@ -88,10 +94,12 @@ def surface_law(problem, roll: Roll, closure, u_previous, surface_advance, frict
 
 
 def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, friction: float,
-               slip_length: float, penalty: float, smoothing: float = 0.0):
+               slip_length: float, penalty: float, smoothing: float = 0.0,
+               width: float = 1.0):
     """UFL pieces of one roll's contact: residual, force and derivative forms.
 
-    closure: fem.Constant s; u_previous: fem.Function u_n; surface_advance: fem.Constant V dt.
+    closure: fem.Constant s; u_previous: fem.Function u_n; surface_advance: fem.Constant V dt;
+    width: the slab's width in 3D (the reported integrals are per unit width), 1 in 2D.
     Returns a dict of UFL integrands/forms (see `RollContact`)."""
     mesh = problem.mesh
     u = problem.u
@@ -103,7 +111,8 @@ def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, fricti
     traction = pressure * n + shear * e_t
     tag = problem.region_tag(roll.boundary, mesh.topology.dim - 1)
     ds = problem.ds(tag, metadata={"quadrature_degree": problem.quadrature_degree})
-    line_load = -roll.side * traction[1]          # vertical force on the roll, per length
+    per_width = 1.0 / fem.Constant(mesh, float(width))
+    line_load = -roll.side * traction[1] * per_width   # vertical force on the roll per width
     residual = -ufl.dot(traction, v)
     return {
         "residual": residual * ds,
@@ -111,9 +120,9 @@ def roll_terms(problem, roll: Roll, closure, u_previous, surface_advance, fricti
         "line_load": line_load * ds,
         "line_load_displacement_derivative": ufl.derivative(line_load * ds, u, v),
         "line_load_closure_derivative": ufl.diff(line_load, s) * ds,
-        "torque": -shear * R * ds,
-        "contact_length": ufl.conditional(ufl.gt(penetration, 0.0), 1.0, 0.0) * ds,
-        "pressure_integral": pressure * ds,
+        "torque": -shear * R * per_width * ds,
+        "contact_length": ufl.conditional(ufl.gt(penetration, 0.0), 1.0, 0.0) * per_width * ds,
+        "pressure_integral": pressure * per_width * ds,
         "ds": ds,
     }
 
@@ -126,7 +135,7 @@ class RollContact:
     the 'position' and the top roll's line load as the 'force'."""
 
     def __init__(self, problem, rolls: list[Roll], friction: float, slip_length: float,
-                 penalty: float, smoothing: float = 0.0):
+                 penalty: float, smoothing: float = 0.0, width: float = 1.0):
         self.problem = problem
         self.rolls = rolls
         mesh = problem.mesh
@@ -135,7 +144,7 @@ class RollContact:
         self.u_previous = fem.Function(problem.V, name="displacement_at_step_start")
         self.terms = [roll_terms(problem, roll, self.position, self.u_previous,
                                  self.surface_advance, friction, slip_length, penalty,
-                                 smoothing)
+                                 smoothing, width)
                       for roll in rolls]
         # the reported profile: the same law, its slip over the last converged step
         self.u_step_start = fem.Function(problem.V, name="displacement_at_last_step_start")

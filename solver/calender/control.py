@@ -98,11 +98,11 @@ def column_extents(columns, heights, comm) -> dict:
 
 
 class GapPredictor:
-    """Geometric predictor: squeeze each web column (nodes of equal reference x) linearly in
-    y so that its top and bottom lie inside the roll surfaces at the current closure. Newton
-    then starts without the large penetration a closing step would otherwise put on a few
-    surface nodes (which inverts thin elements in the first iterate). The squeeze goes where
-    the compliance is: it is weighted by the cumulative oedometric compliance
+    """Geometric predictor: squeeze each web column (nodes of equal reference x, and z in
+    3D) linearly in y so that its top and bottom lie inside the roll surfaces at the current
+    closure. Newton then starts without the large penetration a closing step would otherwise
+    put on a few surface nodes (which inverts thin elements in the first iterate). The
+    squeeze goes where the compliance is: it is weighted by the cumulative oedometric compliance
     int_0^Y dY / M(Y) of the layers below a node (a stiff foil takes ~none)."""
 
     def __init__(self, problem, nip, layers, laws, element_length, comm):
@@ -119,9 +119,13 @@ class GapPredictor:
     def fit(self):
         """Fit the columns into the gap of the current closure (see the class)."""
         V = self.problem.V
-        coordinates = V.tabulate_dof_coordinates()[:, :2]
-        u = self.problem.u.x.array.reshape(-1, 2)
+        gdim = self.problem.gdim
+        coordinates = V.tabulate_dof_coordinates()
+        u = self.problem.u.x.array.reshape(-1, gdim)
         columns = np.round(coordinates[:, 0] / (1e-3 * self.element_length)).astype(np.int64)
+        if gdim == 3:      # a column is a line of nodes of equal reference x and z
+            columns = columns * (1 << 31) + np.round(
+                coordinates[:, 2] / (1e-3 * self.element_length)).astype(np.int64)
         merged = column_extents(columns, coordinates[:, 1] + u[:, 1], self.comm)
         s = float(self.nip.position.value)
         top, bottom = self.nip.rolls

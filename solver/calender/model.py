@@ -19,8 +19,6 @@ import time
 
 from ..case import Case, layer_laws
 from ..mechanics import MechanicsProblem
-from ..meshes.layered import Layer, build_layered_strip
-from ..meshes.partition import law_costs
 from ..newton import JumpLimitedNewton, NewtonSolver
 from ..output import rank_zero
 from ..rolls import Roll, RollContact
@@ -31,6 +29,7 @@ from .lamination import Lamination
 from .layout import lay_out
 from .profile import NipProfiles
 from .records import CalenderStep, step_message, write_history
+from .slab import build_web_mesh, slab_width, symmetry_conditions
 from .supports import WebSupports
 
 #: multiplier updates allowed in one step
@@ -55,9 +54,7 @@ class Calender:
             self.problem = self.lamination.problem
             self.thickness = self.lamination.height
         else:
-            mesh_data = build_layered_strip(
-                [Layer(layer.name, layer.thickness, layer.elements) for layer in case.layers],
-                0.0, 0, comm=comm, segments=layout.segments, costs=law_costs(laws))
+            mesh_data = build_web_mesh(case, layout, laws, comm)
             self.problem = MechanicsProblem(mesh_data, laws, case.solver.element_degree,
                                             case.solver.petsc_options)
             self.thickness = layout.layers_thickness
@@ -67,7 +64,7 @@ class Calender:
         self.supports = WebSupports(
             self.problem, comm, self.thickness, layout.web_length, layout.nip_x,
             self.lamination.body_mid_heights() if self.lamination else [],
-            spec.guide_stiffness)
+            spec.guide_stiffness, symmetry_conditions(self.problem, case.geometry))
         self.profiles = NipProfiles(self.problem, self.nip, layout, spec.exit_distance, comm)
         iterations = case.solver.max_iterations
         if self.lamination is None:
@@ -99,7 +96,7 @@ class Calender:
         penalty = spec.penalty_factor * coating_modulus / element_height
         smoothing = spec.contact_smoothing * coating_modulus / penalty
         return RollContact(self.problem, rolls, spec.friction, spec.slip_length, penalty,
-                           smoothing)
+                           smoothing, slab_width(self.case.geometry))
 
     @property
     def interfaces(self):
@@ -274,7 +271,7 @@ class Calender:
             self.problem.dt = dt
             # kinematic predictor: the web moves with the roll surfaces (no slip), and the
             # columns that now lie under the rolls are fitted into the gap
-            u = self.problem.u.x.array.reshape(-1, 2)
+            u = self.problem.u.x.array.reshape(-1, self.problem.gdim)
             u[:, 0] += value - previous
             self.problem.u.x.scatter_forward()
             if self.supports.winder is not None:

@@ -1,7 +1,7 @@
 """Files a calender run writes besides summary.json and history.csv: nip_profile.csv and
-exit_porosity_along_web.csv, <interface>_profile.csv per interface, the pictures
-(nip_pressure.png, porosity_field.png, <interface>.png, porosity_through_thickness.png) and the
-ParaView writer."""
+exit_porosity_along_web.csv, <interface>_profile.csv per interface, in 3D cross_web_profile.csv,
+the pictures (nip_pressure.png, porosity_field.png, <interface>.png,
+porosity_through_thickness.png, in 3D cross_web_profile.png) and the ParaView writer."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,6 +11,7 @@ import numpy as np
 from ..output import (POROSITY_MIN_SPAN, ColourScale, FieldWriter, gauss_point_note,
                       interface_field_writer, plain_ticks, profile_limits)
 from .lamination_summary import interface_profile
+from .slab import cross_web_profile
 
 
 def field_writer(calender, path):
@@ -31,8 +32,12 @@ def write_final_outputs(calender, folder):
     summary = calender.summary()
     interface_profiles = {name: interface_profile(calender.lamination, profiles, name)
                           for name in calender.interface_laws}
+    cross_web = cross_web_profile(calender) if calender.case.geometry.dimension == 3 else None
     if calender.comm.rank != 0:
         return
+    if cross_web is not None:
+        np.savetxt(folder / "cross_web_profile.csv", np.column_stack(list(cross_web.values())),
+                   delimiter=",", header=",".join(cross_web), comments="", fmt="%.9g")
     for name, (header, rows) in interface_profiles.items():
         np.savetxt(folder / f"{name}_profile.csv", rows, delimiter=",",
                    header=",".join(header), comments="", fmt="%.9g")
@@ -53,6 +58,8 @@ def write_final_outputs(calender, folder):
     plot_porosity_field(calender, layers, folder, name_line)
     for name, (header, rows) in interface_profiles.items():
         plot_interface(name, rows, summary["interfaces"][name], folder, name_line)
+    if cross_web is not None:
+        plot_cross_web(cross_web, calender.case.geometry, folder, name_line)
     through = summary.get("exit_porosity_through_thickness")
     coating = calender.layout.coating
     if through and calender.laws[coating.name].initial_porosity > 0:
@@ -162,4 +169,28 @@ def plot_through_thickness(through, coating_name, folder, name_line):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(folder / "porosity_through_thickness.png", dpi=130)
+    plt.close(fig)
+
+
+def plot_cross_web(profile, geometry, folder, name_line):
+    """Exit porosity, coating thickness and machine-direction elongation across the slab
+    (3D), with the lane, edge zone and margin marked."""
+    import matplotlib.pyplot as plt
+
+    z = profile["z_mm"]
+    fig, axes = plt.subplots(3, 1, figsize=(6, 6.5), sharex=True)
+    rows = (("exit_porosity", "exit porosity (-)", 1.0),
+            ("coating_thickness_mm", "coating thickness (um)", 1e3),
+            ("elongation", "MD elongation - 1 (1e-3)", None))
+    for ax, (key, label, scale) in zip(axes, rows):
+        values = (profile[key] - 1.0) * 1e3 if scale is None else profile[key] * scale
+        ax.plot(z, values, "o-", ms=3)
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
+        for edge in (geometry.lane_width, geometry.lane_width + geometry.edge_width):
+            ax.axvline(edge, color="0.6", lw=0.8, ls=":")
+    axes[-1].set_xlabel("z across the web from the lane centre (mm): lane | edge | margin")
+    axes[0].set_title(f"{name_line}exit zone across the width", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(folder / "cross_web_profile.png", dpi=130)
     plt.close(fig)

@@ -2,6 +2,10 @@
 exit zone and its porosity profile, the nodal profile of the roll-side surface (the nip
 tractions) and the nodes of a named face.
 
+In 3D (a slab through the width, `slab.py`) `cells`, `surface_profile` and `boundary_nodes`
+give the lane's centre section: the cells of the first element column beside z = 0 and the
+nodes on z = 0, in the 2D layout (x, y); `cells_3d` and `face_nodes` give the whole slab.
+
 The *exit zone* is material that started upstream of the nip (past the inlet tail and more than
 1.5 contact lengths before the roll centres) and is now `exit_distance` contact lengths past the
 roll centre line: it went all the way through the nip and sprang back.
@@ -12,6 +16,7 @@ import dolfinx_solver  # noqa: F401
 import numpy as np
 import ufl
 from dolfinx import fem
+from mpi4py import MPI
 
 
 class NipProfiles:
@@ -26,10 +31,11 @@ class NipProfiles:
         return (x > layout.nip_x + self.exit_distance * a) & (X < layout.nip_x - 1.5 * a) & \
             (X > layout.inlet_tail)
 
-    def cells(self, layer=None):
-        """Per cell of a layer (default: the roll-side coating), gathered from all ranks:
-        reference and current centroid, porosity, volume ratio J, plastic volumetric strain
-        (quadrature-weighted cell averages)."""
+    def _cell_data(self, layer, stress=False):
+        """Per owned cell of a layer (default: the roll-side coating): reference and current
+        centroid (gdim each), porosity, volume ratio J, plastic volumetric strain and, with
+        `stress`, the machine-direction Cauchy stress sigma_xx (quadrature-weighted cell
+        averages)."""
         problem = self.problem
         name = (layer or self.layout.coating).name
         region = next(r for r in problem.regions if r.name == name)
@@ -44,11 +50,28 @@ class NipProfiles:
         x = np.einsum("cqi,q->ci", x_expr.eval(mesh, cells), w)
         fields = problem.region_fields(region)
         average = {k: problem.cell_average(region, v)[owned] for k, v in fields.items()}
-        data = np.column_stack([X, x, average["porosity"], average["volume_ratio"],
-                                average.get("plastic_volumetric_strain",
-                                            np.zeros(len(cells)))])
-        gathered = self.comm.allgather(data)
-        return np.vstack(gathered)
+        columns = [X, x, average["porosity"], average["volume_ratio"],
+                   average.get("plastic_volumetric_strain", np.zeros(len(cells)))]
+        if stress:          # (Mandel component 0 of the Kirchhoff stress is tau_xx)
+            columns.append(problem.cell_average(region, region.tau[:, 0] / region.J)[owned])
+        return np.column_stack(columns)
+
+    def cells(self, layer=None):
+        """Per cell of a layer (default: the roll-side coating), gathered from all ranks:
+        reference and current centroid (x, y), porosity, volume ratio J, plastic volumetric
+        strain (quadrature-weighted cell averages). In 3D the lane's centre section."""
+        data = self._cell_data(layer)
+        if self.problem.gdim == 3:
+            Z = data[:, 2]
+            first = self.comm.allreduce(float(Z.min(initial=np.inf)), op=MPI.MIN)
+            section = Z <= first * (1.0 + 1e-9)
+            data = data[section][:, [0, 1, 3, 4, 6, 7, 8]]
+        return np.vstack(self.comm.allgather(data))
+
+    def cells_3d(self, layer=None, stress=False):
+        """`cells` over the whole 3D slab: X, Y, Z, x, y, z, porosity, J, plastic volumetric
+        strain (and sigma_xx with `stress`), gathered from all ranks."""
+        return np.vstack(self.comm.allgather(self._cell_data(layer, stress)))
 
     def exit_profile(self, cells=None):
         """Exit porosity along the web: (X of each exited column, its mean porosity, the mask
@@ -79,7 +102,11 @@ class NipProfiles:
         dofs = fem.locate_dofs_topological(V.sub(1), problem.mesh.topology.dim - 1, facets)
         nodes = np.unique(dofs // V.dofmap.index_map_bs)       # unrolled dof -> node (block)
         nodes = nodes[nodes < V.dofmap.index_map.size_local]   # owned nodes only
-        x = V.tabulate_dof_coordinates()[nodes, :2] + problem.u.x.array.reshape(-1, 2)[nodes]
+        X = V.tabulate_dof_coordinates()[nodes]
+        if problem.gdim == 3:                                  # the lane's centre section
+            nodes = nodes[np.abs(X[:, 2]) <= 1e-12]
+            X = V.tabulate_dof_coordinates()[nodes]
+        x = X[:, :2] + problem.u.x.array.reshape(-1, problem.gdim)[nodes, :2]
         values = self.nip.surface_values(0).x.array.reshape(-1, 5)[nodes]
         data = np.column_stack([x[:, 0] - self.layout.nip_x, x[:, 1], values])
         data = np.vstack(self.comm.allgather(data))
@@ -95,18 +122,27 @@ class NipProfiles:
             return None
         return float(surface[touching, 0].min()), float(surface[touching, 0].max())
 
-    def boundary_nodes(self, name):
-        """Reference and current (x, y) of the owned nodes on a named facet set, all ranks."""
+    def face_nodes(self, name):
+        """Reference and current coordinates (gdim each) of the owned nodes on a named facet
+        set, all ranks."""
         problem = self.problem
-        V = problem.V
-        tag = problem.region_tag(name, problem.mesh.topology.dim - 1)
+        V, gdim = problem.V, problem.gdim
+        tag = problem.region_tag(name, gdim - 1)
         facets = problem.facet_tags.find(tag)
-        dofs = fem.locate_dofs_topological(V.sub(0), problem.mesh.topology.dim - 1, facets)
+        dofs = fem.locate_dofs_topological(V.sub(0), gdim - 1, facets)
         nodes = np.unique(dofs // V.dofmap.index_map_bs)
         nodes = nodes[nodes < V.dofmap.index_map.size_local]
-        X = V.tabulate_dof_coordinates()[nodes, :2]
-        x = X + problem.u.x.array.reshape(-1, 2)[nodes]
+        X = V.tabulate_dof_coordinates()[nodes, :gdim]
+        x = X + problem.u.x.array.reshape(-1, gdim)[nodes]
         return np.vstack(self.comm.allgather(np.column_stack([X, x])))
+
+    def boundary_nodes(self, name):
+        """Reference and current (x, y) of the nodes on a named facet set, all ranks (in 3D
+        those on the lane's centre plane z = 0)."""
+        nodes = self.face_nodes(name)
+        if self.problem.gdim == 3:
+            nodes = nodes[np.abs(nodes[:, 2]) <= 1e-12][:, [0, 1, 3, 4]]
+        return nodes
 
     def exit_geometry(self, X_range, coating_base: str):
         """Exit thickness of the roll-side coating (top face minus the `coating_base` face)
@@ -114,8 +150,12 @@ class NipProfiles:
         (reference x, mm) and has left the nip."""
         top = self.boundary_nodes("top")
         base = self.boundary_nodes(coating_base)
-        chosen_top = top[(top[:, 0] >= X_range[0]) & (top[:, 0] <= X_range[1])]
-        chosen_base = base[(base[:, 0] >= X_range[0]) & (base[:, 0] <= X_range[1])]
+        # (the range's ends are cell centroids, which a degree-2 mesh has nodes on: the
+        # tolerance keeps those nodes in, not a round-off coin flip)
+        low, high = np.asarray(X_range) + np.array([-1.0, 1.0]) * 1e-6 * \
+            self.layout.element_length
+        chosen_top = top[(top[:, 0] >= low) & (top[:, 0] <= high)]
+        chosen_base = base[(base[:, 0] >= low) & (base[:, 0] <= high)]
         thickness = chosen_top[:, 3].mean() - chosen_base[:, 3].mean()
         order = np.argsort(chosen_top[:, 0])
         first, last = chosen_top[order[0]], chosen_top[order[-1]]

@@ -9,13 +9,16 @@
 - nip: peak pressure, penetration, contact entry/exit, the conductance ratio
   (p / p_ref)^(1/3), the line load as the integral of p over the arc, the neutral point,
   the friction mobilised, shear / pressure, thickness and porosity under the roll;
-- interfaces (a laminated web): `lamination_summary.interface_summary`.
+- interfaces (a laminated web): `lamination_summary.interface_summary`;
+- a 3D slab: the numbers above are the lane's centre section; across the width
+  `slab.cross_web_numbers` (lane centre against the coating's edge and the margin).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .lamination_summary import interface_summary
+from .slab import cross_web_numbers, cross_web_profile, slab_width, width_zones
 
 #: per-interface summary entries copied to the top level as <interface>_<key> (sweep tables)
 FLAT_INTERFACE_KEYS = ("void_closure_in_nip", "void_closure_exit",
@@ -60,6 +63,10 @@ def calender_summary(calender) -> dict:
     if profile is not None:
         out.update(exit_zone_numbers(calender, cells, profile, out["initial_porosity"]))
     out.update(nip_numbers(calender, cells))
+    if calender.case.geometry.dimension == 3:
+        cross_web = cross_web_profile(calender)
+        if cross_web is not None:
+            out.update(cross_web_numbers(cross_web, width_zones(calender.case.geometry)))
     lamination = calender.lamination
     if lamination is not None:
         out["contact_length_estimate_mm"] = calender.layout.contact_estimate
@@ -93,7 +100,8 @@ def run_numbers(calender) -> dict:
             "steps": len(records), "mpi_ranks": calender.comm.size,
             "wall_time_s": getattr(calender, "wall_time", None),
             "newton_iterations_max": max(r.newton_iterations for r in records),
-            "foundation_force_N_per_mm": calender.supports.foundation_force(calender.comm)}
+            "foundation_force_N_per_mm": calender.supports.foundation_force(calender.comm)
+            / slab_width(calender.case.geometry)}
 
 
 def exit_zone_numbers(calender, cells, profile, porosity0) -> dict:

@@ -42,19 +42,37 @@ def column_bc(problem, comm, x0, component):
     return fem.dirichletbc(np.float64(0.0), dofs[0], V.sub(component))
 
 
+def guide_bc(problem, point):
+    """u_y = 0 at the node nearest to `point` (x, y) of the cross-section; in 3D along the
+    line of nodes through the width at that node's x and y (the 2D guide's line)."""
+    if problem.gdim == 2:
+        return problem.node_bc(point, 1)[0]
+    _, dofs = problem.node_bc((point[0], point[1], 0.0), 1)
+    V = problem.V
+    local = V.tabulate_dof_coordinates()[dofs[:1] // 3, :2]
+    nearest = next(p for p in problem.comm.allgather(local) if len(p))[0]
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(nearest))))
+    sub, _ = V.sub(1).collapse()
+    line = fem.locate_dofs_geometrical(
+        (V.sub(1), sub), lambda x: (np.abs(x[0] - nearest[0]) <= tol)
+        & (np.abs(x[1] - nearest[1]) <= tol))
+    return fem.dirichletbc(np.float64(0.0), line[0], V.sub(1))
+
+
 class WebSupports:
     """The guides, the nip hold, the tensions, the foundation and the winder (see the module).
     Installs the closing-phase conditions on `problem`; `release` switches to rolling."""
 
     def __init__(self, problem, comm, height, web_length, nip_x, body_heights,
-                 guide_stiffness):
+                 guide_stiffness, fixed=()):
         self.problem = problem
         guide_y = height / 2.0
-        self.guides = [problem.node_bc((x_end, guide_y), 1)[0] for x_end in (0.0, web_length)]
+        self.guides = [guide_bc(problem, (x_end, guide_y)) for x_end in (0.0, web_length)]
         for y in body_heights:
             if abs(y - guide_y) > 1e-9 * height:
                 for x_end in (0.0, web_length):
-                    self.guides.append(problem.node_bc((x_end, y), 1)[0])
+                    self.guides.append(guide_bc(problem, (x_end, y)))
+        self.guides += list(fixed)      # held throughout (a 3D slab's symmetry planes)
         self.nip_hold = column_bc(problem, comm, nip_x, component=0)
         problem.bcs[:] = self.guides + [self.nip_hold]
         self.back_tension = fem.Constant(problem.mesh, 0.0)

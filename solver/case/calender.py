@@ -105,3 +105,40 @@ class CalenderSpec(StrictModel):
                              "calender.friction > 0")
         return self
 
+
+
+class NipGeometry(StrictModel):
+    """[geometry] of a calender case: the 2D cross-section (default) or a 3D slab through
+    the web's width with the coating's edge (meshes/nip_slab.py)."""
+
+    dimension: Literal[2, 3] = Field(2, description="2 = plane-strain cross-section of the "
+                                     "web; 3 = a slab through the width: the lane from its "
+                                     "centre (a symmetry plane), the tapered edge zone and the "
+                                     "bare foil margin.")
+    lane_width: float = Field(0.5, gt=0, le=MAX_LENGTH, description="3D: coated lane from its "
+                              "centre line (z = 0) to the start of the edge zone, mm.")
+    elements_lane: int = Field(2, ge=1, le=10000, description="3D: elements across the lane.")
+    edge_width: float = Field(0.0, ge=0, le=MAX_LENGTH, description="3D: edge zone over which "
+                              "the coating thins linearly, mm (0: the coating ends square).")
+    elements_edge: int = Field(2, ge=1, le=10000, description="3D: elements across the edge "
+                               "zone.")
+    edge_thickness: float = Field(0.5, gt=0, le=1, description="3D: coating thickness at the "
+                                  "outer end of the edge zone, a fraction of the nominal (-).")
+    margin_width: float = Field(0.0, ge=0, le=MAX_LENGTH, description="3D: bare foil beyond "
+                                "the coating's edge, mm (0: none).")
+    elements_margin: int = Field(2, ge=1, le=10000, description="3D: elements across the "
+                                 "margin.")
+    outer_face: Literal["free", "symmetry"] = Field(
+        "free", description="3D: the slab's outer face (z = lane + edge + margin): 'free' (the "
+                            "web's edge) or 'symmetry' (u_z = 0: with no edge zone and no "
+                            "margin, a slab of the uniform web in plane strain, which must "
+                            "give the 2D nip).")
+
+    @model_validator(mode="after")
+    def _slab_only_in_3d(self):
+        if self.dimension == 2:
+            set_3d = sorted(self.model_fields_set - {"dimension"})
+            if set_3d:
+                raise ValueError(f"geometry: {', '.join(set_3d)} describe a 3D slab; set "
+                                 f"geometry.dimension = 3")
+        return self

@@ -19,7 +19,7 @@ from typing import Annotated, ClassVar, Union
 from pydantic import Discriminator, Field, Tag, TypeAdapter, field_validator, model_validator
 
 from .base import MAX_CELLS, CaseInfo, Output, StrictModel
-from .calender import CalenderSpec
+from .calender import CalenderSpec, NipGeometry
 from .delamination import DelaminationSpec
 from .interfaces import InterfaceSpec, check_interfaces
 from .layers import LayerSpec, StackLayerSpec
@@ -116,6 +116,7 @@ class CalenderCase(LayeredCase):
 
     kind: ClassVar[str] = "calender"
     calender: CalenderSpec = Field(description="The roll nip.")
+    geometry: NipGeometry = Field(default_factory=NipGeometry)
     interfaces: list[InterfaceSpec] = Field(default_factory=list, description="Interfaces "
                                             "between neighbouring layers of a laminated web.")
     solver: CalenderSolver = Field(default_factory=CalenderSolver)
@@ -123,6 +124,8 @@ class CalenderCase(LayeredCase):
     @model_validator(mode="after")
     def _web_fits(self):
         self._check_gap(self.calender)
+        if self.geometry.dimension == 3:
+            self._check_slab()
         if not self.interfaces:
             return self
         check_interfaces(self.layers, self.interfaces)
@@ -136,6 +139,22 @@ class CalenderCase(LayeredCase):
                 raise ValueError(f"interfaces.{index}.constriction: the constriction "
                                  "resistance is computed for kind = 'stack' only")
         return self
+
+
+    def _check_slab(self):
+        geometry = self.geometry
+        if self.interfaces:
+            raise ValueError("geometry.dimension = 3: a laminated web ([[interfaces]]) is "
+                             "solved in 2D only")
+        if (geometry.edge_width > 0 or geometry.margin_width > 0) and len(self.layers) < 2:
+            raise ValueError("geometry.edge_width / margin_width: a coating edge and a bare "
+                             "margin need a coating on a foil (two or more layers)")
+        across = geometry.elements_lane + (geometry.elements_edge if geometry.edge_width > 0
+                                           else 0)
+        cells = 10 * across * sum(layer.elements for layer in self.layers)
+        if cells > MAX_CELLS:       # (10 x: a lower bound of the elements along the web)
+            raise ValueError(f"the slab would have more than {cells:.3g} cells; at most "
+                             f"{MAX_CELLS:.3g}")
 
 
 class CalenderWidthCase(LayeredCase):
