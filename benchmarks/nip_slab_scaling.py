@@ -7,7 +7,9 @@ copy, the shipped mesh, and a finer one: 8 elements per contact length, 6 throug
 coating, twice as many across) with the web drawn 2.5 contact lengths (enough for a steady
 exit zone at the lane centre; the cost per Newton iteration is what is compared), on each rank
 count, one after the other. The rows (dofs, Newton iterations, ms per iteration and its
-phases, exit porosity) go to benchmarks/results/nip_slab_scaling.md; the script then fits
+phases, exit porosity) go to benchmarks/results/nip_slab_scaling.md, each run's summary to
+benchmarks/results/nip_slab_<size>_<ranks>ranks.json (the mesh-convergence row compares the
+sizes' cross-web numbers); the script then fits
 ms/iteration = c dofs^p over the sizes on each rank count and prints p.
 """
 from __future__ import annotations
@@ -51,6 +53,8 @@ def main(argv=None) -> int:
             if ranks > 1:
                 command = [str(bin_dir / "mpirun"), "-n", str(ranks)] + command
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            summary = args.out.with_name(f"calender_timing_summary_{ranks}ranks.json")
+            summary.replace(args.out.with_name(f"nip_slab_{size}_{ranks}ranks.json"))
             row = next(line for line in output.splitlines() if line.startswith(f"| {CASE.stem}"))
             cells = [c.strip() for c in row.strip("|").split("|")]
             dofs, per_iteration = int(cells[3]), float(cells[10])

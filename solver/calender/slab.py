@@ -89,6 +89,9 @@ def cross_web_profile(calender) -> dict | None:
     for level in np.unique(np.round(bottom[:, 2] / scale)):
         z = float(bottom[np.round(bottom[:, 2] / scale) == level, 2].mean())
         on_top = _in_range(top, X_range) & (np.round(top[:, 2] / scale) == level)
+        # (at the coating's end the column holds the coating's top edge and the bare foil's
+        # first nodes: the web's top is the highest)
+        on_top &= top[:, 1] >= top[on_top, 1].max() - 1e-9 * zones.total
         on_bottom = _in_range(bottom, X_range) & (np.round(bottom[:, 2] / scale) == level)
         first, last = _ends(bottom[on_bottom])
         rows["z_mm"].append(z)
