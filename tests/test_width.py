@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from conftest import ROOT
+from conftest import ROOT, run_cli
 from nipstack.case import load_case
 from nipstack.width.beam import Roll, RollGeometry, roll_nodes
 from nipstack.width.model import Web, WidthModel, roll_geometry
@@ -240,3 +240,29 @@ def test_the_shipped_profile_runs_into_a_results_folder(cache, tmp_path):
     stored = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert stored["wrinkling"] == any(z["wrinkles"] for z in stored["compressed_zones"])
     assert (tmp_path / "out" / "history.csv").read_text().startswith("iteration,")
+
+
+@pytest.mark.mpi
+def test_rank_groups_run_the_2d_nips_in_parallel_with_the_same_result(tmp_path):
+    """`mpirun -n 2` with width.ranks_per_run = 1: two groups of one rank run the 2D nips
+    side by side (each into its own cold cache here); the summary equals the 1-rank run's
+    to the last digit (every 2D run is the same serial run either way)."""
+    summaries = {}
+    for ranks in (1, 2):
+        out, cache = tmp_path / f"out{ranks}", tmp_path / f"cache{ranks}"
+        overrides = [f"width.response_overrides={COARSE_2D!r}".replace('"', "'"),
+                     f"width.response_cache='{cache}'", "width.reductions=[0.004, 0.008, 0.012]",
+                     "width.thicknesses=[0.076, 0.080]", "width.optimise_crown='none'",
+                     "width.points=51", "calender.line_load=30.0", "output.plots=false"]
+        args = ["run", str(CASE), "--out", str(out)]
+        for item in overrides:
+            args += ["--set", item]
+        done = run_cli(args, cwd=tmp_path, ranks=ranks if ranks > 1 else None)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        if ranks == 2:
+            assert "in 2 group(s) of 1 rank(s)" in done.stdout
+        summaries[ranks] = json.loads((out / "summary.json").read_text())
+    for key in ("wall_time_s", "mpi_ranks"):
+        for summary in summaries.values():
+            summary.pop(key, None)
+    assert summaries[2] == summaries[1]

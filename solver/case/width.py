@@ -95,6 +95,10 @@ class WidthSpec(StrictModel):
     response_overrides: list[str] = Field(default_factory=list, description="--set style "
                                           "overrides for the 2D runs only, e.g. a coarser mesh "
                                           "'calender.elements_per_contact_length=4'.")
+    ranks_per_run: int = Field(1, ge=1, le=100000, description="MPI ranks per 2D run: under "
+                               "mpirun the ranks split into groups of this size, and the groups "
+                               "run different 2D nips at the same time (it must divide the "
+                               "number of ranks).")
     response_cache: str = Field("", description="Folder caching the 2D runs ('': "
                                 "$NIPSTACK_CACHE_DIR/nip_response or "
                                 "~/.cache/nipstack/nip_response).")

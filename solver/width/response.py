@@ -220,7 +220,11 @@ def nip_case(data: dict, coating: int, thickness: float, porosity: float, gap: f
 
 def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> NipResponse:
     """Run (or read from the cache) the 2D nip at every node of the grid {'reductions',
-    'thicknesses', 'porosities'} and tabulate it."""
+    'thicknesses', 'porosities'} and tabulate it. Under MPI the ranks split into groups of
+    `width.ranks_per_run`; group g runs the nodes g, g + groups, ... (each node's run and its
+    numbers are the same whichever group runs it) and every rank gets the whole table."""
+    from ..case import CaseError
+
     data = base_data(case)
     coating = len(case.layers) - 1                    # the roll-side porous layer on top
     base = sum(layer.thickness for layer in case.layers[:-1])
@@ -229,25 +233,57 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
     axes = [np.asarray(sorted(grid[name]), float) for name in
             ("reductions", "thicknesses", "porosities")]
     reductions, thicknesses, porosities = axes
+    nodes = [(j, k, i) for j in range(len(thicknesses)) for k in range(len(porosities))
+             for i in range(len(reductions))]
+    per_run = case.width.ranks_per_run
+    if comm.size % per_run:
+        raise CaseError(f"width.ranks_per_run = {per_run} must divide the number of MPI "
+                        f"ranks ({comm.size})")
+    groups = comm.size // per_run
+    group = comm.rank // per_run
+    sub = comm.Split(color=group, key=comm.rank) if groups > 1 else comm
+    mine, failure = {}, None
+    try:
+        for n, (j, k, i) in enumerate(nodes):
+            if n % groups == group:
+                h, phi = float(thicknesses[j]), float(porosities[k])
+                run = nip_case(data, coating, h, phi, float(base + h - reductions[i]),
+                               overrides)
+                result, hit = cached_run(run, cache, sub,
+                                         log if groups == 1 else (lambda *a: None))
+                mine[n] = ({name: result[name] for name in QUANTITIES}, hit)
+    except Exception as error:        # noqa: BLE001 (re-raised below, after the others know)
+        failure = error
+    finally:
+        if groups > 1:
+            sub.Free()
+    failed = [message for message in comm.allgather(
+        None if failure is None else f"{type(failure).__name__}: {failure}") if message]
+    if failure is not None:
+        raise failure
+    if failed:                        # another group's run failed: stop with it, not wait
+        raise RuntimeError(f"a 2D nip run of another rank group failed: {failed[0]}")
+    results = {}
+    for part in comm.allgather(mine if comm.rank % per_run == 0 else {}):
+        results.update(part)
     values = {name: np.zeros((len(thicknesses), len(porosities), 1 + len(reductions)))
               for name in QUANTITIES}
-    total, reused = len(thicknesses) * len(porosities) * len(reductions), 0
     for j, h in enumerate(thicknesses):
         for k, phi in enumerate(porosities):
             untouched = {"line_load_N_per_mm": 0.0, "exit_thickness_mm": h,
                          "exit_porosity": phi, "machine_direction_elongation": 1.0}
             for name in QUANTITIES:
                 values[name][j, k, 0] = untouched[name]
-            for i, delta in enumerate(reductions):
-                run = nip_case(data, coating, float(h), float(phi), float(base + h - delta),
-                               overrides)
-                result, hit = cached_run(run, cache, comm, log)
-                reused += hit
-                log(f"  nip response {j * len(porosities) * len(reductions) + k * len(reductions) + i + 1}"
-                    f"/{total}: h {h * 1e3:.2f} um, porosity {phi:.4f}, reduction "
-                    f"{delta * 1e3:.2f} um -> q {result['line_load_N_per_mm']:.3f} N/mm, exit "
-                    f"porosity {result['exit_porosity']:.5f}{' (cached)' if hit else ''}")
-                for name in QUANTITIES:
-                    values[name][j, k, i + 1] = result[name]
-    log(f"  nip response: {total} 2D runs, {reused} from the cache {cache}")
+    reused = 0
+    for n, (j, k, i) in enumerate(nodes):
+        result, hit = results[n]
+        reused += hit
+        log(f"  nip response {n + 1}/{len(nodes)}: h {thicknesses[j] * 1e3:.2f} um, porosity "
+            f"{porosities[k]:.4f}, reduction {reductions[i] * 1e3:.2f} um -> q "
+            f"{result['line_load_N_per_mm']:.3f} N/mm, exit porosity "
+            f"{result['exit_porosity']:.5f}{' (cached)' if hit else ''}")
+        for name in QUANTITIES:
+            values[name][j, k, i + 1] = result[name]
+    log(f"  nip response: {len(nodes)} 2D runs in {groups} group(s) of {per_run} rank(s), "
+        f"{reused} from the cache {cache}")
     return NipResponse(reductions, thicknesses, porosities, values, base)
