@@ -207,14 +207,17 @@ def test_case_rules_for_a_web_with_interfaces():
 
 
 # recorded with solver/calender.py before the interface code (commit db2c939), same machine
-# class: cases/calender_nmc.toml with the overrides below, 1 rank
+# class: cases/calender_nmc.toml with the overrides below, 1 rank. Exit thickness and
+# elongation re-recorded when the exit zone's end nodes stopped being a round-off coin flip
+# (profile.exit_geometry; before: 0.07114867513543036 and 1.0001667970854426: this exit zone
+# is short, and one node pair more at its ends moves the elongation by 3.5e-4)
 NMC_COARSE = ["calender.elements_per_contact_length=3", "calender.travel_contact_lengths=2.5",
               "layers.1.elements=2", "output.fields=false", "output.plots=false"]
 NMC_RECORDED = {"exit_porosity": 0.4150939651035551, "line_load_N_per_mm": 39.87875415501091,
-                "exit_thickness_mm": 0.07114867513543036,
+                "exit_thickness_mm": 0.07111226319545617,
                 "peak_nip_pressure_MPa": 37.91251043779138,
                 "roll_torque_Nmm_per_mm": 8.142856402105922,
-                "machine_direction_elongation": 1.0001667970854426,
+                "machine_direction_elongation": 0.9998176391174529,
                 "contact_length_mm": 1.4997134019283302, "steps": 24}
 
 
