@@ -104,8 +104,8 @@ class NipProfiles:
         nodes = nodes[nodes < V.dofmap.index_map.size_local]   # owned nodes only
         X = V.tabulate_dof_coordinates()[nodes]
         if problem.gdim == 3:                                  # the lane's centre section
-            nodes = nodes[np.abs(X[:, 2]) <= 1e-12]
-            X = V.tabulate_dof_coordinates()[nodes]
+            centre = np.abs(X[:, 2]) <= 1e-12
+            nodes, X = nodes[centre], X[centre]
         x = X[:, :2] + problem.u.x.array.reshape(-1, problem.gdim)[nodes, :2]
         values = self.nip.surface_values(0).x.array.reshape(-1, 5)[nodes]
         data = np.column_stack([x[:, 0] - self.layout.nip_x, x[:, 1], values])

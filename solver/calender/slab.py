@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dolfinx_solver  # noqa: F401
 import numpy as np
-import ufl
 from dolfinx import fem
 
 from ..meshes.layered import Layer, build_layered_strip

@@ -49,7 +49,7 @@ def guide_bc(problem, point):
         return problem.node_bc(point, 1)[0]
     _, dofs = problem.node_bc((point[0], point[1], 0.0), 1)
     V = problem.V
-    local = V.tabulate_dof_coordinates()[dofs[:1] // 3, :2]
+    local = V.tabulate_dof_coordinates()[dofs[:1] // V.dofmap.index_map_bs, :2]
     nearest = next(p for p in problem.comm.allgather(local) if len(p))[0]
     tol = 1e-9 * max(1.0, float(np.max(np.abs(nearest))))
     sub, _ = V.sub(1).collapse()
