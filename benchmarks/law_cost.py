@@ -7,6 +7,8 @@ For each card the script times `kinematics.stress_update` (the compiled kernels,
 the deferred tangent computed, as one Newton iteration does) on N points, in two states: an
 elastic one (1e-4 uniaxial compression) and a plastic one (30 % compression with 5 % shear),
 and prints the microseconds per point and the ratio to the elastic law. Median of --repeat.
+The kernels run on the rank's threads (`nipstack.threads`); NIPSTACK_THREADS=1 gives the cost
+on one core (the partition weights are ratios, the same either way).
 """
 from __future__ import annotations
 

@@ -116,6 +116,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..threads import over_chunks, point_chunks
 from .base import IDENTITY
 from .dpc_kernel import BEYOND_FULL_DENSITY, OK, dpc_update
 from .dpc_reference import SUBSTEPS, NumpyReturnMapping
@@ -420,11 +421,15 @@ class DruckerPragerCap(NumpyReturnMapping):
         def column(key, shape):
             return np.ascontiguousarray(np.broadcast_to(state[key], shape), dtype=float)
 
-        dpc_update(eps_trial, column("elastic_strain", (n, 6)),
-                   column("plastic_volumetric_strain", (n,)),
-                   column("equivalent_plastic_strain", (n,)), column("plastic_strain", (n, 6)),
-                   float(dt), *self._kernel_data(), tau, tangent, eps_e, kappa, eq_plastic,
-                   cap_pressure, plastic, code, status)
+        eps_e_n, kappa_n = column("elastic_strain", (n, 6)), column("plastic_volumetric_strain",
+                                                                     (n,))
+        eq_plastic_n, plastic_n = (column("equivalent_plastic_strain", (n,)),
+                                   column("plastic_strain", (n, 6)))
+        data = self._kernel_data()
+        over_chunks(dpc_update, point_chunks(n), lambda c: (
+            eps_trial[c], eps_e_n[c], kappa_n[c], eq_plastic_n[c], plastic_n[c], float(dt),
+            *data, tau[c], tangent[c], eps_e[c], kappa[c], eq_plastic[c], cap_pressure[c],
+            plastic[c], code[c], status[c]))
         if np.any(status != OK):
             bad = np.flatnonzero(status != OK)
             raise MaterialPointError(

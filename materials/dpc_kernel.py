@@ -387,7 +387,7 @@ def _rate_independent(eps_trial, eps_e_n, kappa_n, check, modes, s, t, lengths, 
     return FAILED, kappa_n, ELASTIC
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def dpc_update(eps_trial, eps_e_n, kappa_n, eq_plastic_n, plastic_n, dt, modes, s, t, lengths,
                tau, tangent, eps_e, kappa, eq_plastic, p_b, plastic, code, status):
     """DruckerPragerCap.update for every point in one compiled pass: the return (with

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from ..threads import over_chunks, point_chunks
 from .base import IDENTITY, P_DEV, P_VOL, bulk_shear_from_young
 from .errors import MaterialPointError
 
@@ -98,14 +99,16 @@ class J2Plasticity:
         eps_e = np.empty((n_points, 6))
         kappa = np.empty(n_points)
         plastic = np.empty((n_points, 6))
-        failed = _j2_kernel(eps_trial, np.ascontiguousarray(state["equivalent_plastic_strain"],
-                                                            dtype=float),
-                            np.ascontiguousarray(state["plastic_strain"], dtype=float),
-                            self.bulk_modulus, self.shear_modulus, self.yield_stress,
-                            self.hardening_modulus, self.voce_stress, self.voce_rate,
-                            tau, tangent, eps_e, kappa, plastic)
-        if failed >= 0:
-            raise MaterialPointError(self.name, np.array([failed]), n_points, "radial return")
+        kappa_n = np.ascontiguousarray(state["equivalent_plastic_strain"], dtype=float)
+        plastic_n = np.ascontiguousarray(state["plastic_strain"], dtype=float)
+        chunks = point_chunks(n_points)
+        failed = over_chunks(_j2_kernel, chunks, lambda c: (
+            eps_trial[c], kappa_n[c], plastic_n[c], self.bulk_modulus, self.shear_modulus,
+            self.yield_stress, self.hardening_modulus, self.voce_stress, self.voce_rate,
+            tau[c], tangent[c], eps_e[c], kappa[c], plastic[c]))
+        bad = [chunk.start + index for chunk, index in zip(chunks, failed) if index >= 0]
+        if bad:
+            raise MaterialPointError(self.name, np.array(bad), n_points, "radial return")
         return tau, tangent, eps_e, {"equivalent_plastic_strain": kappa,
                                      "plastic_strain": plastic}
 
@@ -200,7 +203,7 @@ def radial_return(eps_trial, e_trial, norm, q_trial, dgamma, dgamma_dq, idx, bul
     return tau, tangent, eps_e, increment
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def _j2_kernel(eps_trial, kappa_n, plastic_n, bulk, shear, yield_stress, hardening, voce_stress,
                voce_rate, tau, tangent, eps_e, kappa, plastic):
     """Compiled radial return (the equations of the module docstring), one point at a time.

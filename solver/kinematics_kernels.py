@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .threads import over_chunks, point_chunks
+
 _SQRT2 = np.sqrt(2.0)
 # Mandel pairs: (0,0) (1,1) (2,2) (1,2) (0,2) (0,1)
 _PAIR_I = np.array([0, 1, 2, 1, 0, 0])
@@ -96,7 +98,7 @@ def _inverse3(m, out):
     out[2, 2] = (m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]) * inv
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def trial_strain(F, metric_inverse, eps_trial, H_out, N_out, theta_out):
     """eps_trial (n,6) Mandel, and H = F Cp^-1, the eigenvectors N and Theta of b for the
     tangent. Returns False if some b is not positive definite (an inverted element)."""
@@ -239,7 +241,7 @@ def _stress_tangent(tangent, deps, Finv, P, g, dtau, A):
                     A[i, J, m, NN] = s - P[i, NN] * Finv[J, m]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, with_tangent,
                   P_out, A_out, metric_out, g=3, with_metric=True):
     """P, A = dP/dF (if with_tangent) and the new Cp^-1 (if with_metric) from the law's tau,
@@ -290,12 +292,16 @@ class DeferredTangent:
         self._dim = dim
 
     def compute(self):
-        """A = dP/dF (n, 3, 3, 3, 3); with dim = 2 only A[:, :2, :2, :2, :2] is set."""
+        """A = dP/dF, (n, 3, 3, 3, 3); with dim = 2 the in-plane block alone, (n, 2, 2, 2, 2)
+        (finish_update writes only indices below dim, so it fills the smaller array)."""
         F, H, N, theta, tau_m, tangent_m, eps_elastic_m = self._arrays
-        n = F.shape[0]
-        A = np.empty((n, 3, 3, 3, 3))
-        finish_update(F, H, N, theta, tau_m, tangent_m, eps_elastic_m, True,
-                      np.empty((n, 3, 3)), A, np.empty((0, 3, 3)), self._dim, False)
+        n, d = F.shape[0], self._dim
+        A = np.empty((n, d, d, d, d))
+        P = np.empty((n, 3, 3))
+        no_metric = np.empty((0, 3, 3))
+        over_chunks(finish_update, point_chunks(n), lambda c: (
+            F[c], H[c], N[c], theta[c], tau_m[c], tangent_m[c], eps_elastic_m[c], True, P[c],
+            A[c], no_metric, self._dim, False))
         return A
 
 
@@ -311,7 +317,9 @@ def stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tan
     H = np.empty((n, 3, 3))
     N = np.empty((n, 3, 3))
     theta = np.empty((n, 3, 3))
-    if not trial_strain(F, metric, eps_trial, H, N, theta):
+    chunks = point_chunks(n)
+    if not all(over_chunks(trial_strain, chunks, lambda c: (
+            F[c], metric[c], eps_trial[c], H[c], N[c], theta[c]))):
         raise FloatingPointError("elastic stretch tensor is not positive definite "
                                  "(inverted element)")
     tau_m, tangent_m, eps_elastic_m, new_history = law.update(eps_trial, history, dt)
@@ -322,8 +330,9 @@ def stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tan
     P = np.empty((n, 3, 3))
     A = np.empty((n, 3, 3, 3, 3)) if with_tangent else np.empty((0, 3, 3, 3, 3))
     new_metric = np.empty((n, 3, 3))
-    finish_update(F, H, N, theta, tau_m, tangent_m, eps_elastic_m, with_tangent, P, A,
-                  new_metric, dim)
+    over_chunks(finish_update, chunks, lambda c: (
+        F[c], H[c], N[c], theta[c], tau_m[c], tangent_m[c], eps_elastic_m[c], with_tangent,
+        P[c], A[c] if with_tangent else A, new_metric[c], dim))
     if not with_tangent:
         A = DeferredTangent(F, H, N, theta, tau_m, tangent_m, eps_elastic_m, dim)
     return P, A, tau_m, new_metric, new_history

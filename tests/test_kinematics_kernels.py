@@ -90,3 +90,30 @@ def test_in_plane_tangent_is_the_plane_block_of_the_full_one():
     plane = stress_update_compiled(law, F, metric, law.initial_state(100), 0.1,
                                    in_plane=True)[1]
     assert np.array_equal(full[:, :2, :2, :2, :2], plane[:, :2, :2, :2, :2])
+
+
+@pytest.mark.parametrize("card", ["aluminium_foil", "nmc_cathode"])
+def test_threads_give_bit_identical_updates(card, monkeypatch):
+    """The kernels split the points into one chunk per thread (`nipstack.threads`): with 1 and
+    with 3 threads (chunks forced small) the stresses, the deferred tangent, the new history and
+    a failing point's report are identical to the bit."""
+    from nipstack import threads
+    law = load_card(card)
+    n = 301                                 # not a multiple of the thread count
+    F = _deformations(n, True, seed=7)
+    metric = kinematics.initial_plastic_metric_inverse(n)
+    results = []
+    for count in (1, 3):
+        monkeypatch.setattr(threads, "_threads", count)
+        monkeypatch.setattr(threads, "MIN_POINTS_PER_THREAD", 10)
+        assert len(threads.point_chunks(n)) == count
+        history = law.initial_state(n)
+        P, deferred, tau, new_metric, new_history = stress_update_compiled(
+            law, F, metric, history, 0.05, with_tangent=False, in_plane=True)
+        results.append((P, deferred.compute(), tau, new_metric, new_history))
+    for one, three in zip(*results):
+        if isinstance(one, dict):
+            for key in one:
+                assert np.array_equal(one[key], three[key]), key
+        else:
+            assert np.array_equal(one, three)
