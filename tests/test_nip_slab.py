@@ -2,8 +2,8 @@
 bare foil margin (meshes/nip_slab.py, solver/calender/slab.py; issue 17 part 2).
 
 Tolerances:
-- the slab mesh: layer volumes and face areas against their closed forms (taper included),
-  1e-12 relative;
+- the slab mesh: layer volumes and face areas against their closed forms (a thinning edge
+  and a heavy edge), 1e-12 relative;
 - a slab of the uniform web in plane strain (both faces symmetry planes) against the 2D nip on
   the same section mesh: every summary number 1e-8 relative (issue 17 asks 0.2 pp of exit
   porosity; the two are the same discrete problem);
@@ -12,7 +12,11 @@ Tolerances:
   same section mesh, 0.2 pp of exit porosity and 0.5 % of exit thickness (the edge is 0.4 mm
   away: the lane spreads sideways); top and bottom roll loads 1e-3 (vertical equilibrium);
   the bare margin is not touched (its thickness = the foil's, 1e-3); the porosity rises
-  monotonically across the edge zone towards its uncompressed value.
+  monotonically across the edge zone towards its uncompressed value;
+- a heavy edge (the coating thickening to 1.15 x nominal at its end, same coarse mesh): the
+  rolls first touch the rim (initial thickness = nominal + rim, 1e-12), the rim ends denser
+  than the lane centre (by more than 2 pp) and than the lane's end, its free end face is
+  squeezed out sideways, the roll loads balance (1e-3) and the margin is not touched (1e-3).
 """
 from __future__ import annotations
 
@@ -50,10 +54,11 @@ def _measure(mesh_data, name, facet=False):
     return mesh.comm.allreduce(fem.assemble_scalar(form))
 
 
-def test_slab_mesh_has_the_drawn_volumes_and_faces():
+@pytest.mark.parametrize("edge_thickness", [0.5, 1.25], ids=["thinning", "heavy-edge"])
+def test_slab_mesh_has_the_drawn_volumes_and_faces(edge_thickness):
     length, h_foil, h_coat = 2.0, 0.015, 0.08
     zones = WidthZones(lane=0.3, elements_lane=2, edge=0.2, elements_edge=2,
-                       edge_thickness=0.5, margin=0.25, elements_margin=2)
+                       edge_thickness=edge_thickness, margin=0.25, elements_margin=2)
     data = build_nip_slab([Layer("foil", h_foil, 1), Layer("coating", h_coat, 2)],
                           [(0.5, 2), (1.5, 5)], zones, {"coating"}, comm=MPI.COMM_WORLD)
     coated_area = zones.lane + zones.edge * (1 + zones.edge_thickness) / 2
@@ -136,4 +141,29 @@ def test_edge_case_lane_centre_is_the_2d_nip_and_the_edge_is_compacted_less(edge
     assert np.all(np.diff(across_edge) > 0)
     assert across_edge[-1] > summary["exit_porosity"] + 0.03
     # the coating spreads sideways (towards the margin) as it is compacted
+    assert summary["coating_edge_spread_mm"] > 0
+
+
+@pytest.mark.slow
+def test_heavy_edge_is_touched_first_and_compacted_most():
+    rim = 1.15
+    calender, summary = _run(EDGE_CASE, update_gold.GOLD_OVERRIDES[EDGE_CASE.stem] + [
+        f"geometry.edge_thickness={rim}", "geometry.elements_lane=2", "geometry.elements_edge=2",
+        "geometry.elements_margin=1", "calender.travel_contact_lengths=3"])
+    layers, zones = calender.case.layers, calender.case.geometry
+    nominal = sum(layer.thickness for layer in layers)
+    assert summary["initial_thickness_mm"] == pytest.approx(
+        nominal + (rim - 1.0) * layers[-1].thickness, rel=1e-12)
+    assert summary["line_load_bottom_N_per_mm"] == pytest.approx(
+        summary["line_load_N_per_mm"], rel=1e-3)
+    profile = cross_web_profile(calender)
+    z = profile["z_mm"]
+    margin = z > zones.lane_width + zones.edge_width + 1e-9
+    assert np.allclose(profile["web_thickness_mm"][margin], layers[0].thickness, rtol=1e-3)
+    across_edge = profile["exit_porosity"][(z >= zones.lane_width - 1e-9)
+                                           & (z <= zones.lane_width + zones.edge_width)]
+    # the rim ends denser than the lane by more than 2 pp, and denser than the lane's end;
+    # the coating's end face (free) is squeezed out sideways
+    assert across_edge.min() < summary["exit_porosity"] - 0.02
+    assert across_edge.min() < across_edge[0]
     assert summary["coating_edge_spread_mm"] > 0

@@ -29,7 +29,7 @@ from .lamination import Lamination
 from .layout import lay_out
 from .profile import NipProfiles
 from .records import CalenderStep, step_message, write_history
-from .slab import build_web_mesh, slab_width, symmetry_conditions
+from .slab import build_web_mesh, heavy_edge_heights, slab_width, symmetry_conditions
 from .supports import WebSupports
 
 #: multiplier updates allowed in one step
@@ -49,6 +49,7 @@ class Calender:
         self.laws = laws = layer_laws(case.layers)
         layout = self.layout = lay_out(case, laws)
         self.lamination = None           # the band interfaces ([[interfaces]]), if any
+        self.rim_below = 0.0             # how far a heavy edge stands below the bottom face
         if case.interfaces:
             self.lamination = Lamination(case, laws, layout.web_length, layout.segments, comm)
             self.problem = self.lamination.problem
@@ -57,7 +58,10 @@ class Calender:
             mesh_data = build_web_mesh(case, layout, laws, comm)
             self.problem = MechanicsProblem(mesh_data, laws, case.solver.element_degree,
                                             case.solver.petsc_options)
-            self.thickness = layout.layers_thickness
+            # a heavy edge stands out of the nominal faces: the rolls first touch it there,
+            # and the gap is measured between the rolls (thickness - 2 s) from that touch
+            self.rim_below, rim_above = heavy_edge_heights(case, layout.configuration)
+            self.thickness = layout.layers_thickness + self.rim_below + rim_above
         self.nip = self._rolls()
         self.predictor = GapPredictor(self.problem, self.nip, case.layers, laws,
                                       layout.element_length, comm)
@@ -89,8 +93,9 @@ class Calender:
         / h_element, smoothed over `contact_smoothing` x E_coating / k."""
         spec, layers, R = self.spec, self.case.layers, self.spec.roll_radius
         nip_x = self.layout.nip_x
-        rolls = [Roll("top_roll", "top", R, nip_x, self.thickness + R, +1, -1.0),
-                 Roll("bottom_roll", "bottom", R, nip_x, -R, -1, +1.0)]
+        below = self.rim_below
+        rolls = [Roll("top_roll", "top", R, nip_x, self.thickness - below + R, +1, -1.0),
+                 Roll("bottom_roll", "bottom", R, nip_x, -below - R, -1, +1.0)]
         element_height = min(layer.thickness / layer.elements for layer in layers)
         coating_modulus = self.laws[self.layout.coating.name].stiffest_youngs_modulus()
         penalty = spec.penalty_factor * coating_modulus / element_height

@@ -39,6 +39,21 @@ def edge_layers(case, configuration: str) -> set[str]:
     return names
 
 
+def heavy_edge_heights(case, configuration: str) -> tuple[float, float]:
+    """How far a heavy edge (`geometry.edge_thickness` > 1) stands out of the web's nominal
+    faces, (below the bottom face, above the top face), mm; (0, 0) in 2D or for a thinning
+    edge. The rolls first touch the web there."""
+    geometry = case.geometry
+    if geometry.dimension == 2 or geometry.edge_width <= 0.0 or geometry.edge_thickness <= 1.0:
+        return 0.0, 0.0
+    rise = geometry.edge_thickness - 1.0
+    names = edge_layers(case, configuration)
+    above = rise * case.layers[-1].thickness if case.layers[-1].name in names else 0.0
+    below = rise * case.layers[0].thickness if (len(case.layers) > 1
+                                                 and case.layers[0].name in names) else 0.0
+    return below, above
+
+
 def build_web_mesh(case, layout, laws, comm):
     """The web's mesh: the 2D strip, or in 3D the slab (see the module)."""
     layers = [Layer(layer.name, layer.thickness, layer.elements) for layer in case.layers]

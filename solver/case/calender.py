@@ -122,8 +122,11 @@ class NipGeometry(StrictModel):
                               "the coating thins linearly, mm (0: the coating ends square).")
     elements_edge: int = Field(2, ge=1, le=10000, description="3D: elements across the edge "
                                "zone.")
-    edge_thickness: float = Field(0.5, gt=0, le=1, description="3D: coating thickness at the "
-                                  "outer end of the edge zone, a fraction of the nominal (-).")
+    edge_thickness: float = Field(0.5, gt=0, le=2, description="3D: coating thickness at the "
+                                  "outer end of the edge zone, a fraction of the nominal (-): "
+                                  "below 1 the coating thins across the edge zone, above 1 it "
+                                  "thickens (a heavy edge, its rim at the coating's end; the "
+                                  "rolls first touch the rim).")
     margin_width: float = Field(0.0, ge=0, le=MAX_LENGTH, description="3D: bare foil beyond "
                                 "the coating's edge, mm (0: none).")
     elements_margin: int = Field(2, ge=1, le=10000, description="3D: elements across the "
