@@ -98,3 +98,19 @@ def test_line_load_control_finds_the_gap(nip):
     assert load_run["line_load_N_per_mm"] == pytest.approx(gap_run["line_load_N_per_mm"],
                                                           rel=0.02)
     assert load_run["exit_porosity"] == pytest.approx(gap_run["exit_porosity"], rel=5e-3)
+
+
+def test_short_exit_zone_still_measures_the_elongation():
+    """The shortest travel on a coarse linear mesh leaves an exit zone of two cells, with one
+    node column between their centroids: the elongation is then measured over the two cells
+    from face to face (it was 0/0). Mass balance to 1e-3 (the coarse mesh's own accuracy)."""
+    case = load_case(CASE, ["output.fields=false", "output.plots=false",
+                            "calender.travel_contact_lengths=2.5",
+                            "calender.elements_per_contact_length=3",
+                            "solver.element_degree=1"])
+    calender = Calender(case, MPI.COMM_WORLD, log=lambda *a: None)
+    calender.run()
+    summary = calender.summary()
+    assert summary["exit_zone_length_mm"] < 1.5 * calender.layout.element_length
+    assert 1.0 < summary["machine_direction_elongation"] < 1.01
+    assert abs(summary["exit_mass_balance_error"]) < 1e-3

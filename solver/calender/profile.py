@@ -150,13 +150,19 @@ class NipProfiles:
         (reference x, mm) and has left the nip."""
         top = self.boundary_nodes("top")
         base = self.boundary_nodes(coating_base)
-        # (the range's ends are cell centroids, which a degree-2 mesh has nodes on: the
-        # tolerance keeps those nodes in, not a round-off coin flip)
-        low, high = np.asarray(X_range) + np.array([-1.0, 1.0]) * 1e-6 * \
-            self.layout.element_length
-        chosen_top = top[(top[:, 0] >= low) & (top[:, 0] <= high)]
-        chosen_base = base[(base[:, 0] >= low) & (base[:, 0] <= high)]
-        thickness = chosen_top[:, 3].mean() - chosen_base[:, 3].mean()
+        h = self.layout.element_length
+
+        def within(nodes, X_range):
+            # (the range's ends are cell centroids, which a degree-2 mesh has nodes on: the
+            # tolerance keeps those nodes in, not a round-off coin flip)
+            low, high = np.asarray(X_range) + np.array([-1.0, 1.0]) * 1e-6 * h
+            return nodes[(nodes[:, 0] >= low) & (nodes[:, 0] <= high)]
+        chosen_top = within(top, X_range)
+        thickness = chosen_top[:, 3].mean() - within(base, X_range)[:, 3].mean()
+        if len(np.unique(chosen_top[:, 0])) < 2:
+            # a short exit zone (one or two cells of a linear mesh) has no length between its
+            # centroids to measure an elongation over: take its cells from face to face
+            chosen_top = within(top, (X_range[0] - 0.5 * h, X_range[1] + 0.5 * h))
         order = np.argsort(chosen_top[:, 0])
         first, last = chosen_top[order[0]], chosen_top[order[-1]]
         elongation = (last[2] - first[2]) / (last[0] - first[0])
