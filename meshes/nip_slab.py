@@ -4,8 +4,8 @@ margin.
 
     y (thickness)                     the web seen from its inlet end (x into the page)
     ^   +------------------+._
-    |   |  coating         |  `-._+           <- edge zone: the coating thins linearly from
-    |   +------------------+------+-------+      h to edge_thickness x h, then ends
+    |   |  coating         |  `-._+           <- edge zone: the coating thins (a heavy edge:
+    |   +------------------+------+-------+      thickens) linearly to edge_thickness x h, then ends
     |   |  foil                           |
     |   +---------------------------------+
     +---|------ lane ------|-edge-|-margin-|--> z (width)
@@ -57,8 +57,8 @@ class WidthZones:
         return self.lane + self.edge + self.margin
 
     def thickness_factor(self, z):
-        """Coating thickness / nominal at z: 1 on the lane, falling linearly to
-        `edge_thickness` across the edge zone."""
+        """Coating thickness / nominal at z: 1 on the lane, changing linearly to
+        `edge_thickness` across the edge zone (below 1 a thinning edge, above 1 a heavy one)."""
         if self.edge <= 0.0:
             return np.ones_like(z)
         t = np.clip((z - self.lane) / self.edge, 0.0, 1.0)
@@ -165,7 +165,8 @@ def _face_groups(model, layers, length, zones: WidthZones, edge_layers) -> dict:
 
 
 def taper(x: np.ndarray, layers, zones: WidthZones, edge_layers):
-    """Thin the edge layers across the edge zone in place (node coordinates `x`, (n, 3)): a
+    """Thin (a heavy edge: thicken) the edge layers across the edge zone in place (node
+    coordinates `x`, (n, 3)): a
     node of the top coating at height y above its foil face y_f moves to
     y_f + (y - y_f) h(z)/h (the bottom coating of a double-sided web likewise below its face)."""
     if zones.edge <= 0.0:

@@ -62,6 +62,8 @@ def over_chunks(kernel, chunks: list[slice], arguments) -> list:
     if len(chunks) == 1:
         return [kernel(*arguments(chunks[0]))]
     if _pool is None or _pool_size < len(chunks):
+        if _pool is not None:
+            _pool.shutdown(wait=False)
         _pool_size = max(threads_per_rank(), len(chunks))
         _pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="nipstack-kernel")
     futures = [_pool.submit(kernel, *arguments(chunk)) for chunk in chunks]
