@@ -20,6 +20,10 @@ Tolerances:
 - load control: the total nip force and the bearing forces equal line_load x lane width to
   1e-9 relative; the membrane forces across the web balance (no web tension) to 1e-9 N/mm.
 
+A double-sided web (coating | foil | coating): rigid rolls reproduce the 2D double-sided nip on
+both faces (1e-6); the plate stiffness of the three layers equals the sandwich formula (1e-12);
+the membrane balance counts both coatings (1e-12).
+
 The 2D runs use a coarse copy of the NMC calender mesh (4 elements per contact length, 3
 through the coating, 3 contact lengths of travel) and a 2 x 3 grid (coating 76 and 80 um,
 reductions 4, 8, 12 um), cached in a temporary folder for the module.
@@ -266,3 +270,124 @@ def test_rank_groups_run_the_2d_nips_in_parallel_with_the_same_result(tmp_path):
         for summary in summaries.values():
             summary.pop(key, None)
     assert summaries[2] == summaries[1]
+
+
+# --- a double-sided web ---------------------------------------------------------------------
+
+def test_plate_stiffness_of_a_coated_foil_against_the_sandwich_formula():
+    """D about the neutral plane: one layer E t^3 / (12 (1 - nu^2)); a foil coated alike on
+    both faces, the symmetric sandwich D = E_f' t_f^3 / 12 + 2 E_c' (h^3 / 12 + h (t_f + h)^2
+    / 4) (E' = E / (1 - nu^2)); to 1e-12 relative. Layers of zero thickness drop out."""
+    from nipstack.width.lanes import plate_stiffness
+
+    Ef, nuf, tf, Ec, nuc, h = 70000.0, 0.33, 0.015, 3000.0, 0.25, 0.080
+    assert plate_stiffness([(Ef, nuf, tf)]) == pytest.approx(
+        Ef * tf ** 3 / (12 * (1 - nuf ** 2)), rel=1e-12)
+    sandwich = Ef / (1 - nuf ** 2) * tf ** 3 / 12 + 2 * Ec / (1 - nuc ** 2) * (
+        h ** 3 / 12 + h * (tf + h) ** 2 / 4)
+    assert plate_stiffness([(Ec, nuc, h), (Ef, nuf, tf), (Ec, nuc, h)]) == pytest.approx(
+        sandwich, rel=1e-12)
+    assert plate_stiffness([(0.0, nuc, 0.0), (Ef, nuf, tf), (Ec, nuc, h)]) == pytest.approx(
+        plate_stiffness([(Ef, nuf, tf), (Ec, nuc, h)]), rel=1e-12)
+
+
+def test_a_double_sided_lane_carries_both_coatings_in_the_membrane_balance():
+    """A lane stretched by 1e-3 between bare margins, held straight without tension: the
+    membrane forces balance (int N dx = 0, 1e-12 relative) with EA = E_f t_f + E_c h + E_b h_b,
+    and the web strain is the EA-weighted mean of the free stretches; a second coating of the
+    same EA pulls it exactly as far as doubling the first one."""
+    from nipstack.width.lanes import Strip, membrane_state
+
+    foil = (70000.0, 0.33, 0.015)
+    lane_x, margin_x = np.linspace(-50, 50, 11), np.linspace(50, 70, 5)
+    stretch, h, Ec = np.full(11, 1e-3), np.full(11, 0.08), np.full(11, 3000.0)
+
+    def state(lane):
+        margins = [Strip(x, *(np.zeros_like(x),) * 3) for x in (-margin_x[::-1], margin_x)]
+        return membrane_state([margins[0], lane, margins[1]], foil, 0.25)
+
+    two_faces = state(Strip(lane_x, stretch, h, Ec, h, Ec))
+    doubled = state(Strip(lane_x, stretch, 2 * h, Ec))
+    EA_lane, EA_margin = 70000 * 0.015 + 2 * 3000 * 0.08, 70000 * 0.015
+    expected = EA_lane * 100 * 1e-3 / (EA_lane * 100 + EA_margin * 40)
+    assert two_faces["strain"] == pytest.approx(expected, rel=1e-12)
+    assert two_faces["strain"] == pytest.approx(doubled["strain"], rel=1e-12)
+    force = sum(np.trapezoid(s["membrane_force"], s["x"]) for s in two_faces["strips"])
+    assert abs(force) < 1e-12 * EA_lane * 100 * 1e-3
+    lane = two_faces["strips"][1]
+    assert np.allclose(lane["thickness"], 0.015 + 0.16, rtol=0, atol=1e-15)
+
+
+def test_the_double_sided_example_is_the_shipped_case_on_both_faces():
+    """examples/calender_width_double_sided.toml loads, and differs from the shipped width case
+    only by its name, description, the coating under the foil and its (doubled) reductions."""
+    example = load_case(ROOT / "examples" / "calender_width_double_sided.toml")
+    shipped = load_case(CASE)
+    assert [layer.name for layer in example.layers] == ["coating_bottom", "foil", "coating"]
+    assert example.layers[0].model_dump() == dict(example.layers[2].model_dump(),
+                                                  name="coating_bottom")
+    assert example.width.reductions == [2 * r for r in shipped.width.reductions]
+    assert example.width.model_dump(exclude={"reductions"}) == \
+        shipped.width.model_dump(exclude={"reductions"})
+    assert example.calender == shipped.calender
+
+
+def double_sided_case(tmp, *extra):
+    """The shipped width case with a second 80 um NMC coating under the foil (a uniform lane,
+    one coating thickness, reductions 8 and 16 um of the 175 um web)."""
+    text = CASE.read_text().replace('[[layers]]\nname = "foil"', '[[layers]]\nname = '
+                                    '"coating_bottom"\nmaterial = "nmc_cathode"\nthickness = '
+                                    '0.080\nelements = 4\n\n[[layers]]\nname = "foil"', 1)
+    path = tmp / "calender_width_double_sided.toml"
+    path.write_text(text)
+    coarse = ["calender.elements_per_contact_length=4", "calender.travel_contact_lengths=3",
+              "layers.0.elements=3", "layers.2.elements=3"]
+    overrides = [f"width.response_overrides={coarse!r}".replace('"', "'"),
+                 f"width.response_cache='{tmp}'", "width.reductions=[0.008, 0.016]",
+                 "width.coating_thickness=[]", "width.optimise_crown='none'",
+                 "width.points=51", *extra]
+    return load_case(path, overrides), coarse
+
+
+@pytest.mark.slow
+def test_a_double_sided_web_reproduces_the_2d_nip_on_both_faces(tmp_path):
+    """Infinitely stiff rolls at g0 = 159 um (a table node: 16 um off the 175 um web): every
+    cross-section is the 2D double-sided nip, both faces, against an independent Calender run,
+    1e-6 relative. Steel rolls at 30 N/mm (the same 2D runs, from the cache): the gap opens in
+    the middle, the two faces leave alike (a symmetric web: 1e-3), and the profile file carries
+    the face under the foil."""
+    from nipstack.calender import Calender
+    from nipstack.run import run_case
+    from nipstack.width.response import base_data, nip_case
+
+    stiff = [f"width.{roll}.youngs_modulus=1e12" for roll in ("top_roll", "bottom_roll")]
+    case, coarse = double_sided_case(tmp_path, "calender.control='gap'", "calender.gap=0.159",
+                                     *stiff)
+    scenario = run_width(case)
+    assert scenario.web.bottom_ratio == 1.0
+    direct = Calender(nip_case(base_data(case), 2, 0.080, 0.48, 0.159, coarse, 1.0),
+                      MPI.COMM_WORLD, log=lambda *a: None)
+    direct.run()
+    reference = direct.summary()
+    reference["bottom_exit_thickness_mm"] = reference["exit_thickness_by_layer"]["coating_bottom"]
+    reference["bottom_exit_porosity"] = reference["exit_porosity_by_layer"]["coating_bottom"]
+    values = dict(scenario.solution.values, line_load_N_per_mm=scenario.solution.q)
+    assert np.max(np.abs(scenario.solution.gap - 0.159)) < 1e-9
+    for name in ("line_load_N_per_mm", "exit_thickness_mm", "exit_porosity",
+                 "machine_direction_elongation", "bottom_exit_thickness_mm",
+                 "bottom_exit_porosity"):
+        assert np.max(np.abs(values[name] / reference[name] - 1)) < 1e-6, name
+
+    steel, _ = double_sided_case(tmp_path, "calender.line_load=30.0")
+    code, summary = run_case(steel, MPI.COMM_WORLD, tmp_path / "out", log=lambda *a: None)
+    assert code == 0 and summary["double_sided"]
+    assert summary["gap_opening_mm"] > 0
+    assert abs(summary["bottom_exit_porosity_mean"] - summary["exit_porosity_mean"]) < 1e-3
+    assert summary["bottom_exit_porosity_lane_centre"] > max(
+        summary["bottom_exit_porosity_lane_edges"])
+    rows = np.genfromtxt(tmp_path / "out" / "width_profile.csv", delimiter=",", names=True)
+    lane = ~np.isnan(rows["bottom_exit_porosity"])
+    assert lane.sum() == 51
+    assert np.allclose(rows["bottom_entry_coating_thickness_mm"][lane], 0.080, atol=1e-12)
+    web = 0.015 + rows["exit_thickness_mm"][lane] + rows["bottom_exit_thickness_mm"][lane]
+    assert summary["exit_web_thickness_min_mm"] == pytest.approx(web.min(), abs=1e-8)

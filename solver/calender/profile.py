@@ -144,25 +144,32 @@ class NipProfiles:
             nodes = nodes[np.abs(nodes[:, 2]) <= 1e-12][:, [0, 1, 3, 4]]
         return nodes
 
+    def _within(self, nodes, X_range):
+        """The nodes whose reference x lies in X_range. (The range's ends are cell centroids,
+        which a degree-2 mesh has nodes on: the tolerance keeps those nodes in, not a
+        round-off coin flip.)"""
+        low, high = np.asarray(X_range) + np.array([-1.0, 1.0]) * 1e-6 * \
+            self.layout.element_length
+        return nodes[(nodes[:, 0] >= low) & (nodes[:, 0] <= high)]
+
+    def exit_thickness(self, X_range, lower: str, upper: str) -> float:
+        """Mean current height of the `upper` facet set minus that of `lower` over the
+        material that started in X_range (reference x, mm): a layer's exit thickness."""
+        return float(self._within(self.boundary_nodes(upper), X_range)[:, 3].mean()
+                     - self._within(self.boundary_nodes(lower), X_range)[:, 3].mean())
+
     def exit_geometry(self, X_range, coating_base: str):
         """Exit thickness of the roll-side coating (top face minus the `coating_base` face)
         and machine-direction elongation of the web over the material that started in X_range
         (reference x, mm) and has left the nip."""
-        top = self.boundary_nodes("top")
-        base = self.boundary_nodes(coating_base)
+        thickness = self.exit_thickness(X_range, coating_base, "top")
         h = self.layout.element_length
-
-        def within(nodes, X_range):
-            # (the range's ends are cell centroids, which a degree-2 mesh has nodes on: the
-            # tolerance keeps those nodes in, not a round-off coin flip)
-            low, high = np.asarray(X_range) + np.array([-1.0, 1.0]) * 1e-6 * h
-            return nodes[(nodes[:, 0] >= low) & (nodes[:, 0] <= high)]
-        chosen_top = within(top, X_range)
-        thickness = chosen_top[:, 3].mean() - within(base, X_range)[:, 3].mean()
+        chosen_top = self._within(self.boundary_nodes("top"), X_range)
         if len(np.unique(chosen_top[:, 0])) < 2:
             # a short exit zone (one or two cells of a linear mesh) has no length between its
             # centroids to measure an elongation over: take its cells from face to face
-            chosen_top = within(top, (X_range[0] - 0.5 * h, X_range[1] + 0.5 * h))
+            chosen_top = self._within(self.boundary_nodes("top"),
+                                      (X_range[0] - 0.5 * h, X_range[1] + 0.5 * h))
         order = np.argsort(chosen_top[:, 0])
         first, last = chosen_top[order[0]], chosen_top[order[-1]]
         elongation = (last[2] - first[2]) / (last[0] - first[0])

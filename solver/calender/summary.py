@@ -3,7 +3,8 @@
 - run: configuration, rolls, last step's gap, line loads, torques, contact length, dwell time
   (contact length / V), the line load the exit zone was rolled under;
 - exit zone: exit porosity (mean over the exited columns, its spread, the through-thickness
-  profile, `roll_side_densification`, per porous layer), exit thickness, machine-direction
+  profile, `roll_side_densification`, per porous layer), exit thickness (of the roll-side
+  coating, and per porous layer between its own faces), machine-direction
   elongation lambda and the mass balance h0 (1 - e0) = h (1 - e) lambda; Bruggeman tortuosity
   e^-alpha and effective transport e^(1 + alpha), through-plane and in-plane;
 - nip: peak pressure, penetration, contact entry/exit, the conductance ratio
@@ -52,6 +53,19 @@ def coating_base(calender) -> str:
         return "bottom"
     name = f"interface_{layers[-2].name}_{layers[-1].name}"
     return f"{name}_top" if name in calender.interface_laws else name
+
+
+def layer_faces(calender, index: int) -> tuple[str, str]:
+    """Facet groups of layer `index`'s lower and upper faces (a band interface's own face on
+    the layer's side: `<band>_top` below the layer, `<band>_bottom` above it)."""
+    layers = calender.case.layers
+
+    def between(lower, upper, face):
+        name = f"interface_{layers[lower].name}_{layers[upper].name}"
+        return f"{name}_{face}" if name in calender.interface_laws else name
+    low = "bottom" if index == 0 else between(index - 1, index, "top")
+    high = "top" if index == len(layers) - 1 else between(index, index + 1, "bottom")
+    return low, high
 
 
 def calender_summary(calender) -> dict:
@@ -118,14 +132,16 @@ def exit_zone_numbers(calender, cells, profile, porosity0) -> dict:
         float(np.mean(cells[exited, 4][levels == k])) for k in np.unique(levels)]
     out["roll_side_densification_pp"] = roll_side_densification(
         through, calender.layout.configuration == "free_standing")
-    out["exit_porosity_by_layer"] = {}
-    for layer in calender.case.layers:
+    out["exit_porosity_by_layer"], out["exit_thickness_by_layer"] = {}, {}
+    X_range = (column_x.min(), column_x.max())
+    for index, layer in enumerate(calender.case.layers):
         if calender.laws[layer.name].initial_porosity > 0:
             layer_profile = profiles.exit_profile(profiles.cells(layer))
             if layer_profile is not None:
                 out["exit_porosity_by_layer"][layer.name] = float(layer_profile[1].mean())
-    thickness, elongation = profiles.exit_geometry((column_x.min(), column_x.max()),
-                                                   coating_base(calender))
+                out["exit_thickness_by_layer"][layer.name] = profiles.exit_thickness(
+                    X_range, *layer_faces(calender, index))
+    thickness, elongation = profiles.exit_geometry(X_range, coating_base(calender))
     h0 = coating.thickness
     out["exit_thickness_mm"] = thickness
     out["machine_direction_elongation"] = elongation

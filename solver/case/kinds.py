@@ -169,9 +169,9 @@ class CalenderWidthCase(LayeredCase):
     @model_validator(mode="after")
     def _web_fits(self):
         self._check_gap(self.calender)
-        if len(self.layers) > 2:
-            raise ValueError("calender_width: the web is a coating on a foil, or a free film "
-                             "(at most two layers)")
+        if len(self.layers) > 3:
+            raise ValueError("calender_width: the web is a free film, a coating on a foil, "
+                             "or a foil coated on both faces (at most three layers)")
         spec = self.width
         web = spec.coated_width + sum(spec.margins)
         for roll in ("top_roll", "bottom_roll"):

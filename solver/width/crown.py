@@ -7,7 +7,8 @@ total load F (load control), and
 
     spread(A) = sqrt( int (phi(x) - phi_mean)^2 dx / int dx )      (the lane's RMS deviation)
 
-is minimised over A in [-limit, +limit] by Brent's bounded scalar minimisation
+(a double-sided web: the root mean square of its two faces' spreads) is minimised over A in
+[-limit, +limit] by Brent's bounded scalar minimisation
 (scipy.optimize.minimize_scalar, method 'bounded'; Brent, Algorithms for Minimization without
 Derivatives, 1973). The RMS deviation is smooth in A where the peak-to-peak spread is not; both
 are reported. A thinner edge zone or a porosity profile that a smooth crown cannot follow leaves
@@ -25,6 +26,13 @@ from .response import ResponseError
 def rms_spread(x: np.ndarray, porosity: np.ndarray) -> float:
     mean = np.trapezoid(porosity, x) / np.ptp(x)
     return float(np.sqrt(np.trapezoid((porosity - mean) ** 2, x) / np.ptp(x)))
+
+
+def faces_spread(x: np.ndarray, values: dict) -> float:
+    """The RMS spread of the exit porosity, over both faces of a double-sided web."""
+    faces = [values[name] for name in ("exit_porosity", "bottom_exit_porosity")
+             if name in values]
+    return float(np.sqrt(np.mean([rms_spread(x, phi) ** 2 for phi in faces])))
 
 
 def crown_vector(model, shape: str, amplitude: float) -> np.ndarray:
@@ -49,7 +57,7 @@ def optimise_crown(model, total_load: float, shape: str, limit: float,
             solution = model.solve(total_load=total_load, tolerance=tolerance)
         except (WidthSolveError, ResponseError):
             return 1.0                                   # outside the table: a poor crown
-        value = rms_spread(model.web.x, solution.values["exit_porosity"])
+        value = faces_spread(model.web.x, solution.values)
         evaluations.append((float(amplitude), value))
         return value
 
@@ -63,9 +71,14 @@ def optimise_crown(model, total_load: float, shape: str, limit: float,
         model.crown = own
     porosity = solution.values["exit_porosity"]
     at_limit = abs(abs(best) - limit) < 1e-3 * limit
+    faces = {}
+    if "bottom_exit_porosity" in solution.values:          # a double-sided web
+        bottom = solution.values["bottom_exit_porosity"]
+        faces = {"bottom_exit_porosity_rms_spread": rms_spread(model.web.x, bottom),
+                 "bottom_exit_porosity_spread_pp": float(100 * np.ptp(bottom))}
     return {"shape": shape, "amplitude_on_diameter_mm": best, "total_load_N": total_load,
             "exit_porosity_rms_spread": rms_spread(model.web.x, porosity),
-            "exit_porosity_spread_pp": float(100 * np.ptp(porosity)),
+            "exit_porosity_spread_pp": float(100 * np.ptp(porosity)), **faces,
             "line_load_spread_N_per_mm": float(np.ptp(solution.q)),
             "at_limit": at_limit, "evaluations": len(evaluations),
             "solution": solution}

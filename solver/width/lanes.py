@@ -9,7 +9,8 @@ machine-direction strain is eps(x) = eps0 + kappa x, and each strip carries the 
 per unit width N(x) = EA(x) (eps(x) - eps_n(x)), eps_n = lambda - 1 (N/mm), with
 
     EA(x) = E_f t_f + E_c(phi) h_exit           (foil + the calendered coating, uniaxial;
-                                                 E_c = the coating card's E at the exit porosity)
+                                                 E_c = the coating card's E at the exit porosity;
+                                                 a double-sided web adds its bottom coating)
 
 Equilibrium: int N dx = T (the front tension, MPa, times the web's exit cross-section) and, for a
 free web, int N x dx = 0. In the line the web is guided and held straight (kappa = 0): that is
@@ -42,12 +43,30 @@ K_ONE_EDGE_FREE = 0.425           # Timoshenko & Gere 1961, sect. 9.3
 
 @dataclass
 class Strip:
-    """A part of the web across its width: x (mm), the free stretch strain eps_n, the foil and
-    coating thickness and moduli at each x."""
+    """A part of the web across its width: x (mm), the free stretch strain eps_n, the coating
+    thickness and modulus at each x (the foil's are the web's), and those of a double-sided
+    web's coating under the foil (None: single-sided)."""
     x: np.ndarray
     strain: np.ndarray
     coating_thickness: np.ndarray
     coating_modulus: np.ndarray
+    bottom_thickness: np.ndarray | None = None
+    bottom_modulus: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.bottom_thickness is None:
+            self.bottom_thickness = np.zeros_like(self.coating_thickness)
+            self.bottom_modulus = np.zeros_like(self.coating_thickness)
+
+    @property
+    def EA(self) -> np.ndarray:
+        """Axial stiffness of the coatings per unit width (N/mm), the foil's not included."""
+        return self.coating_modulus * self.coating_thickness + \
+            self.bottom_modulus * self.bottom_thickness
+
+    @property
+    def coatings_thickness(self) -> np.ndarray:
+        return self.coating_thickness + self.bottom_thickness
 
 
 def plate_stiffness(layers) -> float:
@@ -70,8 +89,8 @@ def membrane_state(strips: list[Strip], foil: tuple[float, float, float], coatin
     """The held-straight web: strain, membrane force, foil stress per strip; the free camber;
     and the wrinkling check of every compressed zone. foil = (E_f, nu_f, t_f)."""
     E_f, nu_f, t_f = foil
-    EA = [E_f * t_f + s.coating_modulus * s.coating_thickness for s in strips]
-    area = sum(integrate(s.x, t_f + s.coating_thickness) for s in strips)
+    EA = [E_f * t_f + s.EA for s in strips]
+    area = sum(integrate(s.x, t_f + s.coatings_thickness) for s in strips)
     force = tension * area
     M0, M1, M2 = (sum(integrate(s.x, ea * s.x ** p) for s, ea in zip(strips, EA))
                   for p in (0, 1, 2))
@@ -86,10 +105,12 @@ def membrane_state(strips: list[Strip], foil: tuple[float, float, float], coatin
     out = []
     for s, ea in zip(strips, EA):
         N = ea * (eps0_straight - s.strain)
-        D = np.array([plate_stiffness([(E_f, nu_f, t_f), (Ec, coating_nu, h)])
-                      for Ec, h in zip(s.coating_modulus, s.coating_thickness)])
+        D = np.array([plate_stiffness([(Eb, coating_nu, hb), (E_f, nu_f, t_f),
+                                       (Ec, coating_nu, h)])
+                      for Eb, hb, Ec, h in zip(s.bottom_modulus, s.bottom_thickness,
+                                               s.coating_modulus, s.coating_thickness)])
         out.append({"x": s.x, "membrane_force": N, "foil_stress": E_f * (eps0_straight - s.strain),
-                    "bending_stiffness": D, "thickness": t_f + s.coating_thickness})
+                    "bending_stiffness": D, "thickness": t_f + s.coatings_thickness})
     return {"strain": float(eps0_straight), "camber_curvature_per_mm": float(kappa),
             "strips": out, "zones": compressed_zones(out)}
 

@@ -65,17 +65,22 @@ def roll_geometry(spec, diameter: float, crown=None) -> RollGeometry:
 @dataclass
 class Web:
     """The web across the width: lane cross-sections x (mm from the face centre) with their
-    entry coating thickness h and porosity phi0, the foil under them, and the margins."""
+    entry coating thickness h and porosity phi0, the foil under them, and the margins.
+
+    A double-sided web (`bottom_ratio` > 0) has a second coating under the foil, of thickness
+    bottom_ratio x h at every x (the two faces share the cross-web profile, scaled to their
+    nominal thicknesses) and the same entry porosity."""
     x: np.ndarray
     thickness: np.ndarray
     porosity: np.ndarray
     foil_thickness: float
     left_edge: float
     right_edge: float
+    bottom_ratio: float = 0.0
 
     @classmethod
     def from_spec(cls, spec, coating_thickness: float, coating_porosity: float,
-                  foil_thickness: float) -> "Web":
+                  foil_thickness: float, bottom_ratio: float = 0.0) -> "Web":
         lane = np.linspace(-0.5, 0.5, spec.points) * spec.coated_width
         profile = {}
         for name, table, default in (("h", spec.coating_thickness, coating_thickness),
@@ -85,11 +90,16 @@ class Web:
                 else np.full(lane.shape, default)
         x = lane + spec.lane_offset
         return cls(x, profile["h"], profile["phi"], foil_thickness,
-                   x[0] - spec.margins[0], x[-1] + spec.margins[1])
+                   x[0] - spec.margins[0], x[-1] + spec.margins[1], bottom_ratio)
+
+    @property
+    def bottom_thickness(self) -> np.ndarray:
+        """Entry thickness of the coating under the foil (zero for a single-sided web)."""
+        return self.bottom_ratio * self.thickness
 
     @property
     def entry_thickness(self) -> np.ndarray:
-        return self.foil_thickness + self.thickness
+        return self.foil_thickness + self.thickness + self.bottom_thickness
 
 
 @dataclass

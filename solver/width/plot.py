@@ -19,6 +19,10 @@ def plot_profile(scenario, path):
     axes[1].set_ylabel("roll gap (µm)")
     axes[2].plot(x[lane], rows[lane, 6], color="tab:red", label="exit")
     axes[2].plot(x[lane], rows[lane, 4], color="tab:red", ls=":", label="entry")
+    if scenario.bottom_coating is not None:       # a double-sided web: the face under the foil
+        column = scenario.profile_columns.index("bottom_exit_porosity")
+        axes[2].plot(x[lane], rows[lane, column], color="tab:orange", ls="--",
+                     label=f"exit, {scenario.bottom_coating.name} (under the foil)")
     axes[2].set_ylabel("porosity (-)")
     axes[2].legend(loc="best")
     axes[3].plot(x, rows[:, 8], color="tab:purple")

@@ -7,7 +7,9 @@ gap control) with that web and gap. The width model needs them at every x and ev
 so they are tabulated once:
 
 * the table's axes are the thickness reduction delta = t_web - g (mm; t_web = the other layers +
-  h), the coating thickness h and the initial porosity phi0;
+  h), the coating thickness h and the initial porosity phi0; a double-sided web's coating under
+  the foil keeps its nominal ratio to h and the same phi0 (t_web = foil + (1 + ratio) h), and its
+  exit thickness and porosity are tabulated too (BOTTOM_QUANTITIES);
 * every (delta_i > 0, h_j, phi_k) node is one 2D run; delta = 0 is the untouched web, exact
   without a run (q = 0, exit thickness h, porosity phi0, elongation 1), and a gap wider than the
   web (delta < 0) is the same untouched web;
@@ -37,6 +39,14 @@ from scipy.interpolate import PchipInterpolator
 
 QUANTITIES = ("line_load_N_per_mm", "exit_thickness_mm", "exit_porosity",
               "machine_direction_elongation")
+#: a double-sided web's coating under the foil (its own faces), as the 2D run reports it
+BOTTOM_QUANTITIES = ("bottom_exit_thickness_mm", "bottom_exit_porosity")
+
+
+def double_sided(case) -> bool:
+    """A web of three layers: coating | foil | coating (the width model's only three-layer
+    web; the scenario checks that both coatings are porous)."""
+    return len(case.layers) == 3
 
 
 class ResponseError(ValueError):
@@ -89,6 +99,10 @@ def run_nip(case, comm, log) -> dict:
     calender.run()
     summary = calender.summary()
     out = {key: float(summary[key]) for key in QUANTITIES}
+    if double_sided(case):
+        bottom = case.layers[0].name
+        out["bottom_exit_thickness_mm"] = float(summary["exit_thickness_by_layer"][bottom])
+        out["bottom_exit_porosity"] = float(summary["exit_porosity_by_layer"][bottom])
     out["gap_mm"] = float(summary["gap_mm"])
     out["exit_mass_balance_error"] = float(summary["exit_mass_balance_error"])
     return out
@@ -120,7 +134,8 @@ def cached_run(case, cache: Path, comm, log) -> tuple[dict, bool]:
 @dataclass
 class NipResponse:
     """The tabulated nip: values[name] has shape (len(thicknesses), len(porosities),
-    1 + len(reductions)); the first reduction column is the untouched web (delta = 0)."""
+    1 + len(reductions)); the first reduction column is the untouched web (delta = 0). The
+    names are QUANTITIES, and BOTTOM_QUANTITIES for a double-sided web."""
     reductions: np.ndarray
     thicknesses: np.ndarray
     porosities: np.ndarray
@@ -158,10 +173,12 @@ class NipResponse:
         t = np.clip((value - axis[left]) / (axis[left + 1] - axis[left]), 0.0, 1.0)
         return left, t
 
-    def evaluate(self, reduction, thickness, porosity, names=QUANTITIES,
+    def evaluate(self, reduction, thickness, porosity, names=None,
                  derivative: bool = False) -> dict:
-        """Each quantity at the cross-sections (arrays); with derivative=True also
-        d(line load)/d(reduction) (N/mm per mm) as 'dq_dreduction'."""
+        """Each quantity (`names`, default: all of the table's) at the cross-sections
+        (arrays); with derivative=True also d(line load)/d(reduction) (N/mm per mm) as
+        'dq_dreduction'."""
+        names = tuple(self.values) if names is None else names
         delta = np.asarray(reduction, dtype=float)
         if np.any(delta > self.reductions[-1] * (1 + 1e-9)):
             raise ResponseError(f"a thickness reduction of {delta.max() * 1e3:.3f} um is "
@@ -203,8 +220,9 @@ def base_data(case) -> dict:
 
 
 def nip_case(data: dict, coating: int, thickness: float, porosity: float, gap: float,
-             overrides: list[str]):
-    """The 2D case of one table node."""
+             overrides: list[str], bottom_ratio: float = 0.0):
+    """The 2D case of one table node (a double-sided web, bottom_ratio > 0: its coating under
+    the foil, layer 0, bottom_ratio x as thick, at the same porosity)."""
     import copy
 
     from ..case import apply_override, validate_case
@@ -212,6 +230,9 @@ def nip_case(data: dict, coating: int, thickness: float, porosity: float, gap: f
     run = copy.deepcopy(data)
     run["layers"][coating]["thickness"] = thickness
     run["layers"][coating]["initial_porosity"] = porosity
+    if bottom_ratio > 0.0:
+        run["layers"][0]["thickness"] = bottom_ratio * thickness
+        run["layers"][0]["initial_porosity"] = porosity
     run["calender"]["gap"] = gap
     for assignment in overrides:
         apply_override(run, assignment)
@@ -227,7 +248,10 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
 
     data = base_data(case)
     coating = len(case.layers) - 1                    # the roll-side porous layer on top
-    base = sum(layer.thickness for layer in case.layers[:-1])
+    ratio = case.layers[0].thickness / case.layers[-1].thickness if double_sided(case) else 0.0
+    base = case.layers[1].thickness if double_sided(case) else \
+        sum(layer.thickness for layer in case.layers[:-1])        # the foil (or nothing)
+    quantities = QUANTITIES + (BOTTOM_QUANTITIES if ratio else ())
     overrides = list(case.width.response_overrides)
     cache = Path(cache) if cache is not None else default_cache()
     axes = [np.asarray(sorted(grid[name]), float) for name in
@@ -247,11 +271,12 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
         for n, (j, k, i) in enumerate(nodes):
             if n % groups == group:
                 h, phi = float(thicknesses[j]), float(porosities[k])
-                run = nip_case(data, coating, h, phi, float(base + h - reductions[i]),
-                               overrides)
+                run = nip_case(data, coating, h, phi,
+                               float(base + (1.0 + ratio) * h - reductions[i]), overrides,
+                               ratio)
                 result, hit = cached_run(run, cache, sub,
                                          log if groups == 1 else (lambda *a: None))
-                mine[n] = ({name: result[name] for name in QUANTITIES}, hit)
+                mine[n] = ({name: result[name] for name in quantities}, hit)
     except Exception as error:        # noqa: BLE001 (re-raised below, after the others know)
         failure = error
     finally:
@@ -267,12 +292,13 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
     for part in comm.allgather(mine if comm.rank % per_run == 0 else {}):
         results.update(part)
     values = {name: np.zeros((len(thicknesses), len(porosities), 1 + len(reductions)))
-              for name in QUANTITIES}
+              for name in quantities}
     for j, h in enumerate(thicknesses):
         for k, phi in enumerate(porosities):
             untouched = {"line_load_N_per_mm": 0.0, "exit_thickness_mm": h,
-                         "exit_porosity": phi, "machine_direction_elongation": 1.0}
-            for name in QUANTITIES:
+                         "exit_porosity": phi, "machine_direction_elongation": 1.0,
+                         "bottom_exit_thickness_mm": ratio * h, "bottom_exit_porosity": phi}
+            for name in quantities:
                 values[name][j, k, 0] = untouched[name]
     reused = 0
     for n, (j, k, i) in enumerate(nodes):
@@ -282,7 +308,7 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
             f"{porosities[k]:.4f}, reduction {reductions[i] * 1e3:.2f} um -> q "
             f"{result['line_load_N_per_mm']:.3f} N/mm, exit porosity "
             f"{result['exit_porosity']:.5f}{' (cached)' if hit else ''}")
-        for name in QUANTITIES:
+        for name in quantities:
             values[name][j, k, i + 1] = result[name]
     log(f"  nip response: {len(nodes)} 2D runs in {groups} group(s) of {per_run} rank(s), "
         f"{reused} from the cache {cache}")

@@ -19,16 +19,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..case import layer_laws
+from ..case import CaseError, layer_laws
 from .crown import optimise_crown, rms_spread
 from .lanes import Strip, membrane_state
 from .model import Web, WidthModel, roll_geometry
-from .response import build_response
+from .response import build_response, double_sided
 
 PROFILE_COLUMNS = ("x_mm", "line_load_N_per_mm", "gap_mm", "entry_coating_thickness_mm",
                    "entry_porosity", "exit_thickness_mm", "exit_porosity",
                    "machine_direction_elongation", "foil_stress_MPa",
                    "membrane_force_N_per_mm")
+#: a double-sided web's coating under the foil: more columns of width_profile.csv
+BOTTOM_COLUMNS = ("bottom_entry_coating_thickness_mm", "bottom_exit_thickness_mm",
+                  "bottom_exit_porosity")
 
 
 def coating_modulus(law, initial_porosity, porosity) -> np.ndarray:
@@ -47,14 +50,34 @@ class CalenderWidth:
         self.case, self.comm, self.log = case, comm, log
         self.spec, self.records, self.on_step = case.width, [], None
         self.laws = layer_laws(case.layers)
-        self.coating = case.layers[-1]
-        self.foil = case.layers[0] if len(case.layers) == 2 else None
-        law = self.laws[self.coating.name]
-        porosity = self.coating.initial_porosity
-        self.initial_porosity = porosity if porosity is not None else law.initial_porosity
+        layers = case.layers
+        self.coating = layers[-1]
+        self.bottom_coating = layers[0] if double_sided(case) else None
+        self.foil = layers[-2] if len(layers) > 1 else None
+        self.initial_porosity = self._entry_porosity(self.coating)
+        ratio = 0.0
+        if self.bottom_coating is not None:
+            if self._entry_porosity(self.bottom_coating) != self.initial_porosity:
+                raise CaseError(
+                    f"calender_width: the double-sided web's coatings enter at different "
+                    f"porosities ({self.bottom_coating.name} "
+                    f"{self._entry_porosity(self.bottom_coating)}, {self.coating.name} "
+                    f"{self.initial_porosity}); the width model gives both faces one entry "
+                    f"porosity (set layers.*.initial_porosity alike)")
+            ratio = self.bottom_coating.thickness / self.coating.thickness
         self.web = Web.from_spec(self.spec, self.coating.thickness, self.initial_porosity,
-                                 self.foil.thickness if self.foil else 0.0)
+                                 self.foil.thickness if self.foil else 0.0, ratio)
         self.crown_result = None
+
+    def _entry_porosity(self, layer) -> float:
+        law = self.laws[layer.name]
+        porosity = layer.initial_porosity
+        porosity = porosity if porosity is not None else law.initial_porosity
+        if not porosity > 0:
+            raise CaseError(f"calender_width: layer '{layer.name}' ({layer.material}) is not "
+                            f"porous; the web is a porous coating on a foil (one face or "
+                            f"both), or a porous film")
+        return float(porosity)
 
     def grid(self) -> dict:
         spec, web = self.spec, self.web
@@ -94,8 +117,13 @@ class CalenderWidth:
         values, web = self.solution.values, self.web
         law = self.laws[self.coating.name]
         modulus = coating_modulus(law, web.porosity, values["exit_porosity"])
+        bottom = ()
+        if self.bottom_coating is not None:
+            bottom = (values["bottom_exit_thickness_mm"], coating_modulus(
+                self.laws[self.bottom_coating.name], web.porosity,
+                values["bottom_exit_porosity"]))
         strips = {"lane": Strip(web.x, values["machine_direction_elongation"] - 1.0,
-                                values["exit_thickness_mm"], modulus)}
+                                values["exit_thickness_mm"], modulus, *bottom)}
         for side, edge, far in (("left", web.x[0], web.left_edge),
                                 ("right", web.x[-1], web.right_edge)):
             if abs(far - edge) > 0:      # the bare foil: untouched, stretch 1, no coating
@@ -119,22 +147,33 @@ class CalenderWidth:
         from .summary import width_summary
         return width_summary(self)
 
+    @property
+    def profile_columns(self) -> tuple[str, ...]:
+        return PROFILE_COLUMNS + (BOTTOM_COLUMNS if self.bottom_coating is not None else ())
+
     def profile_rows(self) -> list[list[float]]:
-        """One row per cross-section across the whole web (margins included)."""
+        """One row per cross-section across the whole web (margins included), in the order
+        of `profile_columns`."""
         values, web, rows = self.solution.values, self.web, []
+        two_faces = self.bottom_coating is not None
         for name, strip in zip(self.strip_names, self.membrane["strips"]):
             if name != "lane":                    # the edge point is in both: a jump in x
                 x_gap, gap = self.margins[name]
                 gaps = np.interp(strip["x"], x_gap, gap)
-                rows += [[x, 0.0, g, 0.0, float("nan"), 0.0, float("nan"), 1.0, s, n]
+                bare = [0.0, 0.0, float("nan")] if two_faces else []
+                rows += [[x, 0.0, g, 0.0, float("nan"), 0.0, float("nan"), 1.0, s, n, *bare]
                          for x, g, s, n in zip(strip["x"], gaps, strip["foil_stress"],
                                                strip["membrane_force"])]
                 continue
-            rows += [[x, self.solution.q[i], self.solution.gap[i], web.thickness[i],
-                      web.porosity[i], values["exit_thickness_mm"][i],
-                      values["exit_porosity"][i], values["machine_direction_elongation"][i],
-                      strip["foil_stress"][i], strip["membrane_force"][i]]
-                     for i, x in enumerate(web.x)]
+            for i, x in enumerate(web.x):
+                rows.append([x, self.solution.q[i], self.solution.gap[i], web.thickness[i],
+                             web.porosity[i], values["exit_thickness_mm"][i],
+                             values["exit_porosity"][i],
+                             values["machine_direction_elongation"][i],
+                             strip["foil_stress"][i], strip["membrane_force"][i]])
+                if two_faces:
+                    rows[-1] += [web.bottom_thickness[i], values["bottom_exit_thickness_mm"][i],
+                                 values["bottom_exit_porosity"][i]]
         return rows
 
     def final_outputs(self, folder):
@@ -143,7 +182,7 @@ class CalenderWidth:
         folder = Path(folder)
         with open(folder / "width_profile.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(PROFILE_COLUMNS)
+            writer.writerow(self.profile_columns)
             writer.writerows([[f"{v:.9g}" for v in row] for row in self.profile_rows()])
         with open(folder / "roll_deflection.csv", "w", newline="") as handle:
             writer = csv.writer(handle)

@@ -22,6 +22,24 @@ def _roll(model, index, forces, deflection) -> dict:
                 [model.web.x[len(model.web.x) // 2]]))[0])}
 
 
+def bottom_coating_numbers(scenario, lane_width, middle, edges) -> dict:
+    """A double-sided web: its coating under the foil across the lane, and the whole web (the
+    foil counted at its entry thickness)."""
+    values, x = scenario.solution.values, scenario.web.x
+    porosity = values["bottom_exit_porosity"]
+    thickness = values["bottom_exit_thickness_mm"]
+    web = scenario.web.foil_thickness + values["exit_thickness_mm"] + thickness
+    return {"double_sided": True, "bottom_coating": scenario.bottom_coating.name,
+            "bottom_exit_thickness_mean_mm": float(np.trapezoid(thickness, x) / lane_width),
+            "bottom_exit_porosity_mean": float(np.trapezoid(porosity, x) / lane_width),
+            "bottom_exit_porosity_lane_centre": float(porosity[middle]),
+            "bottom_exit_porosity_lane_edges": [float(porosity[i]) for i in edges],
+            "bottom_exit_porosity_spread_pp": float(100 * np.ptp(porosity)),
+            "exit_web_thickness_mean_mm": float(np.trapezoid(web, x) / lane_width),
+            "exit_web_thickness_min_mm": float(web.min()),
+            "exit_web_thickness_max_mm": float(web.max())}
+
+
 def width_summary(scenario) -> dict:
     model, solution, web = scenario.model, scenario.solution, scenario.web
     values, q, gap = solution.values, solution.q, solution.gap
@@ -84,6 +102,8 @@ def width_summary(scenario) -> dict:
             "line_load_N_per_mm": scenario.response.values["line_load_N_per_mm"].tolist()},
         "wall_time_s": getattr(scenario, "wall_time", None), "mpi_ranks": scenario.comm.size,
     }
+    if scenario.bottom_coating is not None:
+        out.update(bottom_coating_numbers(scenario, lane_width, middle, edges))
     if foil.max() > 0 and scenario.foil is not None:
         yield_stress = getattr(scenario.laws[scenario.foil.name], "yield_stress", None)
         if yield_stress is not None:
