@@ -20,7 +20,9 @@ Physical groups, found by name: one per layer; `top` and `bottom` (every face a 
 touch, the bare foil's faces in the margin included), `left`, `right` (the web's inlet and
 outlet ends), `front` (z = 0), `back` (z = lane + edge + margin: the web's edge, or the
 lane's other symmetry plane), `coating_edge` (the coating's end face, where a margin follows)
-and `interface_<lower>_<upper>` where both layers exist. The edge zone is tapered after the
+and `interface_<lower>_<upper>` where both layers exist. A bead (`edge_crest` < 1) rises (or
+falls) to `edge_thickness` at its crest inside the edge zone, where a node column lies, and
+from there to `edge_end_thickness` at the end face. The edge zone is tapered after the
 mesh is made: the nodes of an edge layer move towards its foil face in proportion to the
 local thickness h(z) (bounding boxes, and hence the groups, are taken before). Lengths in mm.
 """
@@ -43,9 +45,11 @@ class WidthZones:
     elements_lane: int
     edge: float = 0.0
     elements_edge: int = 0
-    edge_thickness: float = 1.0   # coating thickness at the end of the edge / nominal (-)
+    edge_thickness: float = 1.0   # coating thickness at the crest of the edge / nominal (-)
     margin: float = 0.0
     elements_margin: int = 0
+    edge_crest: float = 1.0       # where the edge peaks (or bottoms), a fraction of the edge
+    edge_end_thickness: float | None = None   # at the coating's end face (None: the crest's)
 
     @property
     def coated(self) -> float:
@@ -56,13 +60,23 @@ class WidthZones:
     def total(self) -> float:
         return self.lane + self.edge + self.margin
 
+    @property
+    def end_thickness(self) -> float:
+        """Coating thickness at its end face / nominal (-)."""
+        return self.edge_thickness if self.edge_end_thickness is None else \
+            self.edge_end_thickness
+
     def thickness_factor(self, z):
         """Coating thickness / nominal at z: 1 on the lane, changing linearly to
-        `edge_thickness` across the edge zone (below 1 a thinning edge, above 1 a heavy one)."""
+        `edge_thickness` at the crest (below 1 a thinning edge, above 1 a heavy one), a
+        fraction `edge_crest` of the way across the edge zone, and from there linearly to
+        `end_thickness` at the coating's end face (a bead whose crest lies inside the edge
+        zone; with the crest at the end face, 1, the profile is one straight line)."""
         if self.edge <= 0.0:
             return np.ones_like(z)
-        t = np.clip((z - self.lane) / self.edge, 0.0, 1.0)
-        return 1.0 - (1.0 - self.edge_thickness) * t
+        crest = self.lane + self.edge_crest * self.edge
+        return np.interp(z, [self.lane, crest, self.coated],
+                         [1.0, self.edge_thickness, self.end_thickness])
 
 
 def build_nip_slab(layers: list[Layer], segments: list[tuple[float, int]], zones: WidthZones,
@@ -111,7 +125,12 @@ def _extrude_width(geo, sections, zones: WidthZones, edge_layers) -> list:
                                       (zones.margin, zones.elements_margin, "margin")):
             if width <= 0.0 or (zone == "margin" and layer.name in edge_layers):
                 continue
-            out = geo.extrude([face], 0.0, 0.0, width, [elements], recombine=True)
+            if zone == "edge" and zones.edge_crest < 1.0:     # a node column on the crest
+                inside = min(max(round(zones.edge_crest * elements), 1), elements - 1)
+                counts, heights = [inside, elements - inside], [zones.edge_crest, 1.0]
+            else:
+                counts, heights = [elements], []
+            out = geo.extrude([face], 0.0, 0.0, width, counts, heights, recombine=True)
             face = out[0]
             volumes.append((layer, out[1][1]))
     return volumes

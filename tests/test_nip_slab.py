@@ -54,31 +54,63 @@ def _measure(mesh_data, name, facet=False):
     return mesh.comm.allreduce(fem.assemble_scalar(form))
 
 
-@pytest.mark.parametrize("edge_thickness", [0.5, 1.25], ids=["thinning", "heavy-edge"])
-def test_slab_mesh_has_the_drawn_volumes_and_faces(edge_thickness):
+@pytest.mark.parametrize("edge_thickness, crest, end", [(0.5, 1.0, None), (1.25, 1.0, None),
+                                                        (1.3, 0.3, 0.6)],
+                         ids=["thinning", "heavy-edge", "bead"])
+def test_slab_mesh_has_the_drawn_volumes_and_faces(edge_thickness, crest, end):
+    """The bead's crest lies 0.3 of the way across an edge zone of 3 elements (between the
+    element columns: the mesh puts one there), 1.3 x the nominal, and it falls to 0.6 at the
+    end face; its volumes and faces are those of the piecewise-linear profile."""
     length, h_foil, h_coat = 2.0, 0.015, 0.08
-    zones = WidthZones(lane=0.3, elements_lane=2, edge=0.2, elements_edge=2,
-                       edge_thickness=edge_thickness, margin=0.25, elements_margin=2)
+    zones = WidthZones(lane=0.3, elements_lane=2, edge=0.2, elements_edge=3,
+                       edge_thickness=edge_thickness, margin=0.25, elements_margin=2,
+                       edge_crest=crest, edge_end_thickness=end)
     data = build_nip_slab([Layer("foil", h_foil, 1), Layer("coating", h_coat, 2)],
                           [(0.5, 2), (1.5, 5)], zones, {"coating"}, comm=MPI.COMM_WORLD)
-    coated_area = zones.lane + zones.edge * (1 + zones.edge_thickness) / 2
+    rise, fall = crest * zones.edge, (1 - crest) * zones.edge      # widths either side
+    end = zones.end_thickness
+    coated_area = zones.lane + rise * (1 + edge_thickness) / 2 + fall * (edge_thickness + end) / 2
     expected = {
         "coating": length * h_coat * coated_area,
         "foil": length * h_foil * zones.total,
     }
     for name, value in expected.items():
         assert _measure(data, name) == pytest.approx(value, rel=1e-12), name
-    drop = h_coat * (1 - zones.edge_thickness)
+    top = zones.lane + np.hypot(rise, h_coat * (1 - edge_thickness)) + \
+        np.hypot(fall, h_coat * (edge_thickness - end)) + zones.margin
     faces = {
         "front": length * (h_foil + h_coat),
         "back": length * h_foil,
-        "coating_edge": length * h_coat * zones.edge_thickness,
+        "coating_edge": length * h_coat * end,
         "bottom": length * zones.total,
-        "top": length * (zones.lane + np.hypot(zones.edge, drop) + zones.margin),
+        "top": length * top,
         "left": h_foil * zones.total + h_coat * coated_area,
     }
     for name, value in faces.items():
         assert _measure(data, name, facet=True) == pytest.approx(value, rel=1e-12), name
+
+
+def test_a_bead_is_drawn_from_its_crest_and_end_thickness():
+    """A bead's case needs its end-face thickness and elements either side of the crest (one
+    message each); its rim, the thickest point, is what the rolls first touch: a dip to 0.8
+    at the crest rising to 1.2 at the end face stands 0.2 h proud, a crest of 1.3 falling to
+    0.6 stands 0.3 h proud (1e-15 mm)."""
+    from nipstack.calender.slab import heavy_edge_heights
+    from nipstack.case import CaseError
+
+    bead = ["geometry.edge_crest=0.5"]
+    for extra, words in ((bead, "edge_end_thickness"),
+                         (bead + ["geometry.edge_end_thickness=1.0", "geometry.elements_edge=1"],
+                          "elements_edge >= 2"),
+                         (["geometry.edge_end_thickness=0.7"], "with edge_crest = 1")):
+        with pytest.raises(CaseError, match=words):
+            load_case(EDGE_CASE, extra)
+    h = load_case(EDGE_CASE).layers[-1].thickness
+    for crest, end, rim in ((0.8, 1.2, 0.2), (1.3, 0.6, 0.3)):
+        case = load_case(EDGE_CASE, bead + [f"geometry.edge_thickness={crest}",
+                                            f"geometry.edge_end_thickness={end}"])
+        below, above = heavy_edge_heights(case, "single_sided")
+        assert below == 0.0 and above == pytest.approx(rim * h, abs=1e-15)
 
 
 def _run(path, overrides):

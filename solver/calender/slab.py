@@ -24,7 +24,8 @@ from ..meshes.partition import law_costs
 def width_zones(geometry) -> WidthZones:
     return WidthZones(geometry.lane_width, geometry.elements_lane, geometry.edge_width,
                       geometry.elements_edge, geometry.edge_thickness, geometry.margin_width,
-                      geometry.elements_margin)
+                      geometry.elements_margin, geometry.edge_crest,
+                      geometry.edge_end_thickness)
 
 
 def edge_layers(case, configuration: str) -> set[str]:
@@ -40,13 +41,15 @@ def edge_layers(case, configuration: str) -> set[str]:
 
 
 def heavy_edge_heights(case, configuration: str) -> tuple[float, float]:
-    """How far a heavy edge (`geometry.edge_thickness` > 1) stands out of the web's nominal
-    faces, (below the bottom face, above the top face), mm; (0, 0) in 2D or for a thinning
-    edge. The rolls first touch the web there."""
+    """How far a heavy edge or bead (its thickest point, `geometry.edge_thickness` or
+    `edge_end_thickness`, above 1) stands out of the web's nominal faces, (below the bottom
+    face, above the top face), mm; (0, 0) in 2D or for a thinning edge. The rolls first touch
+    the web there."""
     geometry = case.geometry
-    if geometry.dimension == 2 or geometry.edge_width <= 0.0 or geometry.edge_thickness <= 1.0:
+    zones = width_zones(geometry)
+    rise = max(zones.edge_thickness, zones.end_thickness) - 1.0
+    if geometry.dimension == 2 or geometry.edge_width <= 0.0 or rise <= 0.0:
         return 0.0, 0.0
-    rise = geometry.edge_thickness - 1.0
     names = edge_layers(case, configuration)
     above = rise * case.layers[-1].thickness if case.layers[-1].name in names else 0.0
     below = rise * case.layers[0].thickness if (len(case.layers) > 1

@@ -123,10 +123,20 @@ class NipGeometry(StrictModel):
     elements_edge: int = Field(2, ge=1, le=10000, description="3D: elements across the edge "
                                "zone.")
     edge_thickness: float = Field(0.5, gt=0, le=2, description="3D: coating thickness at the "
-                                  "outer end of the edge zone, a fraction of the nominal (-): "
-                                  "below 1 the coating thins across the edge zone, above 1 it "
-                                  "thickens (a heavy edge, its rim at the coating's end; the "
-                                  "rolls first touch the rim).")
+                                  "outer end of the edge zone (or at the crest, see "
+                                  "edge_crest), a fraction of the nominal (-): below 1 the "
+                                  "coating thins across the edge zone, above 1 it thickens (a "
+                                  "heavy edge, its rim at the coating's end; the rolls first "
+                                  "touch the rim).")
+    edge_crest: float = Field(1.0, gt=0, le=1, description="3D: where across the edge zone "
+                              "the coating reaches edge_thickness, a fraction of the zone from "
+                              "the lane (-): 1 = at the coating's end face (a straight taper "
+                              "or rim); below 1 a bead whose crest lies inside the edge zone, "
+                              "falling from there to edge_end_thickness at the end face (a "
+                              "node column is put on the crest).")
+    edge_end_thickness: float | None = Field(None, gt=0, le=2, description="3D, with "
+                                             "edge_crest < 1: the coating's thickness at its "
+                                             "end face, a fraction of the nominal (-).")
     margin_width: float = Field(0.0, ge=0, le=MAX_LENGTH, description="3D: bare foil beyond "
                                 "the coating's edge, mm (0: none).")
     elements_margin: int = Field(2, ge=1, le=10000, description="3D: elements across the "
@@ -144,4 +154,16 @@ class NipGeometry(StrictModel):
             if set_3d:
                 raise ValueError(f"geometry: {', '.join(set_3d)} describe a 3D slab; set "
                                  f"geometry.dimension = 3")
+        if self.edge_crest < 1.0:
+            if self.edge_end_thickness is None:
+                raise ValueError("geometry.edge_crest < 1 puts the crest inside the edge zone: "
+                                 "give geometry.edge_end_thickness, the coating's thickness at "
+                                 "its end face (a fraction of the nominal)")
+            if self.elements_edge < 2:
+                raise ValueError("geometry.edge_crest < 1 needs geometry.elements_edge >= 2 "
+                                 "(elements on both sides of the crest)")
+        elif self.edge_end_thickness is not None and \
+                self.edge_end_thickness != self.edge_thickness:
+            raise ValueError("geometry.edge_end_thickness: with edge_crest = 1 the crest is the "
+                             "end face, whose thickness is geometry.edge_thickness")
         return self
