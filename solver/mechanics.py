@@ -85,14 +85,24 @@ ITERATIVE = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
 ITERATIVE_MIN_DOFS = 300_000
 
 
-def default_linear_solver(ranks: int, dofs: int) -> dict:
+#: MUMPS's fill-reducing ordering (ICNTL(7)) by dimension. Measured with one MUMPS
+#: factorisation and solve of linear elasticity on Q1 meshes (PETSc default METIS = 5 against
+#: approximate minimum fill AMF = 2): in 2D AMF is 5-13 % faster (20k dofs 34.8 -> 30.4 ms, 94k
+#: dofs 295 -> 271 ms, a thin 42k-dof strip 80 -> 74 ms) and its analysis 35-40 % faster; in 3D
+#: METIS is (hexahedra, 35k dofs: 314 against 388 ms; 69k dofs: 2.48 against 3.07 s).
+MUMPS_ORDERING = {2: "2", 3: "5"}
+
+
+def default_linear_solver(ranks: int, dofs: int, dimension: int = 2) -> dict:
     """PETSc options of the Newton linear solve when the case gives none."""
     if dofs >= ITERATIVE_MIN_DOFS:
         return dict(ITERATIVE)
+    ordering = MUMPS_ORDERING[dimension]
     if ranks > 1 and dofs <= REDUNDANT_LU_MAX_DOFS:
         return {"ksp_type": "preonly", "pc_type": "redundant", "redundant_pc_type": "lu",
-                "redundant_pc_factor_mat_solver_type": "mumps"}
-    return dict(DISTRIBUTED_LU)
+                "redundant_pc_factor_mat_solver_type": "mumps",
+                "redundant_mat_mumps_icntl_7": ordering}
+    return {**DISTRIBUTED_LU, "mat_mumps_icntl_7": ordering}
 
 
 def _check_porosity(region, J):
@@ -209,7 +219,8 @@ class MechanicsProblem:
         self.interfaces: list = []     # interface terms (residual, jacobian, update, commit)
         self.bcs: list[fem.DirichletBC] = []
         self.petsc_options = default_linear_solver(
-            self.comm.size, self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs)
+            self.comm.size, self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs,
+            gdim)
         if petsc_options:       # the user's choice, on top of the defaults of its kind
             kind = petsc_options.get("pc_type", "lu")
             base = (DISTRIBUTED_LU if kind in ("lu", "cholesky")
