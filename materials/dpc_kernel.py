@@ -15,6 +15,13 @@ implicit-function tangent, is it evaluated once more in width 8, adding
 d/d(eps_v, eps_q, kappa_n) (4x3).  Both are exact to round-off like the complex step.  (The
 narrower duals cut the cap return from 3.7 to ~3.0 us per point, docs/benchmarks.md.)
 The card's layout is in ``dpc_surfaces.py``'s docstring.
+
+Numba inlines the small helpers that run inside the local Newton (``inline="always"``: the
+residual rows, the 4x4 solve, the arm's Newton, the linearisation) but compiles the two
+return drivers (`_plastic_return`, `_rate_independent`) as functions of their own: inlining
+those as well made the first compilation take 65-75 s instead of 35 s (a cold cache: a fresh
+checkout, CI, a container) for 3 % less time per plastic point (3.60-3.67 against 3.74-3.78 us,
+`benchmarks/law_cost.py --cards nmc_cathode`, one thread).
 """
 from __future__ import annotations
 
@@ -297,7 +304,7 @@ def _return_map(eps_trial, kappa_n, modes, s, t, lengths, w):
     return _plastic_return(eps_trial, kappa_n, check, modes, s, t, lengths, w)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _plastic_return(eps_trial, kappa_n, check, modes, s, t, lengths, w):
     """The return of a point outside the yield surface (`_trial_check`'s results in check, its
     n_dir in w): the arm the trial state points to, else the other arm."""
@@ -320,7 +327,7 @@ def _plastic_return(eps_trial, kappa_n, check, modes, s, t, lengths, w):
     return False, kappa_n, 1.0, ELASTIC
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _rate_independent(eps_trial, eps_e_n, kappa_n, check, modes, s, t, lengths, w):
     """The return of a plastic trial state (`_trial_check`'s results in check) with
     sub-stepping (NumPy _rate_independent): if the whole increment fails, it
