@@ -57,7 +57,9 @@ class CalenderSpec(StrictModel):
     contact_smoothing: float = Field(
         1e-3, ge=0, description="Smoothing of the roll contact's penalty kink: the pressure at "
                                 "zero gap, (k delta)/2, is half this fraction of the coating's "
-                                "reference modulus (-); 0 = the plain penalty <d>_+.")
+                                "reference modulus (-); 0 = the plain penalty <d>_+. Keep it "
+                                "small: on calender_nmc 1e-2 moves the exit porosity by "
+                                "0.02 pp and 2e-2 the line load by 14 % (docs/benchmarks.md).")
     guide_stiffness: float = Field(
         0.1, ge=0, description="The idlers that guide the web, as a weak elastic foundation "
                                "under it, N/mm^3. Without it a first Newton iterate bends the "
