@@ -332,6 +332,19 @@ def test_the_double_sided_example_is_the_shipped_case_on_both_faces():
     assert example.calender == shipped.calender
 
 
+def test_a_web_the_width_model_cannot_take_is_refused_when_the_case_loads():
+    """Faces entering at different porosities, or a face that is not porous: one message
+    naming the field, before any run (nipstack check and run refuse it alike)."""
+    from nipstack.case import CaseError
+
+    example = ROOT / "examples" / "calender_width_double_sided.toml"
+    for override, words in (("layers.0.initial_porosity=0.40", "layers.0.initial_porosity"),
+                            ("layers.0.material='aluminium_foil'", "layers.0.material"),
+                            ("layers.2.material='aluminium_foil'", "layers.2.material")):
+        with pytest.raises(CaseError, match=words):
+            load_case(example, [override])
+
+
 def double_sided_case(tmp, *extra):
     """The shipped width case with a second 80 um NMC coating under the foil (a uniform lane,
     one coating thickness, reductions 8 and 16 um of the 175 um web)."""

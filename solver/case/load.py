@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ConfigDict, ValidationError
 
 from .base import CaseError, CaseInfo, StrictModel
-from .kinds import CASE_MODELS, Case, DelaminationCase, FlatPressCase
+from .kinds import CASE_MODELS, CalenderWidthCase, Case, DelaminationCase, FlatPressCase
 
 
 class CaseHeader(StrictModel):
@@ -109,6 +109,8 @@ def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
     case = validate_case(data, f"case file '{path}'")
     _resolve_card_paths(case, path)
     _check_materials(case, path)
+    if isinstance(case, CalenderWidthCase):
+        _check_width_web(case, path)
     if isinstance(case, FlatPressCase):
         _resolve_mesh_file(case, path)
     return case
@@ -171,6 +173,33 @@ def _check_materials(case: Case, path: Path):
     if getattr(law, "name", "") != "elastic":
         raise CaseError(f"case file '{path}': field 'delamination.arm_material': the arms "
                         f"must be elastic (card '{arm}' is '{law.name}')")
+
+
+def entry_porosity(layer, law) -> float:
+    """A layer's entry porosity: its own `initial_porosity`, else its card's."""
+    porosity = layer.initial_porosity
+    return float(porosity if porosity is not None else law.initial_porosity)
+
+
+def _check_width_web(case: CalenderWidthCase, path: Path):
+    """The width model's web: a porous coating on top (on a foil, or a film alone), and on a
+    three-layer web a porous coating under the foil too, entering at the same porosity (the
+    response table has one porosity axis for both faces)."""
+    laws = layer_laws(case.layers)
+    layers = case.layers
+    faces = [len(layers) - 1] + ([0] if len(layers) == 3 else [])
+    for index in faces:
+        if not entry_porosity(layers[index], laws[layers[index].name]) > 0:
+            raise CaseError(f"case file '{path}': field 'layers.{index}.material': the width "
+                            f"model's web is a porous coating on a foil (on one face or both) "
+                            f"or a porous film, and '{layers[index].material}' is not porous")
+    if len(faces) == 2:
+        top, bottom = (entry_porosity(layers[i], laws[layers[i].name]) for i in faces)
+        if top != bottom:
+            raise CaseError(f"case file '{path}': field 'layers.0.initial_porosity': the "
+                            f"double-sided web's coatings enter at {bottom} (under the foil) "
+                            f"and {top} (on top); the width model gives both faces one entry "
+                            f"porosity")
 
 
 def _toml_problem(text: str, exc: tomllib.TOMLDecodeError) -> str:

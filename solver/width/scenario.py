@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..case import CaseError, layer_laws
+from ..case import layer_laws
+from ..case.load import entry_porosity
 from .crown import optimise_crown, rms_spread
 from .lanes import Strip, membrane_state
 from .model import Web, WidthModel, roll_geometry
@@ -50,34 +51,17 @@ class CalenderWidth:
         self.case, self.comm, self.log = case, comm, log
         self.spec, self.records, self.on_step = case.width, [], None
         self.laws = layer_laws(case.layers)
-        layers = case.layers
+        layers = case.layers          # (load_case checked the web: case.load._check_width_web)
         self.coating = layers[-1]
         self.bottom_coating = layers[0] if double_sided(case) else None
         self.foil = layers[-2] if len(layers) > 1 else None
-        self.initial_porosity = self._entry_porosity(self.coating)
+        self.initial_porosity = entry_porosity(self.coating, self.laws[self.coating.name])
         ratio = 0.0
         if self.bottom_coating is not None:
-            if self._entry_porosity(self.bottom_coating) != self.initial_porosity:
-                raise CaseError(
-                    f"calender_width: the double-sided web's coatings enter at different "
-                    f"porosities ({self.bottom_coating.name} "
-                    f"{self._entry_porosity(self.bottom_coating)}, {self.coating.name} "
-                    f"{self.initial_porosity}); the width model gives both faces one entry "
-                    f"porosity (set layers.*.initial_porosity alike)")
             ratio = self.bottom_coating.thickness / self.coating.thickness
         self.web = Web.from_spec(self.spec, self.coating.thickness, self.initial_porosity,
                                  self.foil.thickness if self.foil else 0.0, ratio)
         self.crown_result = None
-
-    def _entry_porosity(self, layer) -> float:
-        law = self.laws[layer.name]
-        porosity = layer.initial_porosity
-        porosity = porosity if porosity is not None else law.initial_porosity
-        if not porosity > 0:
-            raise CaseError(f"calender_width: layer '{layer.name}' ({layer.material}) is not "
-                            f"porous; the web is a porous coating on a foil (one face or "
-                            f"both), or a porous film")
-        return float(porosity)
 
     def grid(self) -> dict:
         spec, web = self.spec, self.web
