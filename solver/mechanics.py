@@ -86,10 +86,11 @@ ITERATIVE_MIN_DOFS = 300_000
 
 
 #: MUMPS's fill-reducing ordering (ICNTL(7)) by dimension. Measured with one MUMPS
-#: factorisation and solve of linear elasticity on Q1 meshes (PETSc default METIS = 5 against
-#: approximate minimum fill AMF = 2): in 2D AMF is 5-13 % faster (20k dofs 34.8 -> 30.4 ms, 94k
-#: dofs 295 -> 271 ms, a thin 42k-dof strip 80 -> 74 ms) and its analysis 35-40 % faster; in 3D
-#: METIS is (hexahedra, 35k dofs: 314 against 388 ms; 69k dofs: 2.48 against 3.07 s).
+#: factorisation and solve of linear elasticity on Q1 meshes (benchmarks/mumps_ordering.py;
+#: PETSc default METIS = 5 against approximate minimum fill AMF = 2): in 2D AMF is 5-13 %
+#: faster (20k dofs 34.8 -> 30.4 ms, 94k dofs 295 -> 271 ms, a thin 42k-dof strip 80 -> 74 ms)
+#: and its analysis 35-40 % faster; in 3D METIS is (hexahedra, 35k dofs: 314 against 388 ms;
+#: 69k dofs: 2.48 against 3.07 s).
 MUMPS_ORDERING = {2: "2", 3: "5"}
 
 
