@@ -152,24 +152,30 @@ class NipProfiles:
             self.layout.element_length
         return nodes[(nodes[:, 0] >= low) & (nodes[:, 0] <= high)]
 
+    def _height_difference(self, lower_nodes, upper_nodes, X_range) -> float:
+        """Mean current height of `upper_nodes` minus that of `lower_nodes` over the material
+        that started in X_range (reference x, mm)."""
+        return float(self._within(upper_nodes, X_range)[:, 3].mean()
+                     - self._within(lower_nodes, X_range)[:, 3].mean())
+
     def exit_thickness(self, X_range, lower: str, upper: str) -> float:
-        """Mean current height of the `upper` facet set minus that of `lower` over the
-        material that started in X_range (reference x, mm): a layer's exit thickness."""
-        return float(self._within(self.boundary_nodes(upper), X_range)[:, 3].mean()
-                     - self._within(self.boundary_nodes(lower), X_range)[:, 3].mean())
+        """A layer's exit thickness: its `upper` facet set's mean height minus its `lower`
+        one's, over the material that started in X_range (reference x, mm)."""
+        return self._height_difference(self.boundary_nodes(lower), self.boundary_nodes(upper),
+                                       X_range)
 
     def exit_geometry(self, X_range, coating_base: str):
         """Exit thickness of the roll-side coating (top face minus the `coating_base` face)
         and machine-direction elongation of the web over the material that started in X_range
         (reference x, mm) and has left the nip."""
-        thickness = self.exit_thickness(X_range, coating_base, "top")
+        top = self.boundary_nodes("top")
+        thickness = self._height_difference(self.boundary_nodes(coating_base), top, X_range)
         h = self.layout.element_length
-        chosen_top = self._within(self.boundary_nodes("top"), X_range)
+        chosen_top = self._within(top, X_range)
         if len(np.unique(chosen_top[:, 0])) < 2:
             # a short exit zone (one or two cells of a linear mesh) has no length between its
             # centroids to measure an elongation over: take its cells from face to face
-            chosen_top = self._within(self.boundary_nodes("top"),
-                                      (X_range[0] - 0.5 * h, X_range[1] + 0.5 * h))
+            chosen_top = self._within(top, (X_range[0] - 0.5 * h, X_range[1] + 0.5 * h))
         order = np.argsort(chosen_top[:, 0])
         first, last = chosen_top[order[0]], chosen_top[order[-1]]
         elongation = (last[2] - first[2]) / (last[0] - first[0])

@@ -45,7 +45,7 @@ BOTTOM_QUANTITIES = ("bottom_exit_thickness_mm", "bottom_exit_porosity")
 
 def double_sided(case) -> bool:
     """A web of three layers: coating | foil | coating (the width model's only three-layer
-    web; the scenario checks that both coatings are porous)."""
+    web; loading the case checks that both coatings are porous, case.load._check_width_web)."""
     return len(case.layers) == 3
 
 

@@ -22,20 +22,30 @@ def _roll(model, index, forces, deflection) -> dict:
                 [model.web.x[len(model.web.x) // 2]]))[0])}
 
 
-def bottom_coating_numbers(scenario, lane_width, middle, edges) -> dict:
+def face_numbers(prefix: str, x, thickness, porosity, middle: int, edges: list) -> dict:
+    """One coated face across the lane: its exit thickness (mean, least, greatest) and exit
+    porosity (mean, lane centre, lane edges, spread, RMS spread), keys led by `prefix`."""
+    lane_width = float(np.ptp(x))
+    return {f"{prefix}exit_thickness_mean_mm": float(np.trapezoid(thickness, x) / lane_width),
+            f"{prefix}exit_thickness_min_mm": float(thickness.min()),
+            f"{prefix}exit_thickness_max_mm": float(thickness.max()),
+            f"{prefix}exit_porosity_mean": float(np.trapezoid(porosity, x) / lane_width),
+            f"{prefix}exit_porosity_lane_centre": float(porosity[middle]),
+            f"{prefix}exit_porosity_lane_edges": [float(porosity[i]) for i in edges],
+            f"{prefix}exit_porosity_spread_pp": float(100 * np.ptp(porosity)),
+            f"{prefix}exit_porosity_rms_spread": rms_spread(x, porosity)}
+
+
+def bottom_coating_numbers(scenario, middle, edges) -> dict:
     """A double-sided web: its coating under the foil across the lane, and the whole web (the
     foil counted at its entry thickness)."""
     values, x = scenario.solution.values, scenario.web.x
-    porosity = values["bottom_exit_porosity"]
     thickness = values["bottom_exit_thickness_mm"]
     web = scenario.web.foil_thickness + values["exit_thickness_mm"] + thickness
     return {"double_sided": True, "bottom_coating": scenario.bottom_coating.name,
-            "bottom_exit_thickness_mean_mm": float(np.trapezoid(thickness, x) / lane_width),
-            "bottom_exit_porosity_mean": float(np.trapezoid(porosity, x) / lane_width),
-            "bottom_exit_porosity_lane_centre": float(porosity[middle]),
-            "bottom_exit_porosity_lane_edges": [float(porosity[i]) for i in edges],
-            "bottom_exit_porosity_spread_pp": float(100 * np.ptp(porosity)),
-            "exit_web_thickness_mean_mm": float(np.trapezoid(web, x) / lane_width),
+            **face_numbers("bottom_", x, thickness, values["bottom_exit_porosity"], middle,
+                           edges),
+            "exit_web_thickness_mean_mm": float(np.trapezoid(web, x) / np.ptp(x)),
             "exit_web_thickness_min_mm": float(web.min()),
             "exit_web_thickness_max_mm": float(web.max())}
 
@@ -67,15 +77,7 @@ def width_summary(scenario) -> dict:
         "gap_lane_edges_mm": [float(gap[i]) for i in edges],
         "gap_min_mm": float(gap.min()), "gap_max_mm": float(gap.max()),
         "gap_opening_mm": float(gap[middle] - 0.5 * (gap[0] + gap[-1])),
-        "exit_thickness_mean_mm": float(np.trapezoid(values["exit_thickness_mm"], web.x)
-                                        / lane_width),
-        "exit_thickness_min_mm": float(values["exit_thickness_mm"].min()),
-        "exit_thickness_max_mm": float(values["exit_thickness_mm"].max()),
-        "exit_porosity_mean": float(np.trapezoid(porosity, web.x) / lane_width),
-        "exit_porosity_lane_centre": float(porosity[middle]),
-        "exit_porosity_lane_edges": [float(porosity[i]) for i in edges],
-        "exit_porosity_spread_pp": float(100 * np.ptp(porosity)),
-        "exit_porosity_rms_spread": rms_spread(web.x, porosity),
+        **face_numbers("", web.x, values["exit_thickness_mm"], porosity, middle, edges),
         "machine_direction_elongation_lane_mean": float(np.trapezoid(
             values["machine_direction_elongation"], web.x) / lane_width),
         "machine_direction_elongation_margins": 1.0,
@@ -103,7 +105,7 @@ def width_summary(scenario) -> dict:
         "wall_time_s": getattr(scenario, "wall_time", None), "mpi_ranks": scenario.comm.size,
     }
     if scenario.bottom_coating is not None:
-        out.update(bottom_coating_numbers(scenario, lane_width, middle, edges))
+        out.update(bottom_coating_numbers(scenario, middle, edges))
     if foil.max() > 0 and scenario.foil is not None:
         yield_stress = getattr(scenario.laws[scenario.foil.name], "yield_stress", None)
         if yield_stress is not None:
