@@ -364,6 +364,9 @@ class DruckerPragerCap(NumpyReturnMapping):
             float(self.elasticity_table["poisson_ratio"][0])
         return youngs, float(nu)
 
+    #: history entries carried from one Newton iterate to the next (mechanics.warm_started)
+    iterate_keys = ("return_start",)
+
     def initial_state(self, n_points: int) -> dict[str, np.ndarray]:
         kappa = np.zeros(n_points)
         return {
@@ -373,6 +376,7 @@ class DruckerPragerCap(NumpyReturnMapping):
             "plastic_strain": np.zeros((n_points, 6)),
             "elastic_strain": np.zeros((n_points, 6)),
             "active_surface": np.zeros(n_points),
+            "return_start": np.full((n_points, 5), -1.0),
         }
 
     def _kernel_data(self):
@@ -425,11 +429,14 @@ class DruckerPragerCap(NumpyReturnMapping):
                                                                      (n,))
         eq_plastic_n, plastic_n = (column("equivalent_plastic_strain", (n,)),
                                    column("plastic_strain", (n, 6)))
+        start = column("return_start", (n, 5)) if "return_start" in state else \
+            np.full((n, 5), -1.0)
+        solution = np.empty((n, 5))
         data = self._kernel_data()
         over_chunks(dpc_update, point_chunks(n), lambda c: (
-            eps_trial[c], eps_e_n[c], kappa_n[c], eq_plastic_n[c], plastic_n[c], float(dt),
-            *data, tau[c], tangent[c], eps_e[c], kappa[c], eq_plastic[c], cap_pressure[c],
-            plastic[c], code[c], status[c]))
+            eps_trial[c], eps_e_n[c], kappa_n[c], eq_plastic_n[c], plastic_n[c], start[c],
+            float(dt), *data, tau[c], tangent[c], eps_e[c], kappa[c], eq_plastic[c],
+            cap_pressure[c], plastic[c], code[c], solution[c], status[c]))
         if np.any(status != OK):
             bad = np.flatnonzero(status != OK)
             raise MaterialPointError(
@@ -441,5 +448,5 @@ class DruckerPragerCap(NumpyReturnMapping):
         new_state = {"plastic_volumetric_strain": kappa,
                      "equivalent_plastic_strain": eq_plastic, "cap_pressure": cap_pressure,
                      "plastic_strain": plastic, "elastic_strain": eps_e.copy(),
-                     "active_surface": code.astype(float)}
+                     "active_surface": code.astype(float), "return_start": solution}
         return tau, tangent, eps_e, new_state

@@ -254,6 +254,19 @@ def _locate(saved: np.ndarray, local: np.ndarray, what: str) -> np.ndarray:
     return rows
 
 
+def restored_history(region, arrays: dict, prefix: str, rows) -> dict:
+    """A region's history from the checkpoint. The entries its law carries between Newton
+    iterates (`iterate_keys`: warm starts, not state) keep their initial values if the
+    checkpoint, written by an older version, lacks them."""
+    hints = getattr(region.law, "iterate_keys", ())
+    history = {}
+    for key, initial in region.history.items():
+        name = prefix + "history/" + key
+        history[key] = initial if key in hints and name not in arrays else \
+            arrays[name][rows].copy()
+    return history
+
+
 def restore_state(scenario, meta: dict, arrays: dict):
     """Put the checkpoint's finite-element state and controls into `scenario` (every rank)."""
     problem = scenario.problem
@@ -268,8 +281,7 @@ def restore_state(scenario, meta: dict, arrays: dict):
         local = _point_coordinates(problem, region.cells)
         rows = _locate(arrays[prefix + "coordinates"], local, f"region '{region.name}'")
         region.metric_inverse = arrays[prefix + "metric_inverse"][rows].copy()
-        region.history = {key: arrays[prefix + "history/" + key][rows].copy()
-                          for key in region.history}
+        region.history = restored_history(region, arrays, prefix, rows)
         region.trial_metric_inverse = region.metric_inverse.copy()
         region.trial_history = {k: v.copy() for k, v in region.history.items()}
     for term in problem.interfaces:

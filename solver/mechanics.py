@@ -119,6 +119,16 @@ def _check_porosity(region, J):
             f"the load compacts the layer past fully dense")
 
 
+def warm_started(region) -> dict:
+    """The history a region's update starts from: the step's start, with the entries its law
+    carries from one Newton iterate to the next (`iterate_keys`: the DPC's local solution,
+    which starts its local Newton near the answer) taken from the latest trial update."""
+    keys = getattr(region.law, "iterate_keys", ())
+    if not keys:
+        return region.history
+    return {**region.history, **{key: region.trial_history[key] for key in keys}}
+
+
 @dataclass
 class Region:
     """The cells of one named region and the material state at their quadrature points."""
@@ -374,7 +384,7 @@ class MechanicsProblem:
                                              f"(min det F = {J.min():.3g})")
                 _check_porosity(region, J)
                 P, A, tau, metric, history = stress_update(
-                    region.law, F, region.metric_inverse, region.history, self.dt,
+                    region.law, F, region.metric_inverse, warm_started(region), self.dt,
                     with_tangent=False, in_plane=gdim == 2)
                 region.deferred_tangent = A
                 if not np.all(np.isfinite(P)):

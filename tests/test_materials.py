@@ -365,6 +365,38 @@ def test_compiled_dpc_equals_the_numpy_reference(case):
     assert case == "sub-steps" or np.sum(codes != CAP) >= 10
 
 
+@pytest.mark.parametrize("case", ["alpha=0.05", "duvaut-lions", "nmc_cathode"])
+def test_warm_started_dpc_return_gives_the_cold_answer(case):
+    """A Newton iterate's local returns start from the previous iterate's solution
+    (`return_start`, mechanics.warm_started). Moved by a small strain change (1e-5, what a
+    converging global Newton does) or started from another point's solution (a bad guess: it
+    must fall back to the cold start), the compiled return gives the cold start's stress,
+    tangent and history to 1e-12 of their largest entry, on every arm."""
+    rng = np.random.default_rng(7)
+    dt = 0.5 if case == "duvaut-lions" else 1.0
+    if case == "nmc_cathode":
+        law = load_card(case)
+        eps, state = random_states(law, 300, rng, preload=0.05, spread=0.01)
+    else:
+        law = ga_exp(transition_alpha=0.05) if case == "alpha=0.05" else \
+            ga_exp(relaxation_time=2.0)
+        eps, state = random_states(law, 300, rng, preload=0.004, spread=0.004)
+    previous = law.update(eps, state, dt)[3]["return_start"]
+    assert np.sum(previous[:, 4] >= 0) >= 100           # plastic points leave a start
+    moved = eps + 1e-5 * rng.standard_normal(eps.shape)
+    cold = law.update(moved, {**state, "return_start": np.full((len(eps), 5), -1.0)}, dt)
+    for start in (previous, previous[rng.permutation(len(eps))]):
+        warm = law.update(moved, {**state, "return_start": start}, dt)
+        for a, b in zip(cold[:3], warm[:3]):
+            assert np.abs(a - b).max() <= 1e-12 * np.abs(a).max()
+        for key in cold[3]:
+            if key == "return_start":
+                continue
+            scale = max(np.abs(cold[3][key]).max(), 1.0)
+            assert np.abs(cold[3][key] - warm[3][key]).max() <= 1e-12 * scale, key
+        assert np.array_equal(cold[3]["active_surface"], warm[3]["active_surface"])
+
+
 # ------------------------------------------------------------------ rate dependence
 def test_duvaut_lions_hold_relaxes_with_the_relaxation_time():
     """Fast hydrostatic compaction (dt = 1e-4 tau_r per step), then a hold at fixed strain:

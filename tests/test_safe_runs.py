@@ -343,6 +343,35 @@ def test_resumed_run_ends_with_the_uninterrupted_summary(kind, tmp_path):
         assert provenance["resumed_from_step"] == stopped["steps"]
 
 
+def test_checkpoint_without_warm_starts_restores_the_state():
+    """A checkpoint written before the DPC carried its local solution between Newton
+    iterates (`return_start`) restores every state entry and starts that hint cold; a
+    missing state entry is still an error."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from nipstack.checkpoint import restored_history
+    from nipstack.materials.cards import load_card
+    law = load_card("nmc_cathode")
+    region = SimpleNamespace(law=law, history=law.initial_state(3))
+    stored = {key: np.arange(3.0 * value.size / 3).reshape(value.shape) + 1.0
+              for key, value in law.initial_state(3).items()}
+    rows = np.array([2, 0, 1])
+    old = {f"region/c/history/{key}": value for key, value in stored.items()
+           if key != "return_start"}
+    history = restored_history(region, old, "region/c/", rows)
+    assert set(history) == set(stored)
+    assert np.array_equal(history["return_start"], region.history["return_start"])
+    assert np.array_equal(history["plastic_strain"], stored["plastic_strain"][rows])
+    current = {**old, "region/c/history/return_start": stored["return_start"]}
+    assert np.array_equal(restored_history(region, current, "region/c/", rows)["return_start"],
+                          stored["return_start"][rows])
+    del old["region/c/history/cap_pressure"]
+    with pytest.raises(KeyError):
+        restored_history(region, old, "region/c/", rows)
+
+
 def test_resume_refuses_what_it_cannot_continue(tmp_path, capsys):
     case = _case(tmp_path)
     out = tmp_path / "done"
