@@ -417,6 +417,17 @@ def code_state() -> str:
     return head
 
 
+def cold_dpc_returns():
+    """Strip the warm start (`return_start`) from every state a DPC update is given."""
+    from nipstack.materials.dpc import DruckerPragerCap
+    update = DruckerPragerCap.update
+
+    def cold(self, eps_trial, state, dt):
+        return update(self, eps_trial, {k: v for k, v in state.items() if k != "return_start"},
+                      dt)
+    DruckerPragerCap.update = cold
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", type=Path, default=None,
@@ -434,7 +445,12 @@ def main(argv=None) -> int:
                         help="markdown table (default benchmarks/results/"
                              "flat_press_timing_<dim>d_np<ranks>.md; a .csv is written beside)")
     parser.add_argument("--verbose", action="store_true", help="print the solver's step log")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="start every DPC local Newton cold, without the previous "
+                             "iterate's solution (what the code did before the warm start)")
     args = parser.parse_args(argv)
+    if args.cold_start:
+        cold_dpc_returns()
 
     comm = MPI.COMM_WORLD
     load_at_start = os.getloadavg()[0]     # other jobs on the 2 cores would skew the timings

@@ -24,7 +24,8 @@ previous iterate, whose local solution (p, q, d_lambda, kappa) is then a far bet
 update's to the next update (the law's ``iterate_keys``). The warm start is tried on the same
 arm only; if it fails or its answer is not admissible the point takes the cold start as
 before, so the answer is the cold start's to round-off (tests/test_materials.py). On the 20k-dof
-flat press it cuts the replayed plastic iteration's material update from 40-44 to 25-31 ms.
+flat press, one thread, it cuts the material update of a replayed plastic iteration from 62 to
+45 ms, but the whole run's update share only from 50 to 48 % (docs/benchmarks.md).
 
 Numba inlines the small helpers that run inside the local Newton (``inline="always"``: the
 residual rows, the 4x4 solve, the arm's Newton, the linearisation) but compiles the two
