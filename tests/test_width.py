@@ -333,16 +333,39 @@ def test_the_double_sided_example_is_the_shipped_case_on_both_faces():
 
 
 def test_a_web_the_width_model_cannot_take_is_refused_when_the_case_loads():
-    """Faces entering at different porosities, or a face that is not porous: one message
-    naming the field, before any run (nipstack check and run refuse it alike)."""
+    """A face that is not porous, or a face under the foil whose offset from the top face's
+    porosity profile leaves (0, 1): one message naming the field, before any run (nipstack
+    check and run refuse it alike)."""
     from nipstack.case import CaseError
 
     example = ROOT / "examples" / "calender_width_double_sided.toml"
-    for override, words in (("layers.0.initial_porosity=0.40", "layers.0.initial_porosity"),
-                            ("layers.0.material='aluminium_foil'", "layers.0.material"),
-                            ("layers.2.material='aluminium_foil'", "layers.2.material")):
+    beyond = ["width.coating_porosity=[[-300.0, 0.48], [300.0, 0.52]]",
+              "layers.0.initial_porosity=0.98"]          # 0.52 + 0.50 at the right edge
+    for overrides, words in ((beyond, "layers.0.initial_porosity.*1.02"),
+                             (["layers.0.material='aluminium_foil'"], "layers.0.material"),
+                             (["layers.2.material='aluminium_foil'"], "layers.2.material")):
         with pytest.raises(CaseError, match=words):
-            load_case(example, [override])
+            load_case(example, overrides)
+
+
+def test_faces_entering_at_different_porosities_keep_their_offset():
+    """The coating under the foil entering at 0.40 against the top's 0.48: the web carries the
+    -0.08 offset at every cross-section (with the top face's porosity profile), and each
+    table node's 2D case gives the bottom layer the top's porosity plus it."""
+    from nipstack.width.model import Web
+    from nipstack.width.response import base_data, bottom_porosity_offset, nip_case
+
+    example = ROOT / "examples" / "calender_width_double_sided.toml"
+    case = load_case(example, ["layers.0.initial_porosity=0.40",
+                               "width.coating_porosity=[[-300.0, 0.46], [300.0, 0.50]]"])
+    offset = bottom_porosity_offset(case)
+    assert offset == pytest.approx(-0.08, abs=1e-15)
+    web = Web.from_spec(case.width, 0.08, 0.48, 0.015, 1.0, offset)
+    assert np.allclose(web.bottom_porosity - web.porosity, -0.08, atol=1e-15)
+    assert web.porosity.min() < 0.47 and web.porosity.max() > 0.49    # the profile, not 0.48
+    run = nip_case(base_data(case), 2, 0.08, 0.47, 0.16, [], 1.0, offset)
+    assert run.layers[0].initial_porosity == pytest.approx(0.39, abs=1e-15)
+    assert run.layers[2].initial_porosity == pytest.approx(0.47, abs=1e-15)
 
 
 def double_sided_case(tmp, *extra):
@@ -404,3 +427,35 @@ def test_a_double_sided_web_reproduces_the_2d_nip_on_both_faces(tmp_path):
     assert np.allclose(rows["bottom_entry_coating_thickness_mm"][lane], 0.080, atol=1e-12)
     web = 0.015 + rows["exit_thickness_mm"][lane] + rows["bottom_exit_thickness_mm"][lane]
     assert summary["exit_web_thickness_min_mm"] == pytest.approx(web.min(), abs=1e-8)
+
+
+@pytest.mark.slow
+def test_faces_at_different_porosities_reproduce_the_2d_nip(tmp_path):
+    """The coating under the foil entering at 0.40, the top at 0.48, infinitely stiff rolls at
+    g0 = 159 um: every cross-section is the 2D nip of that web (an independent Calender run),
+    both faces, 1e-6 relative; the denser bottom face leaves denser, and the profile file
+    gives its entry porosity."""
+    from nipstack.calender import Calender
+    from nipstack.run import run_case
+    from nipstack.width.response import base_data, nip_case
+
+    stiff = [f"width.{roll}.youngs_modulus=1e12" for roll in ("top_roll", "bottom_roll")]
+    case, coarse = double_sided_case(tmp_path, "calender.control='gap'", "calender.gap=0.159",
+                                     "layers.0.initial_porosity=0.40", *stiff)
+    code, summary = run_case(case, MPI.COMM_WORLD, tmp_path / "out", log=lambda *a: None)
+    assert code == 0 and summary["bottom_entry_porosity_offset"] == pytest.approx(-0.08)
+    direct = Calender(nip_case(base_data(case), 2, 0.080, 0.48, 0.159, coarse, 1.0, -0.08),
+                      MPI.COMM_WORLD, log=lambda *a: None)
+    direct.run()
+    reference = direct.summary()
+    rows = np.genfromtxt(tmp_path / "out" / "width_profile.csv", delimiter=",", names=True)
+    lane = ~np.isnan(rows["bottom_exit_porosity"])
+    assert np.allclose(rows["bottom_entry_porosity"][lane], 0.40, atol=1e-12)
+    for column, value in (("exit_porosity", reference["exit_porosity"]),
+                          ("exit_thickness_mm", reference["exit_thickness_mm"]),
+                          ("bottom_exit_porosity",
+                           reference["exit_porosity_by_layer"]["coating_bottom"]),
+                          ("bottom_exit_thickness_mm",
+                           reference["exit_thickness_by_layer"]["coating_bottom"])):
+        assert np.max(np.abs(rows[column][lane] / value - 1)) < 1e-6, column
+    assert np.all(rows["bottom_exit_porosity"][lane] < rows["exit_porosity"][lane] - 0.05)

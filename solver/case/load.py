@@ -183,8 +183,10 @@ def entry_porosity(layer, law) -> float:
 
 def _check_width_web(case: CalenderWidthCase, path: Path):
     """The width model's web: a porous coating on top (on a foil, or a film alone), and on a
-    three-layer web a porous coating under the foil too, entering at the same porosity (the
-    response table has one porosity axis for both faces)."""
+    three-layer web a porous coating under the foil too. The response table has one porosity
+    axis, the top face's; the face under the foil enters at that porosity plus the difference
+    of the two nominal entry porosities, which must stay a porosity (between 0 and 1) wherever
+    the top face's profile and the table's axis go."""
     laws = layer_laws(case.layers)
     layers = case.layers
     faces = [len(layers) - 1] + ([0] if len(layers) == 3 else [])
@@ -195,11 +197,15 @@ def _check_width_web(case: CalenderWidthCase, path: Path):
                             f"or a porous film, and '{layers[index].material}' is not porous")
     if len(faces) == 2:
         top, bottom = (entry_porosity(layers[i], laws[layers[i].name]) for i in faces)
-        if top != bottom:
+        spec = case.width
+        tops = [top, *(row[1] for row in spec.coating_porosity), *spec.porosities]
+        lowest, highest = min(tops) + bottom - top, max(tops) + bottom - top
+        if not 0.0 < lowest <= highest < 1.0:
             raise CaseError(f"case file '{path}': field 'layers.0.initial_porosity': the "
-                            f"double-sided web's coatings enter at {bottom} (under the foil) "
-                            f"and {top} (on top); the width model gives both faces one entry "
-                            f"porosity")
+                            f"coating under the foil enters {bottom - top:+g} more porous than "
+                            f"the top coating at every cross-section, which puts it at "
+                            f"{lowest:g} to {highest:g} where the top face's porosity profile "
+                            f"goes; a porosity must lie between 0 and 1")
 
 
 def _toml_problem(text: str, exc: tomllib.TOMLDecodeError) -> str:

@@ -69,7 +69,8 @@ class Web:
 
     A double-sided web (`bottom_ratio` > 0) has a second coating under the foil, of thickness
     bottom_ratio x h at every x (the two faces share the cross-web profile, scaled to their
-    nominal thicknesses) and the same entry porosity."""
+    nominal thicknesses), entering at phi0 + `bottom_porosity_offset` (the faces share the
+    porosity profile's shape, each at its own nominal porosity)."""
     x: np.ndarray
     thickness: np.ndarray
     porosity: np.ndarray
@@ -77,10 +78,12 @@ class Web:
     left_edge: float
     right_edge: float
     bottom_ratio: float = 0.0
+    bottom_porosity_offset: float = 0.0
 
     @classmethod
     def from_spec(cls, spec, coating_thickness: float, coating_porosity: float,
-                  foil_thickness: float, bottom_ratio: float = 0.0) -> "Web":
+                  foil_thickness: float, bottom_ratio: float = 0.0,
+                  bottom_porosity_offset: float = 0.0) -> "Web":
         lane = np.linspace(-0.5, 0.5, spec.points) * spec.coated_width
         profile = {}
         for name, table, default in (("h", spec.coating_thickness, coating_thickness),
@@ -90,12 +93,18 @@ class Web:
                 else np.full(lane.shape, default)
         x = lane + spec.lane_offset
         return cls(x, profile["h"], profile["phi"], foil_thickness,
-                   x[0] - spec.margins[0], x[-1] + spec.margins[1], bottom_ratio)
+                   x[0] - spec.margins[0], x[-1] + spec.margins[1], bottom_ratio,
+                   bottom_porosity_offset)
 
     @property
     def bottom_thickness(self) -> np.ndarray:
         """Entry thickness of the coating under the foil (zero for a single-sided web)."""
         return self.bottom_ratio * self.thickness
+
+    @property
+    def bottom_porosity(self) -> np.ndarray:
+        """Entry porosity of the coating under the foil (meaningless without one)."""
+        return self.porosity + self.bottom_porosity_offset
 
     @property
     def entry_thickness(self) -> np.ndarray:

@@ -23,6 +23,10 @@ def plot_profile(scenario, path):
         column = scenario.profile_columns.index("bottom_exit_porosity")
         axes[2].plot(x[lane], rows[lane, column], color="tab:orange", ls="--",
                      label=f"exit, {scenario.bottom_coating.name} (under the foil)")
+        if scenario.web.bottom_porosity_offset:   # its own entry porosity
+            column = scenario.profile_columns.index("bottom_entry_porosity")
+            axes[2].plot(x[lane], rows[lane, column], color="tab:orange", ls=":",
+                         label=f"entry, {scenario.bottom_coating.name}")
     axes[2].set_ylabel("porosity (-)")
     axes[2].legend(loc="best")
     axes[3].plot(x, rows[:, 8], color="tab:purple")

@@ -49,6 +49,20 @@ def double_sided(case) -> bool:
     return len(case.layers) == 3
 
 
+def bottom_porosity_offset(case) -> float:
+    """How much more porous the coating under the foil enters than the top coating (their
+    nominal entry porosities' difference; 0 for a single-sided web). The table's porosity
+    axis is the top face's; the bottom face enters at that porosity plus this offset at every
+    cross-section."""
+    if not double_sided(case):
+        return 0.0
+    from ..case import layer_laws
+    from ..case.load import entry_porosity
+    laws = layer_laws(case.layers)
+    top, bottom = case.layers[-1], case.layers[0]
+    return entry_porosity(bottom, laws[bottom.name]) - entry_porosity(top, laws[top.name])
+
+
 class ResponseError(ValueError):
     """The nip response table cannot answer (out of its range, not monotone)."""
 
@@ -220,9 +234,9 @@ def base_data(case) -> dict:
 
 
 def nip_case(data: dict, coating: int, thickness: float, porosity: float, gap: float,
-             overrides: list[str], bottom_ratio: float = 0.0):
+             overrides: list[str], bottom_ratio: float = 0.0, bottom_offset: float = 0.0):
     """The 2D case of one table node (a double-sided web, bottom_ratio > 0: its coating under
-    the foil, layer 0, bottom_ratio x as thick, at the same porosity)."""
+    the foil, layer 0, bottom_ratio x as thick, entering at porosity + bottom_offset)."""
     import copy
 
     from ..case import apply_override, validate_case
@@ -232,7 +246,7 @@ def nip_case(data: dict, coating: int, thickness: float, porosity: float, gap: f
     run["layers"][coating]["initial_porosity"] = porosity
     if bottom_ratio > 0.0:
         run["layers"][0]["thickness"] = bottom_ratio * thickness
-        run["layers"][0]["initial_porosity"] = porosity
+        run["layers"][0]["initial_porosity"] = porosity + bottom_offset
     run["calender"]["gap"] = gap
     for assignment in overrides:
         apply_override(run, assignment)
@@ -249,6 +263,7 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
     data = base_data(case)
     coating = len(case.layers) - 1                    # the roll-side porous layer on top
     ratio = case.layers[0].thickness / case.layers[-1].thickness if double_sided(case) else 0.0
+    offset = bottom_porosity_offset(case)
     base = case.layers[1].thickness if double_sided(case) else \
         sum(layer.thickness for layer in case.layers[:-1])        # the foil (or nothing)
     quantities = QUANTITIES + (BOTTOM_QUANTITIES if ratio else ())
@@ -273,7 +288,7 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
                 h, phi = float(thicknesses[j]), float(porosities[k])
                 run = nip_case(data, coating, h, phi,
                                float(base + (1.0 + ratio) * h - reductions[i]), overrides,
-                               ratio)
+                               ratio, offset)
                 result, hit = cached_run(run, cache, sub,
                                          log if groups == 1 else (lambda *a: None))
                 mine[n] = ({name: result[name] for name in quantities}, hit)
@@ -297,7 +312,8 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
         for k, phi in enumerate(porosities):
             untouched = {"line_load_N_per_mm": 0.0, "exit_thickness_mm": h,
                          "exit_porosity": phi, "machine_direction_elongation": 1.0,
-                         "bottom_exit_thickness_mm": ratio * h, "bottom_exit_porosity": phi}
+                         "bottom_exit_thickness_mm": ratio * h,
+                         "bottom_exit_porosity": phi + offset}
             for name in quantities:
                 values[name][j, k, 0] = untouched[name]
     reused = 0

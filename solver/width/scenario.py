@@ -24,15 +24,15 @@ from ..case.load import entry_porosity
 from .crown import optimise_crown, rms_spread
 from .lanes import Strip, membrane_state
 from .model import Web, WidthModel, roll_geometry
-from .response import build_response, double_sided
+from .response import bottom_porosity_offset, build_response, double_sided
 
 PROFILE_COLUMNS = ("x_mm", "line_load_N_per_mm", "gap_mm", "entry_coating_thickness_mm",
                    "entry_porosity", "exit_thickness_mm", "exit_porosity",
                    "machine_direction_elongation", "foil_stress_MPa",
                    "membrane_force_N_per_mm")
 #: a double-sided web's coating under the foil: more columns of width_profile.csv
-BOTTOM_COLUMNS = ("bottom_entry_coating_thickness_mm", "bottom_exit_thickness_mm",
-                  "bottom_exit_porosity")
+BOTTOM_COLUMNS = ("bottom_entry_coating_thickness_mm", "bottom_entry_porosity",
+                  "bottom_exit_thickness_mm", "bottom_exit_porosity")
 
 
 def coating_modulus(law, initial_porosity, porosity) -> np.ndarray:
@@ -60,7 +60,8 @@ class CalenderWidth:
         if self.bottom_coating is not None:
             ratio = self.bottom_coating.thickness / self.coating.thickness
         self.web = Web.from_spec(self.spec, self.coating.thickness, self.initial_porosity,
-                                 self.foil.thickness if self.foil else 0.0, ratio)
+                                 self.foil.thickness if self.foil else 0.0, ratio,
+                                 bottom_porosity_offset(case))
         self.crown_result = None
 
     def grid(self) -> dict:
@@ -104,7 +105,7 @@ class CalenderWidth:
         bottom = ()
         if self.bottom_coating is not None:
             bottom = (values["bottom_exit_thickness_mm"], coating_modulus(
-                self.laws[self.bottom_coating.name], web.porosity,
+                self.laws[self.bottom_coating.name], web.bottom_porosity,
                 values["bottom_exit_porosity"]))
         strips = {"lane": Strip(web.x, values["machine_direction_elongation"] - 1.0,
                                 values["exit_thickness_mm"], modulus, *bottom)}
@@ -144,7 +145,7 @@ class CalenderWidth:
             if name != "lane":                    # the edge point is in both: a jump in x
                 x_gap, gap = self.margins[name]
                 gaps = np.interp(strip["x"], x_gap, gap)
-                bare = [0.0, 0.0, float("nan")] if two_faces else []
+                bare = [0.0, float("nan"), 0.0, float("nan")] if two_faces else []
                 rows += [[x, 0.0, g, 0.0, float("nan"), 0.0, float("nan"), 1.0, s, n, *bare]
                          for x, g, s, n in zip(strip["x"], gaps, strip["foil_stress"],
                                                strip["membrane_force"])]
@@ -156,7 +157,8 @@ class CalenderWidth:
                              values["machine_direction_elongation"][i],
                              strip["foil_stress"][i], strip["membrane_force"][i]])
                 if two_faces:
-                    rows[-1] += [web.bottom_thickness[i], values["bottom_exit_thickness_mm"][i],
+                    rows[-1] += [web.bottom_thickness[i], web.bottom_porosity[i],
+                                 values["bottom_exit_thickness_mm"][i],
                                  values["bottom_exit_porosity"][i]]
         return rows
 

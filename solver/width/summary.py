@@ -43,6 +43,7 @@ def bottom_coating_numbers(scenario, middle, edges) -> dict:
     thickness = values["bottom_exit_thickness_mm"]
     web = scenario.web.foil_thickness + values["exit_thickness_mm"] + thickness
     return {"double_sided": True, "bottom_coating": scenario.bottom_coating.name,
+            "bottom_entry_porosity_offset": scenario.web.bottom_porosity_offset,
             **face_numbers("bottom_", x, thickness, values["bottom_exit_porosity"], middle,
                            edges),
             "exit_web_thickness_mean_mm": float(np.trapezoid(web, x) / np.ptp(x)),
