@@ -429,8 +429,10 @@ class DruckerPragerCap(NumpyReturnMapping):
                                                                      (n,))
         eq_plastic_n, plastic_n = (column("equivalent_plastic_strain", (n,)),
                                    column("plastic_strain", (n, 6)))
-        start = column("return_start", (n, 5)) if "return_start" in state else \
-            np.full((n, 5), -1.0)
+        # (a writable copy: a read-only array is another type to numba, and the return would
+        # be compiled a second time for it, next to the cold start's scratch array)
+        start = np.require(np.broadcast_to(state["return_start"], (n, 5)), float, ["C", "W"]) \
+            if "return_start" in state else np.full((n, 5), -1.0)
         solution = np.empty((n, 5))
         data = self._kernel_data()
         over_chunks(dpc_update, point_chunks(n), lambda c: (
