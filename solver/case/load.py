@@ -181,6 +181,19 @@ def entry_porosity(layer, law) -> float:
     return float(porosity if porosity is not None else law.initial_porosity)
 
 
+def bottom_porosity_offset(case, laws=None) -> float:
+    """How much more porous a double-sided width web's coating under the foil (layer 0)
+    enters than its top coating: the difference of their nominal entry porosities (0 for a
+    web of fewer than three layers). The response table's porosity axis is the top face's; the
+    bottom face enters at that porosity plus this offset at every cross-section."""
+    layers = case.layers
+    if len(layers) != 3:
+        return 0.0
+    laws = laws if laws is not None else layer_laws(layers)
+    top, bottom = layers[-1], layers[0]
+    return entry_porosity(bottom, laws[bottom.name]) - entry_porosity(top, laws[top.name])
+
+
 def _check_width_web(case: CalenderWidthCase, path: Path):
     """The width model's web: a porous coating on top (on a foil, or a film alone), and on a
     three-layer web a porous coating under the foil too. The response table has one porosity
@@ -196,13 +209,14 @@ def _check_width_web(case: CalenderWidthCase, path: Path):
                             f"model's web is a porous coating on a foil (on one face or both) "
                             f"or a porous film, and '{layers[index].material}' is not porous")
     if len(faces) == 2:
-        top, bottom = (entry_porosity(layers[i], laws[layers[i].name]) for i in faces)
+        offset = bottom_porosity_offset(case, laws)
         spec = case.width
-        tops = [top, *(row[1] for row in spec.coating_porosity), *spec.porosities]
-        lowest, highest = min(tops) + bottom - top, max(tops) + bottom - top
+        tops = [entry_porosity(layers[-1], laws[layers[-1].name]),
+                *(row[1] for row in spec.coating_porosity), *spec.porosities]
+        lowest, highest = min(tops) + offset, max(tops) + offset
         if not 0.0 < lowest <= highest < 1.0:
             raise CaseError(f"case file '{path}': field 'layers.0.initial_porosity': the "
-                            f"coating under the foil enters {bottom - top:+g} more porous than "
+                            f"coating under the foil enters {offset:+g} more porous than "
                             f"the top coating at every cross-section, which puts it at "
                             f"{lowest:g} to {highest:g} where the top face's porosity profile "
                             f"goes; a porosity must lie between 0 and 1")

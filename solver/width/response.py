@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
+from ..case.load import bottom_porosity_offset
+
 QUANTITIES = ("line_load_N_per_mm", "exit_thickness_mm", "exit_porosity",
               "machine_direction_elongation")
 #: a double-sided web's coating under the foil (its own faces), as the 2D run reports it
@@ -47,20 +49,6 @@ def double_sided(case) -> bool:
     """A web of three layers: coating | foil | coating (the width model's only three-layer
     web; loading the case checks that both coatings are porous, case.load._check_width_web)."""
     return len(case.layers) == 3
-
-
-def bottom_porosity_offset(case) -> float:
-    """How much more porous the coating under the foil enters than the top coating (their
-    nominal entry porosities' difference; 0 for a single-sided web). The table's porosity
-    axis is the top face's; the bottom face enters at that porosity plus this offset at every
-    cross-section."""
-    if not double_sided(case):
-        return 0.0
-    from ..case import layer_laws
-    from ..case.load import entry_porosity
-    laws = layer_laws(case.layers)
-    top, bottom = case.layers[-1], case.layers[0]
-    return entry_porosity(bottom, laws[bottom.name]) - entry_porosity(top, laws[top.name])
 
 
 class ResponseError(ValueError):

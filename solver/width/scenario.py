@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from ..case import layer_laws
-from ..case.load import entry_porosity
+from ..case.load import bottom_porosity_offset, entry_porosity
 from .crown import optimise_crown, rms_spread
 from .lanes import Strip, membrane_state
 from .model import Web, WidthModel, roll_geometry
-from .response import bottom_porosity_offset, build_response, double_sided
+from .response import build_response, double_sided
 
 PROFILE_COLUMNS = ("x_mm", "line_load_N_per_mm", "gap_mm", "entry_coating_thickness_mm",
                    "entry_porosity", "exit_thickness_mm", "exit_porosity",
