@@ -21,7 +21,9 @@ Tolerances:
   1e-9 relative; the membrane forces across the web balance (no web tension) to 1e-9 N/mm.
 
 A double-sided web (coating | foil | coating): rigid rolls reproduce the 2D double-sided nip on
-both faces (1e-6); the plate stiffness of the three layers equals the sandwich formula (1e-12);
+both faces (1e-6), also when the face under the foil has thickness and porosity profiles of
+its own (table nodes at the lane edges, 1e-6: the csv's digits); a response table linear in the
+reduction and its four axes is reproduced between its nodes to 1e-12; the plate stiffness of the three layers equals the sandwich formula (1e-12);
 the membrane balance counts both coatings (1e-12).
 
 The 2D runs use a coarse copy of the NMC calender mesh (4 elements per contact length, 3
@@ -341,11 +343,21 @@ def test_a_web_the_width_model_cannot_take_is_refused_when_the_case_loads():
     example = ROOT / "examples" / "calender_width_double_sided.toml"
     beyond = ["width.coating_porosity=[[-300.0, 0.48], [300.0, 0.52]]",
               "layers.0.initial_porosity=0.98"]          # 0.52 + 0.50 at the right edge
+    own = "width.bottom_coating_porosity=[[-250.0, 0.40], [250.0, {}]]"
     for overrides, words in ((beyond, "layers.0.initial_porosity.*1.02"),
                              (["layers.0.material='aluminium_foil'"], "layers.0.material"),
-                             (["layers.2.material='aluminium_foil'"], "layers.2.material")):
+                             (["layers.2.material='aluminium_foil'"], "layers.2.material"),
+                             ([own.format(1.05)], "bottom_coating_porosity.*1.05"),
+                             (["width.bottom_coating_thickness=[[-250.0, 0.08], [250.0, 0.0]]"],
+                              "bottom_coating_thickness.*0 is not a thickness"),
+                             (["width.bottom_thicknesses=[0.07, 0.08]"],
+                              "bottom_thicknesses.*bottom_coating_thickness' is not given")):
         with pytest.raises(CaseError, match=words):
             load_case(example, overrides)
+    with pytest.raises(CaseError, match="bottom_coating_porosity.*no coating under the foil"):
+        load_case(CASE, [own.format(0.44)])
+    # its own porosity profile replaces the offset: 0.98 under the foil is no longer refused
+    assert load_case(example, beyond + [own.format(0.44)]).width.bottom_coating_porosity
 
 
 def test_faces_entering_at_different_porosities_keep_their_offset():
@@ -353,17 +365,19 @@ def test_faces_entering_at_different_porosities_keep_their_offset():
     -0.08 offset at every cross-section (with the top face's porosity profile), and each
     table node's 2D case gives the bottom layer the top's porosity plus it."""
     from nipstack.width.model import Web
-    from nipstack.width.response import base_data, bottom_porosity_offset, nip_case
+    from nipstack.width.response import (base_data, bottom_face, bottom_porosity_offset,
+                                         nip_case)
 
     example = ROOT / "examples" / "calender_width_double_sided.toml"
     case = load_case(example, ["layers.0.initial_porosity=0.40",
                                "width.coating_porosity=[[-300.0, 0.46], [300.0, 0.50]]"])
     offset = bottom_porosity_offset(case)
     assert offset == pytest.approx(-0.08, abs=1e-15)
-    web = Web.from_spec(case.width, 0.08, 0.48, 0.015, 1.0, offset)
+    web = Web.from_spec(case.width, 0.08, 0.48, 0.015, (0.08, 0.48 + offset))
     assert np.allclose(web.bottom_porosity - web.porosity, -0.08, atol=1e-15)
     assert web.porosity.min() < 0.47 and web.porosity.max() > 0.49    # the profile, not 0.48
-    run = nip_case(base_data(case), 2, 0.08, 0.47, 0.16, [], 1.0, offset)
+    run = nip_case(base_data(case), 2, 0.08, 0.47, 0.16, [], bottom_face(
+        case, {"thicknesses": 0.08, "porosities": 0.47}))
     assert run.layers[0].initial_porosity == pytest.approx(0.39, abs=1e-15)
     assert run.layers[2].initial_porosity == pytest.approx(0.47, abs=1e-15)
 
@@ -400,8 +414,8 @@ def test_a_double_sided_web_reproduces_the_2d_nip_on_both_faces(tmp_path):
     case, coarse = double_sided_case(tmp_path, "calender.control='gap'", "calender.gap=0.159",
                                      *stiff)
     scenario = run_width(case)
-    assert scenario.web.bottom_ratio == 1.0
-    direct = Calender(nip_case(base_data(case), 2, 0.080, 0.48, 0.159, coarse, 1.0),
+    assert np.array_equal(scenario.web.bottom_thickness, scenario.web.thickness)
+    direct = Calender(nip_case(base_data(case), 2, 0.080, 0.48, 0.159, coarse, (0.080, 0.48)),
                       MPI.COMM_WORLD, log=lambda *a: None)
     direct.run()
     reference = direct.summary()
@@ -444,7 +458,7 @@ def test_faces_at_different_porosities_reproduce_the_2d_nip(tmp_path):
                                      "layers.0.initial_porosity=0.40", *stiff)
     code, summary = run_case(case, MPI.COMM_WORLD, tmp_path / "out", log=lambda *a: None)
     assert code == 0 and summary["bottom_entry_porosity_offset"] == pytest.approx(-0.08)
-    direct = Calender(nip_case(base_data(case), 2, 0.080, 0.48, 0.159, coarse, 1.0, -0.08),
+    direct = Calender(nip_case(base_data(case), 2, 0.080, 0.48, 0.159, coarse, (0.080, 0.40)),
                       MPI.COMM_WORLD, log=lambda *a: None)
     direct.run()
     reference = direct.summary()
@@ -459,3 +473,87 @@ def test_faces_at_different_porosities_reproduce_the_2d_nip(tmp_path):
                            reference["exit_thickness_by_layer"]["coating_bottom"])):
         assert np.max(np.abs(rows[column][lane] / value - 1)) < 1e-6, column
     assert np.all(rows["bottom_exit_porosity"][lane] < rows["exit_porosity"][lane] - 0.05)
+
+
+def test_the_response_table_interpolates_across_four_axes():
+    """A table whose quantities are linear in the reduction and in each axis (thickness,
+    porosity and the face under the foil's own two) is reproduced exactly between its nodes
+    (1e-12): PCHIP is exact on a line, the multilinear weights on a linear function; so is
+    d(line load)/d(reduction). A cross-section outside an axis names that axis."""
+    from nipstack.width.response import NipResponse, ResponseError
+
+    reductions = np.array([0.004, 0.008, 0.016])
+    axes = {"thicknesses": np.array([0.070, 0.080]), "porosities": np.array([0.44, 0.48]),
+            "bottom_thicknesses": np.array([0.060, 0.070, 0.085]),
+            "bottom_porosities": np.array([0.38, 0.42])}
+    delta = np.concatenate([[0.0], reductions])
+    slope = {"thicknesses": 900.0, "porosities": -60.0, "bottom_thicknesses": 400.0,
+             "bottom_porosities": 25.0}
+
+    def exact(d, point):
+        return d * (2000.0 + sum(slope[name] * point[name] for name in slope))
+
+    grid = np.meshgrid(*axes.values(), indexing="ij")
+    line = exact(delta, {name: g[..., None] for name, g in zip(axes, grid)})
+    values = {"line_load_N_per_mm": line, "exit_porosity": 0.3 + 1e-3 * line}
+    table = NipResponse(reductions, axes, values, 0.015)
+    assert table.runs == 3 * 2 * 2 * 3 * 2
+    rng = np.random.default_rng(7)
+    points = {name: rng.uniform(a[0], a[-1], 40) for name, a in axes.items()}
+    d = rng.uniform(0.0, 0.016, 40)
+    out = table.evaluate(d, points, derivative=True)
+    assert np.allclose(out["line_load_N_per_mm"], exact(d, points), rtol=1e-12, atol=0)
+    assert np.allclose(out["exit_porosity"], 0.3 + 1e-3 * exact(d, points), rtol=1e-12)
+    assert np.allclose(out["dq_dreduction"], exact(1.0, points), rtol=1e-12)
+    points["bottom_porosities"][3] = 0.45
+    with pytest.raises(ResponseError, match="width.bottom_porosities"):
+        table.evaluate(d, points)
+
+
+@pytest.mark.slow
+def test_faces_with_their_own_profiles_reproduce_the_2d_nip(tmp_path):
+    """The coating under the foil with cross-web profiles of its own: 72 -> 80 um and porosity
+    0.44 -> 0.40 from the left lane edge to the right, under a uniform 80 um top face at 0.48;
+    infinitely stiff rolls at g0 = 163 um, one tabulated reduction (12 um) on a 2 x 2 grid of
+    the bottom face's own axes: 4 2D runs. The right lane edge (reduction 12 um) is the 2D run
+    of that web, the one nip_case builds for it (the cache holds it: the width model ran
+    exactly that case) on both faces; the left edge (4 um) is a third of the way from the
+    untouched web to its own corner's run (PCHIP through two points is a line). 1e-6 relative:
+    width_profile.csv's digits."""
+    from nipstack.run import run_case
+    from nipstack.width.response import base_data, cached_run, nip_case
+
+    stiff = [f"width.{roll}.youngs_modulus=1e12" for roll in ("top_roll", "bottom_roll")]
+    own = ["width.bottom_coating_thickness=[[-250.0, 0.072], [250.0, 0.080]]",
+           "width.bottom_coating_porosity=[[-250.0, 0.44], [250.0, 0.40]]",
+           "width.reductions=[0.012]"]
+    case, coarse = double_sided_case(tmp_path, "calender.control='gap'", "calender.gap=0.163",
+                                     *stiff, *own)
+    code, summary = run_case(case, MPI.COMM_WORLD, tmp_path / "out", log=lambda *a: None)
+    assert code == 0 and summary["bottom_own_profiles"] == ["thickness", "porosity"]
+    assert "bottom_entry_porosity_offset" not in summary
+    table = summary["response_table"]
+    assert table["bottom_thicknesses_mm"] == [0.072, 0.080]
+    assert table["bottom_porosities"] == [0.40, 0.44] and table["runs"] == 4
+    rows = np.genfromtxt(tmp_path / "out" / "width_profile.csv", delimiter=",", names=True)
+    lane = np.flatnonzero(~np.isnan(rows["bottom_exit_porosity"]))
+    columns = {"line_load_N_per_mm": "line_load_N_per_mm", "exit_porosity": "exit_porosity",
+               "exit_thickness_mm": "exit_thickness_mm",
+               "machine_direction_elongation": "machine_direction_elongation",
+               "bottom_exit_porosity": "bottom_exit_porosity",
+               "bottom_exit_thickness_mm": "bottom_exit_thickness_mm"}
+    for i, bottom, share in ((lane[-1], (0.080, 0.40), 1.0), (lane[0], (0.072, 0.44), 1 / 3)):
+        assert rows["bottom_entry_coating_thickness_mm"][i] == pytest.approx(bottom[0], abs=1e-12)
+        assert rows["bottom_entry_porosity"][i] == pytest.approx(bottom[1], abs=1e-12)
+        gap = 0.015 + 0.080 + bottom[0] - 0.012
+        run, hit = cached_run(nip_case(base_data(case), 2, 0.080, 0.48, gap, coarse, bottom),
+                              tmp_path, MPI.COMM_WORLD, lambda *a: None)
+        assert hit, bottom
+        untouched = {"line_load_N_per_mm": 0.0, "exit_porosity": 0.48,
+                     "exit_thickness_mm": 0.080, "machine_direction_elongation": 1.0,
+                     "bottom_exit_porosity": bottom[1], "bottom_exit_thickness_mm": bottom[0]}
+        for column, name in columns.items():
+            expected = untouched[name] + share * (run[name] - untouched[name])
+            assert abs(rows[column][i] - expected) <= 1e-6 * abs(expected), (column, bottom)
+    # the thinner, more porous bottom edge, squeezed less, leaves more porous
+    assert rows["bottom_exit_porosity"][lane[0]] > rows["bottom_exit_porosity"][lane[-1]] + 0.02

@@ -196,21 +196,40 @@ def bottom_porosity_offset(case, laws=None) -> float:
 
 def _check_width_web(case: CalenderWidthCase, path: Path):
     """The width model's web: a porous coating on top (on a foil, or a film alone), and on a
-    three-layer web a porous coating under the foil too. The response table has one porosity
-    axis, the top face's; the face under the foil enters at that porosity plus the difference
-    of the two nominal entry porosities, which must stay a porosity (between 0 and 1) wherever
-    the top face's profile and the table's axis go."""
+    three-layer web a porous coating under the foil too. Without its own porosity profile
+    (`width.bottom_coating_porosity`) the face under the foil enters at the top face's porosity
+    plus the difference of the two nominal entry porosities, which must stay a porosity
+    (between 0 and 1) wherever the top face's profile and the table's axis go. Its own
+    profiles need a face under the foil, and give thicknesses > 0 and porosities in (0, 1)."""
     laws = layer_laws(case.layers)
     layers = case.layers
+    spec = case.width
     faces = [len(layers) - 1] + ([0] if len(layers) == 3 else [])
     for index in faces:
         if not entry_porosity(layers[index], laws[layers[index].name]) > 0:
             raise CaseError(f"case file '{path}': field 'layers.{index}.material': the width "
                             f"model's web is a porous coating on a foil (on one face or both) "
                             f"or a porous film, and '{layers[index].material}' is not porous")
-    if len(faces) == 2:
+    own = {"bottom_coating_thickness": (spec.bottom_coating_thickness, spec.bottom_thicknesses,
+                                        "a thickness > 0 mm", lambda v: v > 0.0),
+           "bottom_coating_porosity": (spec.bottom_coating_porosity, spec.bottom_porosities,
+                                       "a porosity between 0 and 1", lambda v: 0.0 < v < 1.0)}
+    for name, (table, grid, what, valid) in own.items():
+        if (table or grid) and len(faces) == 1:
+            raise CaseError(f"case file '{path}': field 'width.{name}': the web has no "
+                            f"coating under the foil (a double-sided web has three layers: "
+                            f"coating, foil, coating)")
+        if grid and not table:
+            axis = "bottom_thicknesses" if name.endswith("thickness") else "bottom_porosities"
+            raise CaseError(f"case file '{path}': field 'width.{axis}': the 2D runs take the "
+                            f"face under the foil from its own profile only, and "
+                            f"'width.{name}' is not given")
+        wrong = [v for v in [row[1] for row in table] + list(grid) if not valid(v)]
+        if wrong:
+            raise CaseError(f"case file '{path}': field 'width.{name}': {wrong[0]:g} is not "
+                            f"{what}")
+    if len(faces) == 2 and not spec.bottom_coating_porosity:
         offset = bottom_porosity_offset(case, laws)
-        spec = case.width
         tops = [entry_porosity(layers[-1], laws[layers[-1].name]),
                 *(row[1] for row in spec.coating_porosity), *spec.porosities]
         lowest, highest = min(tops) + offset, max(tops) + offset

@@ -79,6 +79,14 @@ class WidthSpec(StrictModel):
     coating_porosity: list[list[float]] = Field(
         default_factory=list, description="[x_mm, porosity] pairs across the lane: the entry "
         "porosity (-); empty: the coating's initial porosity everywhere.")
+    bottom_coating_thickness: list[list[float]] = Field(
+        default_factory=list, description="A double-sided web: [x_mm, thickness_mm] pairs of "
+        "the coating under the foil, its own cross-web profile (e.g. another edge taper); "
+        "empty: coating_thickness scaled to that coating's nominal thickness.")
+    bottom_coating_porosity: list[list[float]] = Field(
+        default_factory=list, description="A double-sided web: [x_mm, porosity] pairs of the "
+        "coating under the foil; empty: coating_porosity shifted by the difference of the two "
+        "coatings' nominal entry porosities.")
     points: int = Field(101, ge=5, le=5001, description="Cross-sections across the coated lane.")
     element_length: float = Field(10.0, gt=0, description="Longest roll beam element outside "
                                   "the lane, mm.")
@@ -92,6 +100,14 @@ class WidthSpec(StrictModel):
                                      "coating_thickness.")
     porosities: list[float] = Field(default_factory=list, description="Entry porosities of the "
                                     "2D runs; empty: the least and greatest of coating_porosity.")
+    bottom_thicknesses: list[float] = Field(default_factory=list, description="Thicknesses of "
+                                            "the coating under the foil in the 2D runs, mm, "
+                                            "when bottom_coating_thickness is given; empty: "
+                                            "its least and greatest.")
+    bottom_porosities: list[float] = Field(default_factory=list, description="Entry porosities "
+                                           "of the coating under the foil in the 2D runs, when "
+                                           "bottom_coating_porosity is given; empty: its least "
+                                           "and greatest.")
     response_overrides: list[str] = Field(default_factory=list, description="--set style "
                                           "overrides for the 2D runs only, e.g. a coarser mesh "
                                           "'calender.elements_per_contact_length=4'.")
@@ -115,7 +131,8 @@ class WidthSpec(StrictModel):
     def _tables(self):
         if len(self.margins) != 2 or min(self.margins) < 0:
             raise ValueError("margins: two widths [left, right] >= 0, mm")
-        for name in ("coating_thickness", "coating_porosity"):
+        for name in ("coating_thickness", "coating_porosity", "bottom_coating_thickness",
+                     "bottom_coating_porosity"):
             table = getattr(self, name)
             if table and (any(len(row) != 2 for row in table) or any(
                     b[0] <= a[0] for a, b in zip(table, table[1:]))):

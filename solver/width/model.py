@@ -62,53 +62,73 @@ def roll_geometry(spec, diameter: float, crown=None) -> RollGeometry:
         crown=crown_function(crown or spec.crown, spec.face_length))
 
 
+def cross_web_profile(lane: np.ndarray, table, default: float) -> np.ndarray:
+    """A [x_mm, value] table (x from the lane centre, linear between its rows) at the lane's
+    cross-sections; an empty table: `default` everywhere."""
+    table = np.asarray(table, dtype=float)
+    return np.interp(lane, table[:, 0], table[:, 1]) if len(table) \
+        else np.full(lane.shape, default)
+
+
 @dataclass
 class Web:
     """The web across the width: lane cross-sections x (mm from the face centre) with their
     entry coating thickness h and porosity phi0, the foil under them, and the margins.
 
-    A double-sided web (`bottom_ratio` > 0) has a second coating under the foil, of thickness
-    bottom_ratio x h at every x (the two faces share the cross-web profile, scaled to their
-    nominal thicknesses), entering at phi0 + `bottom_porosity_offset` (the faces share the
-    porosity profile's shape, each at its own nominal porosity)."""
+    A double-sided web has a second coating under the foil, of entry thickness
+    `bottom_thickness` and porosity `bottom_porosity` at every x. Without profiles of its own
+    the faces share the top's profiles: the bottom's thickness keeps its nominal ratio to h,
+    its porosity its nominal offset from phi0 (`bottom_own` names the profiles it has of its
+    own: 'thickness', 'porosity')."""
     x: np.ndarray
     thickness: np.ndarray
     porosity: np.ndarray
     foil_thickness: float
     left_edge: float
     right_edge: float
-    bottom_ratio: float = 0.0
-    bottom_porosity_offset: float = 0.0
+    bottom_thickness: np.ndarray | None = None
+    bottom_porosity: np.ndarray | None = None
+    bottom_own: tuple = ()
 
     @classmethod
     def from_spec(cls, spec, coating_thickness: float, coating_porosity: float,
-                  foil_thickness: float, bottom_ratio: float = 0.0,
-                  bottom_porosity_offset: float = 0.0) -> "Web":
+                  foil_thickness: float, bottom: tuple[float, float] | None = None) -> "Web":
+        """The web of a [width] table; `bottom` = the nominal (thickness, entry porosity) of a
+        double-sided web's coating under the foil."""
         lane = np.linspace(-0.5, 0.5, spec.points) * spec.coated_width
-        profile = {}
-        for name, table, default in (("h", spec.coating_thickness, coating_thickness),
-                                     ("phi", spec.coating_porosity, coating_porosity)):
-            table = np.asarray(table, dtype=float)
-            profile[name] = np.interp(lane, table[:, 0], table[:, 1]) if len(table) \
-                else np.full(lane.shape, default)
+        h = cross_web_profile(lane, spec.coating_thickness, coating_thickness)
+        phi = cross_web_profile(lane, spec.coating_porosity, coating_porosity)
         x = lane + spec.lane_offset
-        return cls(x, profile["h"], profile["phi"], foil_thickness,
-                   x[0] - spec.margins[0], x[-1] + spec.margins[1], bottom_ratio,
-                   bottom_porosity_offset)
+        web = cls(x, h, phi, foil_thickness, x[0] - spec.margins[0], x[-1] + spec.margins[1])
+        if bottom is not None:
+            thickness, porosity = bottom
+            web.bottom_thickness = cross_web_profile(lane, spec.bottom_coating_thickness,
+                                                     0.0) if spec.bottom_coating_thickness \
+                else h * (thickness / coating_thickness)
+            web.bottom_porosity = cross_web_profile(lane, spec.bottom_coating_porosity,
+                                                    0.0) if spec.bottom_coating_porosity \
+                else phi + (porosity - coating_porosity)
+            web.bottom_own = tuple(name for name, table in (
+                ("thickness", spec.bottom_coating_thickness),
+                ("porosity", spec.bottom_coating_porosity)) if table)
+        return web
 
     @property
-    def bottom_thickness(self) -> np.ndarray:
-        """Entry thickness of the coating under the foil (zero for a single-sided web)."""
-        return self.bottom_ratio * self.thickness
-
-    @property
-    def bottom_porosity(self) -> np.ndarray:
-        """Entry porosity of the coating under the foil (meaningless without one)."""
-        return self.porosity + self.bottom_porosity_offset
+    def double_sided(self) -> bool:
+        return self.bottom_thickness is not None
 
     @property
     def entry_thickness(self) -> np.ndarray:
-        return self.foil_thickness + self.thickness + self.bottom_thickness
+        bottom = self.bottom_thickness if self.double_sided else 0.0
+        return self.foil_thickness + self.thickness + bottom
+
+    def coordinates(self) -> dict:
+        """The web's value on every axis a response table can have (response.AXES)."""
+        out = {"thicknesses": self.thickness, "porosities": self.porosity}
+        if self.double_sided:
+            out.update(bottom_thicknesses=self.bottom_thickness,
+                       bottom_porosities=self.bottom_porosity)
+        return out
 
 
 @dataclass
@@ -149,7 +169,7 @@ class WidthModel:
 
     def local(self, gap: np.ndarray, derivative: bool = False) -> dict:
         web = self.web
-        return self.response.evaluate(web.entry_thickness - gap, web.thickness, web.porosity,
+        return self.response.evaluate(web.entry_thickness - gap, web.coordinates(),
                                       derivative=derivative)
 
     def _start(self, total_load: float) -> tuple[float, np.ndarray]:

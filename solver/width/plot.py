@@ -23,7 +23,8 @@ def plot_profile(scenario, path):
         column = scenario.profile_columns.index("bottom_exit_porosity")
         axes[2].plot(x[lane], rows[lane, column], color="tab:orange", ls="--",
                      label=f"exit, {scenario.bottom_coating.name} (under the foil)")
-        if scenario.web.bottom_porosity_offset:   # its own entry porosity
+        web = scenario.web
+        if not np.array_equal(web.bottom_porosity, web.porosity):   # its own entry porosity
             column = scenario.profile_columns.index("bottom_entry_porosity")
             axes[2].plot(x[lane], rows[lane, column], color="tab:orange", ls=":",
                          label=f"entry, {scenario.bottom_coating.name}")

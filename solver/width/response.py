@@ -7,16 +7,19 @@ gap control) with that web and gap. The width model needs them at every x and ev
 so they are tabulated once:
 
 * the table's axes are the thickness reduction delta = t_web - g (mm; t_web = the other layers +
-  h), the coating thickness h and the initial porosity phi0; a double-sided web's coating under
-  the foil keeps its nominal ratio to h and the same phi0 (t_web = foil + (1 + ratio) h), and its
-  exit thickness and porosity are tabulated too (BOTTOM_QUANTITIES);
-* every (delta_i > 0, h_j, phi_k) node is one 2D run; delta = 0 is the untouched web, exact
-  without a run (q = 0, exit thickness h, porosity phi0, elongation 1), and a gap wider than the
-  web (delta < 0) is the same untouched web;
+  h), the coating thickness h and the initial porosity phi0. A double-sided web's coating under
+  the foil (thickness h_b, porosity phi_b; t_web = foil + h + h_b) keeps its nominal ratio to h
+  and its nominal porosity offset from phi0 (`bottom_face`), unless it has a cross-web profile
+  of its own (`width.bottom_coating_thickness`, `width.bottom_coating_porosity`): then h_b, or
+  phi_b, is one more axis of the table. Its exit thickness and porosity are tabulated too
+  (BOTTOM_QUANTITIES);
+* every (delta_i > 0, h_j, phi_k[, h_b, phi_b]) node is one 2D run; delta = 0 is the untouched
+  web, exact without a run (q = 0, exit thickness h, porosity phi0, elongation 1), and a gap
+  wider than the web (delta < 0) is the same untouched web;
 * between the nodes: along delta a monotone cubic (PCHIP; Fritsch & Carlson, SIAM J. Numer.
   Anal. 17 (1980) 238-246), so q rises monotonically as the gap closes whenever the 2D runs do
-  (checked: a table that does not is an error); in h and phi0, linear. At a table node the value
-  is the 2D run's, exactly. No law is fitted: the table is the runs.
+  (checked: a table that does not is an error); across the other axes, multilinear. At a
+  table node the value is the 2D run's, exactly. No law is fitted: the table is the runs.
 * delta beyond the largest tabulated reduction is an error naming `width.reductions`
   (no extrapolation).
 
@@ -133,30 +136,49 @@ def cached_run(case, cache: Path, comm, log) -> tuple[dict, bool]:
     return result, False
 
 
+#: the table's axes besides the reduction, in their order in `NipResponse.values`; the two
+#: bottom ones only when the coating under the foil has its own cross-web profile
+AXES = ("thicknesses", "porosities", "bottom_thicknesses", "bottom_porosities")
+
+
 @dataclass
 class NipResponse:
-    """The tabulated nip: values[name] has shape (len(thicknesses), len(porosities),
+    """The tabulated nip: `axes` maps each table axis (AXES, in that order; the bottom ones
+    only when present) to its sorted nodes, and values[name] has shape (*node counts,
     1 + len(reductions)); the first reduction column is the untouched web (delta = 0). The
     names are QUANTITIES, and BOTTOM_QUANTITIES for a double-sided web."""
     reductions: np.ndarray
-    thicknesses: np.ndarray
-    porosities: np.ndarray
+    axes: dict
     values: dict
     base_thickness: float           # the layers under the coating (foil), mm
 
     def __post_init__(self):
         delta = np.concatenate([[0.0], self.reductions])
-        self.curves = {name: [[PchipInterpolator(delta, table[j, k]) for k in range(
-            len(self.porosities))] for j in range(len(self.thicknesses))]
-            for name, table in self.values.items()}
+        self.curves = {name: {node: PchipInterpolator(delta, table[node])
+                              for node in np.ndindex(*table.shape[:-1])}
+                       for name, table in self.values.items()}
         q = self.values["line_load_N_per_mm"]
-        if np.any(np.diff(q, axis=2) <= 0):
-            j, k, i = np.argwhere(np.diff(q, axis=2) <= 0)[0]
+        if np.any(np.diff(q, axis=-1) <= 0):
+            *node, i = np.argwhere(np.diff(q, axis=-1) <= 0)[0]
+            where = ", ".join(f"{name} {self.axes[name][n]:g}"
+                              for name, n in zip(self.axes, node))
             raise ResponseError(
-                f"the 2D runs do not give a line load that rises as the gap closes (h = "
-                f"{self.thicknesses[j]} mm, porosity {self.porosities[k]}: q = "
-                f"{q[j, k, i]:.4g} -> {q[j, k, i + 1]:.4g} N/mm from reduction "
+                f"the 2D runs do not give a line load that rises as the gap closes ({where}: "
+                f"q = {q[(*node, i)]:.4g} -> {q[(*node, i + 1)]:.4g} N/mm from reduction "
                 f"{delta[i]:.4g} to {delta[i + 1]:.4g} mm)")
+
+    @property
+    def thicknesses(self) -> np.ndarray:
+        return self.axes["thicknesses"]
+
+    @property
+    def porosities(self) -> np.ndarray:
+        return self.axes["porosities"]
+
+    @property
+    def runs(self) -> int:
+        """The 2D runs behind the table."""
+        return int(self.reductions.size * np.prod([len(a) for a in self.axes.values()]))
 
     @staticmethod
     def _weights(axis: np.ndarray, value: np.ndarray, name: str):
@@ -175,10 +197,12 @@ class NipResponse:
         t = np.clip((value - axis[left]) / (axis[left + 1] - axis[left]), 0.0, 1.0)
         return left, t
 
-    def evaluate(self, reduction, thickness, porosity, names=None,
+    def evaluate(self, reduction, coordinates: dict, names=None,
                  derivative: bool = False) -> dict:
-        """Each quantity (`names`, default: all of the table's) at the cross-sections
-        (arrays); with derivative=True also d(line load)/d(reduction) (N/mm per mm) as
+        """Each quantity (`names`, default: all of the table's) at the cross-sections: the
+        reductions (array) and the web's value on every table axis (`coordinates`, {axis name:
+        array}, e.g. `Web.coordinates()`); PCHIP in the reduction, multilinear across the
+        axes. With derivative=True also d(line load)/d(reduction) (N/mm per mm) as
         'dq_dreduction'."""
         names = tuple(self.values) if names is None else names
         delta = np.asarray(reduction, dtype=float)
@@ -188,22 +212,24 @@ class NipResponse:
                                 f" um): add larger values to width.reductions")
         touched = delta > 0.0
         delta = np.maximum(delta, 0.0)
-        jh, th = self._weights(self.thicknesses, np.asarray(thickness, float), "thicknesses")
-        kp, tp = self._weights(self.porosities, np.asarray(porosity, float), "porosities")
+        along = [self._weights(axis, np.asarray(coordinates[name], float), name)
+                 for name, axis in self.axes.items()]
+        corners = []            # (node index of every cross-section, its weight) per corner
+        for corner in np.ndindex(*(2,) * len(along)):
+            index = np.stack([np.minimum(left + c, len(axis) - 1) for c, (left, _), axis
+                              in zip(corner, along, self.axes.values())], axis=-1)
+            weight = np.prod([t if c else 1.0 - t for c, (_, t) in zip(corner, along)], axis=0)
+            corners.append((index, weight))
         wanted = list(names) + (["dq_dreduction"] if derivative else [])
         out = {}
         for name in wanted:
             source = "line_load_N_per_mm" if name == "dq_dreduction" else name
             order = 1 if name == "dq_dreduction" else 0
             result = np.zeros(delta.shape)
-            for dj, wj in ((0, 1 - th), (1, th)):
-                for dk, wk in ((0, 1 - tp), (1, tp)):
-                    j = np.minimum(jh + dj, len(self.thicknesses) - 1)
-                    k = np.minimum(kp + dk, len(self.porosities) - 1)
-                    for jj, kk in set(zip(j.ravel().tolist(), k.ravel().tolist())):
-                        at = (j == jj) & (k == kk)
-                        curve = self.curves[source][jj][kk]
-                        result[at] += (wj * wk)[at] * curve(delta[at], order)
+            for index, weight in corners:
+                for node in set(map(tuple, index.reshape(-1, index.shape[-1]).tolist())):
+                    at = np.all(index == node, axis=-1)
+                    result[at] += weight[at] * self.curves[source][node](delta[at], order)
             if name == "dq_dreduction":
                 result = np.where(touched, result, 0.0)
             out[name] = result
@@ -222,9 +248,9 @@ def base_data(case) -> dict:
 
 
 def nip_case(data: dict, coating: int, thickness: float, porosity: float, gap: float,
-             overrides: list[str], bottom_ratio: float = 0.0, bottom_offset: float = 0.0):
-    """The 2D case of one table node (a double-sided web, bottom_ratio > 0: its coating under
-    the foil, layer 0, bottom_ratio x as thick, entering at porosity + bottom_offset)."""
+             overrides: list[str], bottom: tuple[float, float] | None = None):
+    """The 2D case of one table node; a double-sided web's coating under the foil (layer 0)
+    gets `bottom` = (its thickness, its entry porosity)."""
     import copy
 
     from ..case import apply_override, validate_case
@@ -232,35 +258,45 @@ def nip_case(data: dict, coating: int, thickness: float, porosity: float, gap: f
     run = copy.deepcopy(data)
     run["layers"][coating]["thickness"] = thickness
     run["layers"][coating]["initial_porosity"] = porosity
-    if bottom_ratio > 0.0:
-        run["layers"][0]["thickness"] = bottom_ratio * thickness
-        run["layers"][0]["initial_porosity"] = porosity + bottom_offset
+    if bottom is not None:
+        run["layers"][0]["thickness"], run["layers"][0]["initial_porosity"] = bottom
     run["calender"]["gap"] = gap
     for assignment in overrides:
         apply_override(run, assignment)
     return validate_case(run)
 
 
+def bottom_face(case, node: dict) -> tuple[float, float] | None:
+    """A double-sided web's coating under the foil at a table node ({axis: value}): its own
+    axes' values where the table has them, else its nominal ratio to the top thickness and its
+    nominal porosity offset (`case.load.bottom_porosity_offset`); None for one coated face."""
+    if not double_sided(case):
+        return None
+    ratio = case.layers[0].thickness / case.layers[-1].thickness
+    thickness = node.get("bottom_thicknesses", ratio * node["thicknesses"])
+    porosity = node.get("bottom_porosities",
+                        node["porosities"] + bottom_porosity_offset(case))
+    return float(thickness), float(porosity)
+
+
 def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> NipResponse:
     """Run (or read from the cache) the 2D nip at every node of the grid {'reductions',
-    'thicknesses', 'porosities'} and tabulate it. Under MPI the ranks split into groups of
-    `width.ranks_per_run`; group g runs the nodes g, g + groups, ... (each node's run and its
-    numbers are the same whichever group runs it) and every rank gets the whole table."""
+    'thicknesses', 'porosities'[, 'bottom_thicknesses'][, 'bottom_porosities']} and tabulate
+    it. Under MPI the ranks split into groups of `width.ranks_per_run`; group g runs the nodes
+    g, g + groups, ... (each node's run and its numbers are the same whichever group runs it)
+    and every rank gets the whole table."""
     from ..case import CaseError
 
     data = base_data(case)
     coating = len(case.layers) - 1                    # the roll-side porous layer on top
-    ratio = case.layers[0].thickness / case.layers[-1].thickness if double_sided(case) else 0.0
-    offset = bottom_porosity_offset(case)
     base = case.layers[1].thickness if double_sided(case) else \
         sum(layer.thickness for layer in case.layers[:-1])        # the foil (or nothing)
-    quantities = QUANTITIES + (BOTTOM_QUANTITIES if ratio else ())
+    quantities = QUANTITIES + (BOTTOM_QUANTITIES if double_sided(case) else ())
     overrides = list(case.width.response_overrides)
     cache = Path(cache) if cache is not None else default_cache()
-    axes = [np.asarray(sorted(grid[name]), float) for name in
-            ("reductions", "thicknesses", "porosities")]
-    reductions, thicknesses, porosities = axes
-    nodes = [(j, k, i) for j in range(len(thicknesses)) for k in range(len(porosities))
+    reductions = np.asarray(sorted(grid["reductions"]), float)
+    axes = {name: np.asarray(sorted(grid[name]), float) for name in AXES if name in grid}
+    nodes = [(node, i) for node in np.ndindex(*(len(axis) for axis in axes.values()))
              for i in range(len(reductions))]
     per_run = case.width.ranks_per_run
     if comm.size % per_run:
@@ -271,12 +307,14 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
     sub = comm.Split(color=group, key=comm.rank) if groups > 1 else comm
     mine, failure = {}, None
     try:
-        for n, (j, k, i) in enumerate(nodes):
+        for n, (node, i) in enumerate(nodes):
             if n % groups == group:
-                h, phi = float(thicknesses[j]), float(porosities[k])
-                run = nip_case(data, coating, h, phi,
-                               float(base + (1.0 + ratio) * h - reductions[i]), overrides,
-                               ratio, offset)
+                web = node_values(axes, node)
+                bottom = bottom_face(case, web)
+                h = web["thicknesses"]
+                gap = base + h + (bottom[0] if bottom else 0.0) - reductions[i]
+                run = nip_case(data, coating, h, web["porosities"], float(gap), overrides,
+                               bottom)
                 result, hit = cached_run(run, cache, sub,
                                          log if groups == 1 else (lambda *a: None))
                 mine[n] = ({name: result[name] for name in quantities}, hit)
@@ -294,26 +332,40 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
     results = {}
     for part in comm.allgather(mine if comm.rank % per_run == 0 else {}):
         results.update(part)
-    values = {name: np.zeros((len(thicknesses), len(porosities), 1 + len(reductions)))
-              for name in quantities}
-    for j, h in enumerate(thicknesses):
-        for k, phi in enumerate(porosities):
-            untouched = {"line_load_N_per_mm": 0.0, "exit_thickness_mm": h,
-                         "exit_porosity": phi, "machine_direction_elongation": 1.0,
-                         "bottom_exit_thickness_mm": ratio * h,
-                         "bottom_exit_porosity": phi + offset}
-            for name in quantities:
-                values[name][j, k, 0] = untouched[name]
-    reused = 0
-    for n, (j, k, i) in enumerate(nodes):
-        result, hit = results[n]
-        reused += hit
-        log(f"  nip response {n + 1}/{len(nodes)}: h {thicknesses[j] * 1e3:.2f} um, porosity "
-            f"{porosities[k]:.4f}, reduction {reductions[i] * 1e3:.2f} um -> q "
-            f"{result['line_load_N_per_mm']:.3f} N/mm, exit porosity "
-            f"{result['exit_porosity']:.5f}{' (cached)' if hit else ''}")
-        for name in quantities:
-            values[name][j, k, i + 1] = result[name]
+    values = tabulate(case, reductions, axes, nodes, results, quantities, log)
     log(f"  nip response: {len(nodes)} 2D runs in {groups} group(s) of {per_run} rank(s), "
-        f"{reused} from the cache {cache}")
-    return NipResponse(reductions, thicknesses, porosities, values, base)
+        f"{sum(hit for _, hit in results.values())} from the cache {cache}")
+    return NipResponse(reductions, axes, values, base)
+
+
+def node_values(axes: dict, node: tuple) -> dict:
+    """{axis name: value} of one table node (its index on every axis)."""
+    return {name: float(axis[n]) for (name, axis), n in zip(axes.items(), node)}
+
+
+def tabulate(case, reductions, axes: dict, nodes: list, results: dict, quantities,
+             log) -> dict:
+    """The table's arrays from the 2D runs (results[n] = (numbers, from the cache) of
+    nodes[n] = (axis node, reduction index)) and the untouched web at delta = 0."""
+    shape = tuple(len(axis) for axis in axes.values())
+    values = {name: np.zeros(shape + (1 + len(reductions),)) for name in quantities}
+    for node in np.ndindex(*shape):             # delta = 0: the untouched web, exact
+        web = node_values(axes, node)
+        bottom = bottom_face(case, web) or (0.0, 0.0)
+        untouched = {"line_load_N_per_mm": 0.0, "exit_thickness_mm": web["thicknesses"],
+                     "exit_porosity": web["porosities"], "machine_direction_elongation": 1.0,
+                     "bottom_exit_thickness_mm": bottom[0], "bottom_exit_porosity": bottom[1]}
+        for name in quantities:
+            values[name][node][0] = untouched[name]
+    for n, (node, i) in enumerate(nodes):
+        result, hit = results[n]
+        where = ", ".join(f"{name.replace('thicknesses', 'h').replace('porosities', 'porosity')}"
+                          f" {value * 1e3 if 'thick' in name else value:.4g}"
+                          f"{' um' if 'thick' in name else ''}"
+                          for name, value in node_values(axes, node).items())
+        log(f"  nip response {n + 1}/{len(nodes)}: {where}, reduction "
+            f"{reductions[i] * 1e3:.2f} um -> q {result['line_load_N_per_mm']:.3f} N/mm, exit "
+            f"porosity {result['exit_porosity']:.5f}{' (cached)' if hit else ''}")
+        for name in quantities:
+            values[name][node][i + 1] = result[name]
+    return values

@@ -56,12 +56,12 @@ class CalenderWidth:
         self.bottom_coating = layers[0] if double_sided(case) else None
         self.foil = layers[-2] if len(layers) > 1 else None
         self.initial_porosity = entry_porosity(self.coating, self.laws[self.coating.name])
-        ratio = 0.0
+        bottom = None
         if self.bottom_coating is not None:
-            ratio = self.bottom_coating.thickness / self.coating.thickness
+            bottom = (self.bottom_coating.thickness, self.initial_porosity
+                      + bottom_porosity_offset(case))
         self.web = Web.from_spec(self.spec, self.coating.thickness, self.initial_porosity,
-                                 self.foil.thickness if self.foil else 0.0, ratio,
-                                 bottom_porosity_offset(case))
+                                 self.foil.thickness if self.foil else 0.0, bottom)
         self.crown_result = None
 
     def grid(self) -> dict:
@@ -72,7 +72,15 @@ class CalenderWidth:
                                                   float(web.thickness.max())})
         porosities = spec.porosities or sorted({float(web.porosity.min()),
                                                 float(web.porosity.max())})
-        return {"reductions": reductions, "thicknesses": thicknesses, "porosities": porosities}
+        grid = {"reductions": reductions, "thicknesses": thicknesses, "porosities": porosities}
+        # the face under the foil: axes of its own only where it has a profile of its own
+        for own, name, given, values in (
+                ("thickness", "bottom_thicknesses", spec.bottom_thicknesses,
+                 web.bottom_thickness),
+                ("porosity", "bottom_porosities", spec.bottom_porosities, web.bottom_porosity)):
+            if own in web.bottom_own:
+                grid[name] = given or sorted({float(values.min()), float(values.max())})
+        return grid
 
     def run(self):
         started = time.perf_counter()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..case.load import bottom_porosity_offset
 from .crown import rms_spread
 
 
@@ -39,11 +40,18 @@ def face_numbers(prefix: str, x, thickness, porosity, middle: int, edges: list) 
 def bottom_coating_numbers(scenario, middle, edges) -> dict:
     """A double-sided web: its coating under the foil across the lane, and the whole web (the
     foil counted at its entry thickness)."""
-    values, x = scenario.solution.values, scenario.web.x
+    entry = scenario.web
+    values, x = scenario.solution.values, entry.x
     thickness = values["bottom_exit_thickness_mm"]
-    web = scenario.web.foil_thickness + values["exit_thickness_mm"] + thickness
+    web = entry.foil_thickness + values["exit_thickness_mm"] + thickness
+    shared = {} if "porosity" in entry.bottom_own else {   # the top's profile, shifted
+        "bottom_entry_porosity_offset": bottom_porosity_offset(scenario.case)}
     return {"double_sided": True, "bottom_coating": scenario.bottom_coating.name,
-            "bottom_entry_porosity_offset": scenario.web.bottom_porosity_offset,
+            "bottom_own_profiles": list(entry.bottom_own), **shared,
+            "bottom_entry_thickness_min_mm": float(entry.bottom_thickness.min()),
+            "bottom_entry_thickness_max_mm": float(entry.bottom_thickness.max()),
+            "bottom_entry_porosity_min": float(entry.bottom_porosity.min()),
+            "bottom_entry_porosity_max": float(entry.bottom_porosity.max()),
             **face_numbers("bottom_", x, thickness, values["bottom_exit_porosity"], middle,
                            edges),
             "exit_web_thickness_mean_mm": float(np.trapezoid(web, x) / np.ptp(x)),
@@ -98,10 +106,9 @@ def width_summary(scenario) -> dict:
         "newton_iterations": solution.iterations,
         "response_table": {
             "reductions_mm": scenario.response.reductions.tolist(),
-            "thicknesses_mm": scenario.response.thicknesses.tolist(),
-            "porosities": scenario.response.porosities.tolist(),
-            "runs": int(scenario.response.reductions.size * scenario.response.thicknesses.size
-                        * scenario.response.porosities.size),
+            **{f"{name}_mm" if "thick" in name else name: axis.tolist()
+               for name, axis in scenario.response.axes.items()},
+            "runs": scenario.response.runs,
             "line_load_N_per_mm": scenario.response.values["line_load_N_per_mm"].tolist()},
         "wall_time_s": getattr(scenario, "wall_time", None), "mpi_ranks": scenario.comm.size,
     }
