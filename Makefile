@@ -14,8 +14,12 @@ install:
 run: install
 	$(VENV)/bin/nipstack run $(CASE) --overwrite
 
+# make test: the tests that run in one process are spread over two pytest workers, whole files
+# each (module fixtures stay shared); the mpi tests (mpirun -n 2) run after them, alone, so
+# that their ranks get the two cores.
 test: install
-	$(VENV)/bin/python -m pytest -q --durations=15 tests
+	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile -m "not mpi" --durations=15 tests
+	$(VENV)/bin/python -m pytest -q -m mpi --durations=5 tests
 
 test-fast: install
 	$(VENV)/bin/python -m pytest -q -m "not slow and not mpi" --durations=5 tests
