@@ -110,7 +110,7 @@ def run(case: Case | str | Path, output: str | Path | None = None, *, overwrite:
     import dolfinx_solver  # noqa: F401  (MPI before dolfinx/petsc4py)
     from mpi4py import MPI
 
-    from .run import CaseRun
+    from .case_run import CaseRun
 
     if not isinstance(case, Case):
         case_file = Path(case)

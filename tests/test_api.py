@@ -32,6 +32,21 @@ def test_import_is_cheap():
     assert out == "[]"
 
 
+def test_no_submodule_hides_an_api_name():
+    """Importing a submodule sets it as an attribute of the package, so a submodule named like
+    an API function would replace it: `nipstack.run` was the module run.py after the first run
+    (a second `nipstack.run(...)` in a parameter loop failed with 'module' object is not
+    callable). No submodule may carry a name of `nipstack.__all__`."""
+    import pkgutil
+
+    import nipstack
+
+    submodules = {module.name for module in pkgutil.iter_modules(nipstack.__path__)}
+    assert not submodules & set(nipstack.__all__)
+    import nipstack.case_run  # noqa: F401  (what nipstack.run imports)
+    assert callable(nipstack.run) and callable(nipstack.load_case)
+
+
 def test_load_case_names_the_kind_and_applies_overrides():
     import nipstack
 

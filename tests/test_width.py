@@ -229,7 +229,7 @@ def test_steel_rolls_open_the_gap_and_a_crown_closes_it(cache):
 def test_the_shipped_profile_runs_into_a_results_folder(cache, tmp_path):
     """run_case with the thinner edge zone: the files, the load balance and the membrane
     force balance across the whole web (margins included, no web tension)."""
-    from nipstack.run import run_case
+    from nipstack.case_run import run_case
 
     case = width_case(cache, "calender.line_load=30.0")
     code, summary = run_case(case, MPI.COMM_WORLD, tmp_path / "out", log=lambda *a: None)
@@ -407,7 +407,7 @@ def test_a_double_sided_web_reproduces_the_2d_nip_on_both_faces(tmp_path):
     the middle, the two faces leave alike (a symmetric web: 1e-3), and the profile file carries
     the face under the foil."""
     from nipstack.calender import Calender
-    from nipstack.run import run_case
+    from nipstack.case_run import run_case
     from nipstack.width.response import base_data, nip_case
 
     stiff = [f"width.{roll}.youngs_modulus=1e12" for roll in ("top_roll", "bottom_roll")]
@@ -450,7 +450,7 @@ def test_faces_at_different_porosities_reproduce_the_2d_nip(tmp_path):
     both faces, 1e-6 relative; the denser bottom face leaves denser, and the profile file
     gives its entry porosity."""
     from nipstack.calender import Calender
-    from nipstack.run import run_case
+    from nipstack.case_run import run_case
     from nipstack.width.response import base_data, nip_case
 
     stiff = [f"width.{roll}.youngs_modulus=1e12" for roll in ("top_roll", "bottom_roll")]
@@ -520,7 +520,7 @@ def test_faces_with_their_own_profiles_reproduce_the_2d_nip(tmp_path):
     exactly that case) on both faces; the left edge (4 um) is a third of the way from the
     untouched web to its own corner's run (PCHIP through two points is a line). 1e-6 relative:
     width_profile.csv's digits."""
-    from nipstack.run import run_case
+    from nipstack.case_run import run_case
     from nipstack.width.response import base_data, cached_run, nip_case
 
     stiff = [f"width.{roll}.youngs_modulus=1e12" for roll in ("top_roll", "bottom_roll")]

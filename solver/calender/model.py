@@ -289,7 +289,7 @@ class Calender:
         self._advance("rolling", roll, [layout.travel * (k + 1) / steps for k in range(steps)],
                       0.0, lambda value, previous: (value - previous) / spec.line_speed)
 
-    # --- results (the scenario protocol of run.py) --------------------------------------------
+    # --- results (the scenario protocol of case_run.py) ----------------------------------------
     def summary(self) -> dict:
         return summary.calender_summary(self)
 

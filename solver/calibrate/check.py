@@ -86,7 +86,7 @@ def flat_press_check(card: Path, ds: DataSet, folder: Path, comm, log=print) -> 
     import time
 
     from ..case import load_case
-    from ..run import build_scenario
+    from ..case_run import build_scenario
 
     case_file = folder / f"flat_press_check_{ds.name}.case.toml"
     if comm.rank == 0:

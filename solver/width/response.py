@@ -98,7 +98,7 @@ def run_key(case) -> str:
 def run_nip(case, comm, log) -> dict:
     """One 2D calender run; the numbers the width model uses."""
     from ..output import nothing
-    from ..run import build_scenario
+    from ..case_run import build_scenario
 
     calender = build_scenario(case, comm, log=nothing)
     calender.run()

@@ -1,4 +1,4 @@
-"""`kind = "calender_width"`: the run.py scenario of the full-width roll-stack model.
+"""`kind = "calender_width"`: the case_run.py scenario of the full-width roll-stack model.
 
 Order of a run: the nip response table from 2D calender runs (cached), the two roll beams and
 the web, the coupled solve (gap control: calender.gap is g0, the gap of the uncrowned,
@@ -7,7 +7,7 @@ lane, so the total nip force is line_load x coated_width), then the elongation /
 stress / wrinkling check and, if asked, the crown optimiser.
 
 The scenario has no finite-element problem of its own (`problem = None`): its 2D runs are
-Calender problems that live and die inside the response table. run.py skips the mesh line,
+Calender problems that live and die inside the response table. case_run.py skips the mesh line,
 the material warnings and the pyvista pictures for it; its outputs are width_profile.csv,
 width_profile.png, roll_deflection.csv, summary.json and history.csv (the Newton iterations).
 """
@@ -132,7 +132,7 @@ class CalenderWidth:
         nu = law.virgin_elastic_moduli()[1]
         return membrane_state(strips, foil, nu, self.case.calender.front_tension)
 
-    # --- the run.py protocol -------------------------------------------------------------------
+    # --- the case_run.py protocol ---------------------------------------------------------------
     def step_outputs(self, record, folder):
         """Nothing per step: the width model's one record is written by final_outputs."""
 
