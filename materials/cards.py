@@ -36,7 +36,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from .card_models import DPC_GROUPS, LAW_MODELS, LAW_PARAMETERS, PARAMETERS, TABLES, Table
 from .dpc import DruckerPragerCap
@@ -73,24 +73,27 @@ class Material(ParameterModel):
 
 class CardFile(ParameterModel):
     """A card file: [material], [parameters] (validated by the law's model) and [sources], one
-    non-empty string per key of [parameters] (a nested table counts as one key)."""
+    non-empty string per key of [parameters] (a nested table counts as one key; checked by
+    `source_problem` after the parameters, so that an unknown parameter is reported as such
+    and not as a parameter without a source)."""
 
     material: Material = Field(description="name, law, description")
     parameters: dict[str, object] = Field(description="the law's parameter values")
     sources: dict[str, str] = Field(description="where each parameter value comes from; an "
                                     "assumption says 'assumption: why'")
 
-    @model_validator(mode="after")
-    def _one_source_per_parameter(self):
-        for key in self.parameters:
-            if not self.sources.get(key, "").strip():
-                raise ValueError(f"[sources] has no source for parameter '{key}' (a string; an "
-                                 "assumption says 'assumption: why')")
-        for key in self.sources:
-            if key not in self.parameters:
-                raise ValueError(f"[sources] names '{key}', which is not a parameter of the "
-                                 "card")
-        return self
+
+def source_problem(parameters: dict, sources: dict) -> str:
+    """What is wrong with a card's [sources] (one non-empty string per key of [parameters],
+    no other key), or ''."""
+    for key in parameters:
+        if not sources.get(key, "").strip():
+            return (f"[sources] has no source for parameter '{key}' (a string; an assumption "
+                    "says 'assumption: why')")
+    for key in sources:
+        if key not in parameters:
+            return f"[sources] names '{key}', which is not a parameter of the card"
+    return ""
 
 
 def list_cards() -> list[str]:
@@ -180,6 +183,9 @@ def parse_card(data: dict, card: str = "<card>", overrides: dict | None = None,
                                                                    dict):
         overrides["swelling"] = {**parameters["swelling"], **overrides["swelling"]}
     model = _law_parameters(label, card_file.material.law, {**parameters, **overrides})
+    problem = source_problem(parameters, sources)
+    if problem:
+        raise CardError(f"card {label}: {problem}")
     try:
         result = LAWS[model.law](**_arguments(model))
         if model.swelling is not None:

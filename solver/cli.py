@@ -14,10 +14,11 @@
 
 Exit codes: 0 done; 2 bad input (case file, card, option, a results folder that is not
 nipstack's) - one message, no traceback, nothing written; 3 the run stopped early (cut-backs
-exhausted, or a state the material cannot represent) - results folder marked INCOMPLETE; 130
-stopped by SIGINT/SIGTERM - results folder marked INTERRUPTED; 1 an unexpected error. Under MPI
-every rank runs the same command; only rank 0 prints, and an unexpected error on one rank aborts
-all of them instead of leaving the others waiting.
+exhausted, or a state the material cannot represent) - results folder marked INCOMPLETE (`point`
+past the porosity limit: only <name>.incomplete.csv); 130 stopped by SIGINT/SIGTERM - results
+folder marked INTERRUPTED; 1 an unexpected error. Under MPI every rank runs the same command;
+only rank 0 prints, and an unexpected error on one rank aborts all of them instead of leaving
+the others waiting.
 
 A run writes only into a folder it creates or an earlier nipstack result (`--overwrite`), see
 results_folder.py.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -116,9 +118,10 @@ def _add_sweep(sub):
                        help="MPI ranks per point (default: all ranks on each point in turn); "
                             "size/N groups run different points at the same time")
     sweep.add_argument("--fit", metavar="X_KEY,Y_KEY",
-                       help="what the compaction fit uses: x a summary entry or the parameter "
-                            "(default: the parameter), y a porosity entry (default: "
-                            "exit_porosity, else final_porosity)")
+                       help="what the compaction fit uses: x the parameter (default) or a "
+                            "compaction-load entry of the summary (e.g. peak_pressure_MPa, "
+                            "line_load_N_per_mm), y a porosity entry (default: exit_porosity, "
+                            "else final_porosity); checked before any point runs")
     sweep.add_argument("--threshold", action="append", default=[],
                        metavar="Y_KEY=LEVEL[@X_KEY]",
                        help="report the value of X_KEY (a summary entry; default: the swept "
@@ -201,7 +204,25 @@ def _count(low: int, high: int, option: str):
 
 def _say(comm, message: str, stream=None):
     if comm.rank == 0:
-        print(message, file=stream or sys.stdout, flush=True)
+        _print(message, stream)
+
+
+def _print(message: str, file=None):
+    """Print and flush. When the reader of the stream has gone (`nipstack check --schema |
+    head -1`), the rest of the output is dropped quietly, as Unix tools do, and the command
+    goes on (a run still writes its results folder and run.log)."""
+    stream = file or sys.stdout
+    try:
+        print(message, file=stream, flush=True)
+    except BrokenPipeError:
+        _silence(stream)
+
+
+def _silence(stream):
+    """Send what is still to be written to `stream` (also at exit) to /dev/null."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exit_:          # bad usage (2), --help / --version (0)
         return int(exit_.code or 0)
+    except BrokenPipeError:              # `nipstack --help | head -1`
+        _silence(sys.stdout)
+        return 0
     if args.command == "point":
         return _point(args)
     if args.command == "pictures":
@@ -234,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     except interrupt.RunInterrupted:
         return interrupt.EXIT_INTERRUPTED
     except Exception:  # noqa: BLE001 - last resort: never hang the other ranks
-        print(f"nipstack: unexpected error on rank {comm.rank}:\n{traceback.format_exc()}",
-              file=sys.stderr, flush=True)
+        _print(f"nipstack: unexpected error on rank {comm.rank}:\n{traceback.format_exc()}",
+               file=sys.stderr)
         if comm.size > 1:
             comm.Abort(EXIT_ERROR)
         return EXIT_ERROR
@@ -347,8 +371,8 @@ def _resume(args, comm) -> int:
 def _sweep(args, comm) -> int:
     from .case import CaseError
     from .results_folder import OutputError, ResultsFolder
-    from .sweep import (parse_fit, parse_param, parse_threshold, run_sweep, validate_points,
-                        value_text, write_results)
+    from .sweep import (check_fit, parse_fit, parse_param, parse_threshold, run_sweep,
+                        validate_points, value_text, write_results)
 
     ranks_per_run = args.ranks_per_run or comm.size
     try:
@@ -359,6 +383,7 @@ def _sweep(args, comm) -> int:
             raise CaseError(f"--ranks-per-run {ranks_per_run}: must divide the number of MPI "
                             f"ranks ({comm.size})")
         cases = validate_points(args.case, key, values, args.set)
+        check_fit(fit_keys, key, cases[0])
     except CaseError as exc:
         _say(comm, f"nipstack: error: {exc}", sys.stderr)
         return EXIT_BAD_INPUT
@@ -405,33 +430,33 @@ def _calibrate(args, comm) -> int:
 def _point(args) -> int:
     from .case import apply_override
     from .materials.cards import CardError
-    from .point import is_point_csv, point_main
+    from .point import PorosityLimit, destination_problem, incomplete_csv, point_main
 
     overrides: dict = {}
     for assignment in args.set:
         try:
             apply_override(overrides, assignment)
         except Exception:  # noqa: BLE001
-            print(f"nipstack: error: --set '{assignment}': expected key=value", file=sys.stderr)
+            _print(f"nipstack: error: --set '{assignment}': expected key=value", file=sys.stderr)
             return EXIT_BAD_INPUT
     out = Path(args.out or f"point_{Path(args.card).stem}_{args.path}.csv")
-    if out.exists() or out.is_symlink():
-        if not is_point_csv(out):
-            print(f"nipstack: error: --out '{out}' exists and is not a CSV written by "
-                  f"`nipstack point`; give a new name", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        if not args.overwrite:
-            print(f"nipstack: error: --out '{out}' exists; pass --overwrite to replace it",
-                  file=sys.stderr)
-            return EXIT_BAD_INPUT
+    error = destination_problem(out, args.overwrite)
+    if error:
+        _print(f"nipstack: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         point_main(args.card, args.path, out, max_strain=args.max_strain, steps=args.steps,
                    confining_pressure=args.confining_pressure, unload=not args.no_unload,
                    time=args.time, overrides=overrides or None)
     except CardError as exc:
-        print(f"nipstack: error: {exc}", file=sys.stderr)
+        _print(f"nipstack: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"wrote {out}")
+    except PorosityLimit as exc:
+        _print(f"nipstack: point stopped: {exc}\n  the path up to the last admissible step in "
+               f"{incomplete_csv(out)}; {out} not written (lower --max-strain)",
+               file=sys.stderr)
+        return EXIT_INCOMPLETE
+    _print(f"wrote {out}")
     return 0
 
 
@@ -441,15 +466,15 @@ def _pictures(args) -> int:
 
     folder = Path(args.folder)
     if not (folder / "fields" / "fields.pvd").is_file():
-        print(f"nipstack: error: '{folder}' has no fields/fields.pvd (a results folder of a "
-              f"run with output.fields = true)", file=sys.stderr)
+        _print(f"nipstack: error: '{folder}' has no fields/fields.pvd (a results folder of a "
+               f"run with output.fields = true)", file=sys.stderr)
         return EXIT_BAD_INPUT
     pictures, why = render_in_child(folder)
     if not pictures:
-        print(f"nipstack: error: no pictures rendered in '{folder}': {why}", file=sys.stderr)
+        _print(f"nipstack: error: no pictures rendered in '{folder}': {why}", file=sys.stderr)
         return EXIT_ERROR
     for name in pictures:
-        print(f"wrote {folder / name}")
+        _print(f"wrote {folder / name}")
     return 0
 
 
@@ -458,14 +483,14 @@ def _export(args) -> int:
     from .export import ExportError, export
 
     if Path(args.to).exists():
-        print(f"nipstack: error: --to '{args.to}' exists; give a new name", file=sys.stderr)
+        _print(f"nipstack: error: --to '{args.to}' exists; give a new name", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         target, time, step = export(args.folder, args.to, args.step, args.dataset, args.format)
     except ExportError as exc:
-        print(f"nipstack: error: {exc}", file=sys.stderr)
+        _print(f"nipstack: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"wrote {target} (step {step}, t = {time:.6g} s)")
+    _print(f"wrote {target} (step {step}, t = {time:.6g} s)")
     return 0
 
 

@@ -10,12 +10,16 @@ the reference mesh (mm) with `displacement_mm` on its nodes and the cell fields 
 stresses in MPa, region_id, ...) on its cells, under the names ParaView shows. VTK's
 bookkeeping arrays (vtkGhostType, vtkOriginalPointIds, vtkOriginalCellIds) are left out.
 Formats whose writer cannot hold cell data of a kind (e.g. an STL surface) raise meshio's
-error, reported as a user error.
+error, reported as a user error. `.msh` is Gmsh (meshio's first pick for it is ANSYS Fluent,
+which Gmsh cannot open and which drops the fields); a suffix meshio does not know, or a folder
+that does not exist, is a user error before anything is read.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+#: the writer of a suffix that meshio maps to more than one format
+SUFFIX_FORMATS = {".msh": "gmsh"}
 
 
 class ExportError(ValueError):
@@ -73,6 +77,24 @@ def to_meshio(grid):
                        cell_data=mesh.cell_data)
 
 
+def target_format(target: Path, file_format: str | None) -> str:
+    """meshio's format name for writing `target`: `file_format` if given, else the one its
+    suffix names (the longest known suffix first, e.g. .vol.gz before .gz)."""
+    import meshio
+
+    if file_format is not None:
+        return file_format
+    for count in range(len(target.suffixes), 0, -1):
+        suffix = "".join(target.suffixes[-count:]).lower()
+        if suffix in SUFFIX_FORMATS:
+            return SUFFIX_FORMATS[suffix]
+        if suffix in meshio.extension_to_filetypes:
+            return meshio.extension_to_filetypes[suffix][0]
+    known = ", ".join(sorted(meshio.extension_to_filetypes))
+    raise ExportError(f"--to '{target}': no mesh format has the suffix "
+                      f"'{target.suffix or '(none)'}'; give one of {known} (or --format NAME)")
+
+
 def export(folder: str | Path, target: str | Path, step: int | None = None,
            dataset: str = "fields", file_format: str | None = None) -> tuple[Path, float, int]:
     """Write step `step` of `folder`/fields/<dataset>.pvd to `target`. Returns (target, time,
@@ -80,6 +102,9 @@ def export(folder: str | Path, target: str | Path, step: int | None = None,
     import meshio
 
     folder, target = Path(folder), Path(target)
+    if not target.parent.is_dir():
+        raise ExportError(f"--to '{target}': the folder '{target.parent}' does not exist")
+    file_format = target_format(target, file_format)
     pvd = folder / "fields" / f"{dataset}.pvd"
     if not pvd.is_file():
         have = sorted(p.stem for p in (folder / "fields").glob("*.pvd")) \
@@ -91,7 +116,7 @@ def export(folder: str | Path, target: str | Path, step: int | None = None,
     mesh = to_meshio(grid)
     try:
         meshio.write(target, mesh, file_format=file_format)
-    except (KeyError, ValueError, meshio.WriteError) as exc:
+    except (KeyError, ValueError, OSError, meshio.WriteError) as exc:
         if target.exists():
             target.unlink()                  # no half-written file
         raise ExportError(f"--to '{target}': meshio cannot write this "

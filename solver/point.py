@@ -37,6 +37,12 @@ Paths (strains are log strains, compression negative):
 Optional stages: a hold at fixed strain for hold_time (rate-dependent laws relax), then
 unloading, stress-controlled in ``steps`` steps, back to the axial stress at which axial
 loading began (0 for hydrostatic and uniaxial strain, -confining_pressure for triaxial).
+
+The porosity limit: a porous material compacted past fully dense (J < 1 - porosity0, so
+porosity < 0) is a state solid-mass conservation forbids. With stop_at_porosity_limit
+(`nipstack point`) the path stops at the first such step with PorosityLimit, which carries the
+admissible part; the CLI writes that part to `<name>.incomplete.csv`, never to the CSV asked
+for, and exits 3, as `nipstack run` publishes a run that stopped early as INCOMPLETE.
 """
 from __future__ import annotations
 
@@ -49,6 +55,16 @@ PATHS = ("hydrostatic", "uniaxial-strain", "triaxial")
 #: stage codes in the ``stage`` column
 CONFINE, LOAD, HOLD, UNLOAD = 0, 1, 2, 3
 AXIAL, LATERAL, ALL = (2,), (0, 1), (0, 1, 2)
+STAGE_NAMES = {CONFINE: "confining", LOAD: "loading", HOLD: "hold", UNLOAD: "unloading"}
+
+
+class PorosityLimit(RuntimeError):
+    """The path compacts a porous material past fully dense (porosity < 0). `result` is the
+    admissible part of the path (run_path's columns, up to the last step with porosity >= 0)."""
+
+    def __init__(self, message: str, result: dict[str, np.ndarray]):
+        super().__init__(message)
+        self.result = result
 
 
 class MaterialPoint:
@@ -96,7 +112,7 @@ class MaterialPoint:
         self.time += dt
 
 
-def _record(point, step, stage, rows):
+def _record(point, step, stage, rows, stop_at_porosity_limit=False):
     law = point.law
     jac_det = np.exp(point.strain.sum())
     sigma = point.tau / jac_det
@@ -120,12 +136,32 @@ def _record(point, step, stage, rows):
         code = int(point.state["active_surface"][0])
         row.update(on_shear=int(code == 1), on_transition=int(code == 2), on_cap=int(code == 3))
     rows.append(row)
+    if stop_at_porosity_limit and law.initial_porosity > 0.0 and row["porosity"] < 0.0:
+        raise PorosityLimit(_porosity_limit_message(rows, law.initial_porosity),
+                            _columns(rows[:-1]))
+
+
+def _porosity_limit_message(rows, porosity0) -> str:
+    """Where the path crossed porosity 0: the last admissible strain and the first beyond."""
+    last, beyond = rows[-2], rows[-1]
+    return (f"porosity limit: in the {STAGE_NAMES[beyond['stage']]} stage, step "
+            f"{beyond['step']}, the axial log strain {beyond['axial_strain']:.4g} gives "
+            f"porosity {beyond['porosity']:.3g} < 0 (compacted past fully dense: porosity 0 is "
+            f"at the volumetric log strain ln(1 - porosity0) = {np.log(1.0 - porosity0):.4g}); "
+            f"the last admissible step, {last['step']}, reached the axial log strain "
+            f"{last['axial_strain']:.4g} (porosity {last['porosity']:.3g})")
+
+
+def _columns(rows) -> dict[str, np.ndarray]:
+    """run_path's columns (NaN where a row has no entry)."""
+    keys = list(rows[0])
+    return {key: np.array([row.get(key, np.nan) for row in rows]) for key in keys}
 
 
 def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
              confining_pressure: float = 0.0, unload: bool = True, dt: float = 1.0,
-             hold_time: float = 0.0, hold_steps: int = 50,
-             time: float | None = None) -> dict[str, np.ndarray]:
+             hold_time: float = 0.0, hold_steps: int = 50, time: float | None = None,
+             stop_at_porosity_limit: bool = False) -> dict[str, np.ndarray]:
     """Run one material point of `law` along `path` and return the columns as arrays.
 
     steps : load steps (also used for the confining ramp and for unloading)
@@ -133,6 +169,8 @@ def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
     confining_pressure : lateral Cauchy pressure of the triaxial path, MPa (compression +)
     dt : time per load/unload step, s;  hold_time, hold_steps : optional hold at fixed strain
     time : duration of the loading stage, s; if given, dt = time / steps
+    stop_at_porosity_limit : raise PorosityLimit (with the admissible part) at the first step
+        of a porous material with porosity < 0
     """
     if path not in PATHS:
         raise ValueError(f"unknown path {path!r}; expected one of {', '.join(PATHS)}")
@@ -144,8 +182,8 @@ def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
         dt = time / steps
     point = MaterialPoint(law, dt)
     rows: list[dict] = []
-    step = 0
-    _record(point, step, CONFINE if path == "triaxial" else LOAD, rows)
+    step, limit = 0, stop_at_porosity_limit
+    _record(point, step, CONFINE if path == "triaxial" else LOAD, rows, limit)
 
     lateral_control = ()
     if path == "triaxial":
@@ -153,7 +191,7 @@ def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
             target = -confining_pressure * k / steps
             point.advance(point.strain, [(ALL, target)])
             step += 1
-            _record(point, step, CONFINE, rows)
+            _record(point, step, CONFINE, rows, limit)
         lateral_control = ((LATERAL, -confining_pressure),)
     start = point.strain.copy()
     start_axial_stress = point.tau[2] / np.exp(point.strain.sum())
@@ -166,11 +204,11 @@ def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
             strain[:2] = point.strain[:2]
         point.advance(strain, lateral_control)
         step += 1
-        _record(point, step, LOAD, rows)
+        _record(point, step, LOAD, rows, limit)
     for k in range(1, hold_steps + 1 if hold_time > 0.0 else 1):
         point.advance(point.strain, lateral_control, dt=hold_time / hold_steps)
         step += 1
-        _record(point, step, HOLD, rows)
+        _record(point, step, HOLD, rows, limit)
     if unload:
         peak = point.tau[2] / np.exp(point.strain.sum())
         group = ALL if path == "hydrostatic" else AXIAL
@@ -178,9 +216,8 @@ def run_path(law, path: str, steps: int = 50, max_strain: float = 0.3,
             target = peak + (start_axial_stress - peak) * k / steps
             point.advance(point.strain, ((group, target),) + lateral_control)
             step += 1
-            _record(point, step, UNLOAD, rows)
-    keys = list(rows[0])
-    return {key: np.array([row.get(key, np.nan) for row in rows]) for key in keys}
+            _record(point, step, UNLOAD, rows, limit)
+    return _columns(rows)
 
 
 #: CSV column name of each run_path key: the unit in brackets, the sign convention where a
@@ -233,6 +270,24 @@ def is_point_csv(path) -> bool:
     return any(start.startswith(header) for header in POINT_CSV_HEADERS)
 
 
+def destination_problem(out, overwrite: bool) -> str:
+    """What keeps `nipstack point` from writing `out` (or, for a path that stops at the
+    porosity limit, its incomplete_csv sibling), or '' (checked before the path runs): it
+    replaces only a CSV it wrote, and `out` only with `overwrite`."""
+    out = Path(out)
+    if out.exists() or out.is_symlink():
+        if not is_point_csv(out):
+            return (f"--out '{out}' exists and is not a CSV written by `nipstack point`; "
+                    f"give a new name")
+        if not overwrite:
+            return f"--out '{out}' exists; pass --overwrite to replace it"
+    sibling = incomplete_csv(out)
+    if (sibling.exists() or sibling.is_symlink()) and not is_point_csv(sibling):
+        return (f"'{sibling}' exists and is not a CSV written by `nipstack point`; nipstack "
+                f"needs that name for a path that stops early (move it away)")
+    return ""
+
+
 def write_csv(result: dict[str, np.ndarray], path) -> Path:
     """Write the columns of a run_path result to a CSV file; the header names each column
     with its unit and sign convention (POINT_COLUMNS)."""
@@ -247,11 +302,24 @@ def write_csv(result: dict[str, np.ndarray], path) -> Path:
     return path
 
 
+def incomplete_csv(path) -> Path:
+    """Where `nipstack point` writes the admissible part of a path that stopped at the porosity
+    limit: `<name>.incomplete.csv` beside the CSV asked for."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.incomplete{path.suffix or '.csv'}")
+
+
 def point_main(card, path: str, out_csv, overrides: dict | None = None, **options):
-    """CLI entry: load a material card (name or path), run the path, write the CSV."""
+    """CLI entry: load a material card (name or path), run the path, write the CSV. A path
+    past the porosity limit writes its admissible part to incomplete_csv(out_csv) (not
+    out_csv) and raises PorosityLimit."""
     from .materials.cards import load_card
 
     law = load_card(card, overrides=overrides)
-    result = run_path(law, path, **options)
+    try:
+        result = run_path(law, path, stop_at_porosity_limit=True, **options)
+    except PorosityLimit as exc:
+        write_csv(exc.result, incomplete_csv(out_csv))
+        raise
     write_csv(result, out_csv)
     return result

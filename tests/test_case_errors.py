@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import MINIMAL_CASE, run_cli
+from conftest import MINIMAL_CASE, ROOT, run_cli
 from nipstack.cli import main
 
 # (what is wrong, how to break the minimal case, words the message must contain)
@@ -409,3 +409,24 @@ def test_fuzz_commands(kind, argv, words, tmp_path, monkeypatch, capsys):
 def test_fuzz_set_has_at_least_sixty_kinds():
     kinds = [k[0] for k in BROKEN + BROKEN_STACK + FUZZ_CASE + FUZZ_OPTIONS + FUZZ_COMMANDS]
     assert len(kinds) == len(set(kinds)) >= 60
+
+
+def test_unknown_card_parameter_is_named_before_its_missing_source(tmp_path, monkeypatch,
+                                                                   capsys):
+    """A card file with a parameter its law does not have (and so, naturally, no [sources]
+    entry for it) is reported as an unknown parameter of that card, not as a missing source:
+    by `check`, `run` and `point` alike, one line, exit 2."""
+    library = ROOT / "materials" / "library" / "nmc_cathode.toml"
+    card = tmp_path / "my_nmc.toml"
+    card.write_text(library.read_text().replace("[parameters]\n",
+                                                "[parameters]\nfoo_bar = 1.0\n", 1))
+    case = tmp_path / "case.toml"
+    case.write_text(MINIMAL_CASE.replace('"nmc_cathode"', f'"{card}"'))
+    monkeypatch.chdir(tmp_path)
+    words = ["my_nmc", "unknown parameter 'foo_bar'"]
+    for argv in (["check", str(case)], ["run", str(case), "--out", str(tmp_path / "r")],
+                 ["point", str(card), "--path", "hydrostatic", "--out", "p.csv"]):
+        assert main(argv) == 2, argv
+        line = _one_line(capsys.readouterr().err, words)
+        assert "[sources]" not in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case.toml", "my_nmc.toml"]

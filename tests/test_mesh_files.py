@@ -101,13 +101,19 @@ def _run(tmp_path, case, name):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built_results(tmp_path_factory):
+    """The results folder of the minimal case on its built strip."""
     folder = tmp_path_factory.mktemp("built")
     case = folder / "case.toml"
     case.write_text(MINIMAL_CASE)
     result, out = _run(folder, case, "results")
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads((out / "summary.json").read_text())
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(built_results):
+    return json.loads((built_results / "summary.json").read_text())
 
 
 KEYS = ("thickness_under_load_mm", "final_thickness_mm", "final_porosity", "peak_pressure_MPa",
@@ -200,3 +206,41 @@ def test_export_writes_the_fields_in_other_formats(tmp_path):
     beyond = run_cli(["export", str(out), "--to", str(tmp_path / "x.vtu"), "--step", "999"],
                      cwd=tmp_path)
     assert beyond.returncode == 2 and "has steps 1 to" in beyond.stderr
+
+
+def test_export_to_msh_writes_gmsh_with_the_fields(built_results, tmp_path):
+    """`--to F.msh` is Gmsh (meshio's first pick for .msh is ANSYS Fluent, without fields and
+    unreadable by Gmsh): read back as Gmsh, the nodes carry displacement_mm and the cells
+    porosity, as the VTK file of that step has them."""
+    import meshio
+    import pyvista
+
+    target = tmp_path / "loaded.msh"
+    done = run_cli(["export", str(built_results), "--to", str(target), "--step", "5"],
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert target.read_text(errors="replace").startswith("$MeshFormat")
+    mesh = meshio.read(target, file_format="gmsh")
+    reader = pyvista.get_reader(str(built_results / "fields" / "fields.pvd"))
+    reader.set_active_time_point(4)
+    reference = reader.read().combine()
+    assert np.allclose(mesh.point_data["displacement_mm"],
+                       reference.point_data["displacement_mm"], atol=1e-12)
+    assert np.allclose(np.concatenate(mesh.cell_data["porosity"]),
+                       reference.cell_data["porosity"], atol=1e-12)
+
+
+@pytest.mark.parametrize("target, words", [
+    ("x.foo", ["no mesh format has the suffix '.foo'", ".xdmf", ".msh", ".vtu", "--format"]),
+    ("no_such_folder/f.vtu", ["the folder", "no_such_folder", "does not exist"]),
+])
+def test_export_to_a_bad_target_is_one_message(built_results, tmp_path, target, words):
+    """An unknown suffix (the accepted ones listed) or a missing folder: one line, exit 2,
+    no traceback, nothing written."""
+    done = run_cli(["export", str(built_results), "--to", str(tmp_path / target)],
+                   cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    for word in words:
+        assert word in done.stderr, done.stderr
+    assert not list(tmp_path.iterdir())

@@ -9,8 +9,8 @@ import pytest
 
 from nipstack.cli import main
 from nipstack.materials.cards import load_card
-from nipstack.point import (CONFINE, LOAD, POINT_COLUMNS, column_name, is_point_csv,
-                            point_main, run_path, write_csv)
+from nipstack.point import (CONFINE, LOAD, POINT_COLUMNS, PorosityLimit, column_name,
+                            is_point_csv, point_main, run_path, write_csv)
 
 
 def _columns(path):
@@ -127,3 +127,34 @@ def test_out_protection_recognises_the_new_and_the_old_header(tmp_path, capsys):
     assert main([*args, str(mine), "--overwrite"]) == 2
     assert mine.read_text() == "step,stage,time\n1,2,3\n"
     assert not is_point_csv(tmp_path)                                 # a folder
+
+
+def test_path_past_the_porosity_limit_stops_and_is_marked_incomplete(tmp_path, capsys):
+    """`nipstack point` with a strain that compacts past fully dense (NMC, porosity0 0.48:
+    porosity 0 at a uniaxial log strain of ln(0.52) = -0.654) stops at the porosity limit:
+    one message naming the limit and the strain reached, exit 3 (as an INCOMPLETE run), no
+    CSV under the asked name, the admissible part (porosity >= 0) in <name>.incomplete.csv.
+    An earlier complete CSV under the asked name is kept."""
+    out = tmp_path / "pt9.csv"
+    args = ["point", "nmc_cathode", "--path", "uniaxial-strain", "--steps", "20", "--out",
+            str(out), "--max-strain"]
+    assert main([*args, "0.9"]) == 3
+    err = capsys.readouterr().err
+    assert "porosity limit" in err and "axial log strain -0.675" in err, err
+    assert "ln(1 - porosity0) = -0.6539" in err and "pt9.incomplete.csv" in err, err
+    assert "Traceback" not in err and not out.exists()
+    header, values = _columns(tmp_path / "pt9.incomplete.csv")
+    porosity = values[:, header.index("porosity [-]")]
+    assert porosity.min() >= 0.0 and len(porosity) == 15         # steps 0-14 of 20
+    assert is_point_csv(tmp_path / "pt9.incomplete.csv")
+    assert main([*args, "0.5"]) == 0                              # admissible: complete
+    assert main([*args, "0.9", "--overwrite"]) == 3
+    assert _columns(out)[1].shape[0] == 41                        # the complete CSV kept
+    foreign = tmp_path / "mine.incomplete.csv"
+    foreign.write_text("my,data\n")                              # not nipstack's: refused
+    assert main([*args[:-2], str(tmp_path / "mine.csv"), "--max-strain", "0.9"]) == 2
+    assert "mine.incomplete.csv" in capsys.readouterr().err
+    assert foreign.read_text() == "my,data\n"
+    with pytest.raises(PorosityLimit, match="porosity limit"):
+        run_path(load_card("nmc_cathode"), "hydrostatic", steps=20, max_strain=0.9,
+                 stop_at_porosity_limit=True)

@@ -170,6 +170,50 @@ def test_bad_param_exits_2_before_running(tmp_path, capsys, param, words):
     assert list(tmp_path.iterdir()) == []          # no sweep folder, no partial folder
 
 
+@pytest.mark.parametrize("fit, words", [
+    ("foo,bar", ["--fit 'foo,bar'", "'foo' is not a compaction load", "loading.target",
+                 "peak_pressure_MPa"]),
+    ("peak_pressure_MPa,bar", ["'bar' is not a porosity", "final_porosity",
+                               "porosity_under_load"]),
+    ("final_thickness_mm,final_porosity", ["'final_thickness_mm' is not a compaction load"]),
+])
+def test_bad_fit_names_exit_2_before_running(tmp_path, capsys, fit, words):
+    """--fit names the fit cannot use are refused before any point runs (before: every point
+    ran, then 'no compaction fit: no summary entry' and exit 0), naming the valid ones."""
+    out = tmp_path / "sw"
+    code = main(["sweep", CASE, "--param", PRESSURES, "--fit", fit, "--out", str(out), *FAST])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.count("error") == 1 and captured.err.count("\n") == 1, captured.err
+    for word in words:
+        assert word in captured.err, captured.err
+    assert captured.out == ""
+    assert list(tmp_path.iterdir()) == []          # no sweep folder, no partial folder
+
+
+def test_fit_names_are_entries_of_the_summaries(pressure_sweep):
+    """What --fit accepts (FIT_LOADS, FIT_POROSITIES) is in the summaries: a flat-press point
+    of the sweep; for the calender and the width model the gold summaries of the shipped cases
+    (2D laminating calender, 3D slab, width model; the width model's bottom_ entries are the
+    top face's under that prefix, for a web coated on both faces)."""
+    from nipstack.sweep.compaction import FIT_LOADS, FIT_POROSITIES, SLAB_FIT_POROSITIES
+
+    _, out = pressure_sweep
+    have = {"flat_press": set(_table(out / "sweep.csv")[0])}
+    for kind, names in (("calender", ["lamination_li_on_cu", "calender_nmc_edge_3d"]),
+                        ("calender_width", ["calender_width_nmc"])):
+        have[kind] = set()
+        for name in names:
+            gold = json.loads((ROOT / "tests" / "regression" / f"{name}.json").read_text())
+            have[kind] |= {key for key in gold if "." not in key}
+        have[kind] |= {f"bottom_{key}" for key in have[kind]}
+    for kind, keys in have.items():
+        wanted = {*FIT_LOADS[kind], *FIT_POROSITIES[kind]}
+        if kind == "calender":
+            wanted |= set(SLAB_FIT_POROSITIES)
+        assert wanted <= keys, (kind, wanted - keys)
+
+
 def test_point_that_stops_early_is_recorded_and_excluded(tmp_path):
     """Two Newton iterations without cut-backs cannot converge the first step: that point is
     incomplete (exit 3 of the sweep, INCOMPLETE file naming it), the other one complete, and

@@ -54,10 +54,10 @@ load step of its start); and one line per point when all have finished.
     report.py       threshold crossings, sweep.csv, sweep.json, compaction_fit.json/png
 """
 from .compaction import MODEL, SOURCE, fit_compaction_resistance
-from .points import (parse_fit, parse_param, parse_threshold, run_sweep, validate_points,
-                     value_text)
+from .points import (check_fit, parse_fit, parse_param, parse_threshold, run_sweep,
+                     validate_points, value_text)
 from .report import threshold_crossing, write_results
 
-__all__ = ["MODEL", "SOURCE", "fit_compaction_resistance", "parse_fit", "parse_param",
+__all__ = ["MODEL", "SOURCE", "check_fit", "fit_compaction_resistance", "parse_fit", "parse_param",
            "parse_threshold", "run_sweep", "validate_points", "value_text",
            "threshold_crossing", "write_results"]

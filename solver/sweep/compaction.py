@@ -13,6 +13,24 @@ SOURCE = ("Meyer, Bockholt, Haselrieder, Kwade (2017), J. Mater. Process. Techno
           "172-178")
 #: the porosity a fit uses unless told (the calender's, else the flat press's)
 DEFAULT_Y_KEYS = ("exit_porosity", "final_porosity")
+#: what `--fit X,Y` can name, by case kind (summary.json entries): X a compaction load q (or
+#: the swept parameter, the default), Y a porosity. A kind without porosities (stack,
+#: delamination) has no compaction fit.
+FIT_LOADS = {
+    "flat_press": ("peak_pressure_MPa", "final_platen_force"),
+    "calender": ("line_load_N_per_mm", "line_load_exit_zone_N_per_mm", "peak_nip_pressure_MPa"),
+    "calender_width": ("line_load_mean_N_per_mm", "line_load_lane_centre_N_per_mm",
+                       "line_load_min_N_per_mm", "line_load_max_N_per_mm"),
+}
+FIT_POROSITIES = {
+    "flat_press": ("final_porosity", "porosity_under_load"),
+    "calender": ("exit_porosity", "porosity_under_roll"),
+    "calender_width": ("exit_porosity_mean", "exit_porosity_lane_centre",
+                       "bottom_exit_porosity_mean", "bottom_exit_porosity_lane_centre"),
+}
+#: the porosities of a calender's 3D slab across the web (geometry.dimension = 3 only)
+SLAB_FIT_POROSITIES = ("exit_porosity_lane_centre", "exit_porosity_coated_min",
+                       "exit_porosity_coated_max", "exit_porosity_at_coating_edge")
 
 
 def compaction_model(q, porosity_0, porosity_min, gamma_c):

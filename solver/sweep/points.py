@@ -10,7 +10,7 @@ from pathlib import Path
 from ..api import load_case
 from ..case import CaseError
 from ..output import rank_zero
-from .compaction import DEFAULT_Y_KEYS
+from .compaction import DEFAULT_Y_KEYS, FIT_LOADS, FIT_POROSITIES, SLAB_FIT_POROSITIES
 
 
 def parse_param(text: str) -> tuple[str, list[float]]:
@@ -43,6 +43,30 @@ def parse_fit(text: str | None) -> tuple[str | None, str | None]:
         raise CaseError(f"--fit '{text}': expected X_KEY,Y_KEY, e.g. "
                         "line_load_N_per_mm,exit_porosity")
     return parts[0], parts[1]
+
+
+def check_fit(fit_keys: tuple[str | None, str | None], key: str, case) -> None:
+    """CaseError unless the names of `--fit X,Y` (parse_fit) are what the compaction fit of
+    this case's kind can use: X the swept parameter `key` or a compaction load, Y a porosity
+    (compaction.FIT_LOADS, FIT_POROSITIES). Checked before any point runs."""
+    x_key, y_key = fit_keys
+    if x_key is None:
+        return
+    kind = case.case.kind
+    porosities = FIT_POROSITIES.get(kind, ())
+    geometry = getattr(case, "geometry", None)
+    if kind == "calender" and getattr(geometry, "dimension", 2) == 3:
+        porosities = (*porosities, *SLAB_FIT_POROSITIES)
+    loads = (key, *FIT_LOADS.get(kind, ()))
+    if not porosities:
+        raise CaseError(f"--fit '{x_key},{y_key}': a {kind} run has no porosity in its summary, "
+                        "so no compaction fit (leave out --fit)")
+    if x_key not in loads:
+        raise CaseError(f"--fit '{x_key},{y_key}': '{x_key}' is not a compaction load of a "
+                        f"{kind} run; X is one of {', '.join(loads)}")
+    if y_key not in porosities:
+        raise CaseError(f"--fit '{x_key},{y_key}': '{y_key}' is not a porosity of a {kind} "
+                        f"run; Y is one of {', '.join(porosities)}")
 
 
 def parse_threshold(text: str) -> tuple[str, float, str | None]:
