@@ -34,6 +34,7 @@ import ufl
 from dolfinx import fem
 from mpi4py import MPI
 
+from . import column_multigrid
 from .jit_cache import prepare as prepare_jit_cache
 from .kinematics import initial_plastic_metric_inverse, porosity_from_jacobian, stress_update
 from .kinematics_kernels import determinants
@@ -78,6 +79,11 @@ ITERATIVE = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
              "ksp_atol": 1e-30, "ksp_max_it": 2000, "pc_type": "gamg",
              "pc_gamg_threshold": 0.01, "mg_levels_ksp_type": "chebyshev",
              "mg_levels_pc_type": "jacobi"}
+#: GMRES with the column multigrid (column_multigrid.py): from COLUMNS_MIN_DOFS on, the
+#: default for 3D meshes drawn in node columns (docs/benchmarks.md, "Column multigrid").
+COLUMNS = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
+           "ksp_atol": 1e-30, "ksp_max_it": 500, "pc_type": "columns"}
+COLUMNS_MIN_DOFS = 50_000
 #: From this many dofs on, the default is ITERATIVE. Measured on a 3D flat press (README,
 #: benchmarks): at 83k dofs MUMPS was still faster (332 s against 398 s) but needed 2.5x the
 #: memory (2.0 GB against 0.82 GB), and a direct factorisation's cost grows faster with size;
@@ -94,8 +100,12 @@ ITERATIVE_MIN_DOFS = 300_000
 MUMPS_ORDERING = {2: "2", 3: "5"}
 
 
-def default_linear_solver(ranks: int, dofs: int, dimension: int = 2) -> dict:
-    """PETSc options of the Newton linear solve when the case gives none."""
+def default_linear_solver(ranks: int, dofs: int, dimension: int = 2,
+                          in_columns: bool = False) -> dict:
+    """PETSc options of the Newton linear solve when the case gives none (in_columns: the
+    mesh is drawn in node columns through its thickness)."""
+    if dimension == 3 and in_columns and dofs >= COLUMNS_MIN_DOFS:
+        return dict(COLUMNS)
     if dofs >= ITERATIVE_MIN_DOFS:
         return dict(ITERATIVE)
     ordering = MUMPS_ORDERING[dimension]
@@ -229,13 +239,15 @@ class MechanicsProblem:
         self.contacts: list[ContactTerm] = []
         self.interfaces: list = []     # interface terms (residual, jacobian, update, commit)
         self.bcs: list[fem.DirichletBC] = []
+        dofs = self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs
         self.petsc_options = default_linear_solver(
-            self.comm.size, self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs,
-            gdim)
+            self.comm.size, dofs, gdim,
+            in_columns=gdim == 3 and dofs >= COLUMNS_MIN_DOFS and column_multigrid.in_columns(
+                self.V))
         if petsc_options:       # the user's choice, on top of the defaults of its kind
             kind = petsc_options.get("pc_type", "lu")
             base = (DISTRIBUTED_LU if kind in ("lu", "cholesky")
-                    else ITERATIVE if kind == "gamg" else {})
+                    else ITERATIVE if kind == "gamg" else COLUMNS if kind == "columns" else {})
             self.petsc_options = {**base, **petsc_options}
         self._forms = None
         self._tangent_current = True    # A_q holds the tangent of the last material update

@@ -51,8 +51,8 @@ from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from . import interrupt
-from .mechanics import MechanicsProblem, StepFailure
+from . import column_multigrid, interrupt
+from .mechanics import MechanicsProblem, StepFailure, default_linear_solver
 
 
 @dataclass
@@ -138,16 +138,41 @@ class NewtonSolver:
         ksp.setOperators(self.A)
         prefix = f"nipstack_{id(self)}_"
         ksp.setOptionsPrefix(prefix)
+        petsc_options = self.linear_solver_options()
+        self.linear_options = petsc_options     # what the linear solve really uses
         options = PETSc.Options()
-        for key, value in self.problem.petsc_options.items():
-            options[prefix + key] = value
-        if self.problem.petsc_options.get("pc_type") == "gamg":
+        for key, value in petsc_options.items():
+            if not (key == "pc_type" and value == "columns"):
+                options[prefix + key] = value
+        if petsc_options.get("pc_type") == "gamg":
             self._near_nullspace = rigid_body_modes(self.problem.V, self.A)
             self.A.setNearNullSpace(self._near_nullspace)
-        ksp.setFromOptions()
+        if petsc_options.get("pc_type") == "columns":
+            self._column_prolongation = column_multigrid.configure(ksp, self.problem.V, prefix)
+        else:
+            ksp.setFromOptions()
         self._ksp = ksp
         index_map = self.problem.V.dofmap.index_map
         self.n_owned = index_map.size_local * self.problem.V.dofmap.index_map_bs
+
+    def linear_solver_options(self) -> dict:
+        """The problem's PETSc options; column multigrid asked of a mesh that is not drawn in
+        node columns becomes GMRES + GAMG (said on rank 0)."""
+        petsc_options = dict(self.problem.petsc_options)
+        if petsc_options.get("pc_type") != "columns":
+            return petsc_options
+        V = self.problem.V
+        if column_multigrid.in_columns(V):
+            return petsc_options
+        fallback = default_linear_solver(
+            self.problem.comm.size, V.dofmap.index_map.size_global * V.dofmap.index_map_bs,
+            V.mesh.geometry.dim)
+        if self.problem.comm.rank == 0:
+            instead = "GMRES + GAMG" if fallback["pc_type"] == "gamg" else "MUMPS LU"
+            print("nipstack: this mesh is not drawn in node columns through its thickness, "
+                  f"which pc_type 'columns' needs: the linear solve is {instead} instead",
+                  flush=True)
+        return fallback
 
     def _assemble_constraint_vector(self, form, vector):
         with vector.localForm() as local:

@@ -31,9 +31,13 @@ class Solver(StrictModel):
                                           "{ksp_type='gmres', pc_type='gamg'} (default: MUMPS "
                                           "LU; on several ranks up to 60 000 dofs the whole "
                                           "matrix on every rank, which is reproducible run to "
-                                          "run; from 300 000 dofs on GMRES with GAMG and the "
-                                          "rigid-body near-nullspace). Options not given keep "
-                                          "the defaults of the chosen kind (LU or GAMG).")
+                                          "run; a 3D mesh drawn in node columns through its "
+                                          "thickness, such as the nip slab, from 50 000 dofs on "
+                                          "GMRES with nipstack's column multigrid, "
+                                          "pc_type='columns'; any other mesh from 300 000 dofs "
+                                          "on GMRES with GAMG and the rigid-body "
+                                          "near-nullspace). Options not given keep the defaults "
+                                          "of the chosen kind (LU, columns or GAMG).")
 
 
 class DelaminationSolver(Solver):

@@ -1,0 +1,150 @@
+"""One Newton linear solve of the 3D nip slab: MUMPS against the column multigrid, by size.
+
+    .venv/bin/python benchmarks/slab_linear_solvers.py
+    .venv/bin/mpirun -n 2 .venv/bin/python benchmarks/slab_linear_solvers.py --sizes fine f2
+    .venv/bin/python benchmarks/slab_linear_solvers.py --sizes coarse fine --gamg
+
+Builds cases/calender_nmc_edge_3d.toml at each mesh (the sizes of nip_slab_scaling.py and two
+finer ones: 2x and 3x the fine mesh along and across the web), runs it to its first closing
+Newton iterate and takes that iterate's Jacobian and residual (the real tangent with the rolls
+in contact). It then solves the one system with:
+- MUMPS LU (the default below nipstack's thresholds): factorisation + solve;
+- GMRES + column multigrid (column_multigrid.py, pc_type = "columns"), to ksp_rtol 1e-10:
+  set-up (column blocks, Galerkin coarse matrix, coarse LU) + solve, and its iterations;
+- optionally GMRES + GAMG with the rigid-body modes (mechanics.ITERATIVE), capped at 3 000.
+
+Each row: dofs, ranks, times in ms, Krylov iterations, the difference to the LU solution
+relative to it, and each rank's peak resident memory after that solver (ru_maxrss; the LU is
+run first, so the multigrid's number is a bound). Rank 0 prints a markdown row and appends it
+to --out. The case is cut short by raising out of the first solve, so no results are written.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+import dolfinx_solver  # noqa: F401  (MPI before dolfinx/petsc4py)
+from mpi4py import MPI
+from petsc4py import PETSc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nip_slab_scaling  # noqa: E402
+from nipstack import column_multigrid  # noqa: E402
+from nipstack.calender import Calender  # noqa: E402
+from nipstack.case import load_case  # noqa: E402
+from nipstack.mechanics import DISTRIBUTED_LU, ITERATIVE  # noqa: E402
+from nipstack.newton import rigid_body_modes  # noqa: E402
+
+ROOT = nip_slab_scaling.ROOT
+CASE = nip_slab_scaling.CASE
+SIZES = {**nip_slab_scaling.SIZES,
+         "f2": ["calender.elements_per_contact_length=16", "layers.1.elements=6",
+                "geometry.elements_lane=12", "geometry.elements_edge=12",
+                "geometry.elements_margin=8"],
+         "f3": ["calender.elements_per_contact_length=24", "layers.1.elements=8",
+                "geometry.elements_lane=18", "geometry.elements_edge=18",
+                "geometry.elements_margin=12"]}
+COLUMNS = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
+           "ksp_atol": 1e-30, "ksp_max_it": 500}
+
+
+class FirstSolve(Exception):
+    """Raised out of the calender's first Newton solve, carrying its system."""
+
+
+def first_system(size: str, comm):
+    case = load_case(CASE, ["output.fields=false", "output.plots=false",
+                            "calender.travel_contact_lengths=2.5"] + SIZES[size])
+    calender = Calender(case, comm, log=lambda *a: None)
+    newton = calender.newton
+
+    def capture(rhs, solution):
+        raise FirstSolve(newton.A.copy(), rhs.copy())
+
+    newton._linear_solve = capture
+    try:
+        calender.run()
+    except FirstSolve as system:
+        return calender.problem.V, *system.args
+    raise RuntimeError("the calender never reached a linear solve")
+
+
+def peak_mb(comm) -> str:
+    mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return "/".join(f"{m:.0f}" for m in comm.gather(mine) or []) if comm.rank == 0 else ""
+
+
+def timed_solve(A, b, options: dict, prefix: str, V=None):
+    """Set-up and solve times (s), iterations and solution of one KSP built from options."""
+    comm = A.getComm()
+    ksp = PETSc.KSP().create(comm)
+    ksp.setOperators(A)
+    ksp.setOptionsPrefix(prefix)
+    database = PETSc.Options()
+    for key, value in options.items():
+        database[prefix + key] = value
+    comm.barrier()
+    start = time.perf_counter()
+    kept = column_multigrid.configure(ksp, V, prefix) if V is not None else None
+    if V is None:
+        ksp.setFromOptions()
+    ksp.setUp()
+    comm.barrier()
+    set_up = time.perf_counter()
+    x = A.createVecRight()
+    ksp.solve(b, x)
+    comm.barrier()
+    done = time.perf_counter()
+    for key in options:
+        database.delValue(prefix + key)
+    del kept
+    return set_up - start, done - set_up, ksp.getIterationNumber(), ksp.getConvergedReason(), x
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=["coarse", "shipped", "fine", "f2"],
+                        choices=list(SIZES))
+    parser.add_argument("--gamg", action="store_true", help="also GMRES + GAMG")
+    parser.add_argument("--out", type=Path,
+                        default=ROOT / "benchmarks" / "results" / "slab_linear_solvers.md")
+    args = parser.parse_args(argv)
+    comm = MPI.COMM_WORLD
+    rows = []
+    for size in args.sizes:
+        V, A, b = first_system(size, comm)
+        dofs = A.getSize()[0]
+        lu = timed_solve(A, b, {**DISTRIBUTED_LU, "mat_mumps_icntl_7": "5"}, "bench_lu_")
+        lu_memory = peak_mb(comm)
+        solvers = [("columns", timed_solve(A, b, COLUMNS, "bench_columns_", V), peak_mb(comm))]
+        if args.gamg:
+            A.setNearNullSpace(rigid_body_modes(V, A))
+            solvers.append(("gamg", timed_solve(A, b, {**ITERATIVE, "ksp_max_it": 3000},
+                                                "bench_gamg_"), peak_mb(comm)))
+        reference = lu[4]
+        row = (f"| {size} | {dofs} | {comm.size} | {1e3 * lu[0]:.0f} + {1e3 * lu[1]:.0f} "
+               f"| {lu_memory} |")
+        for _, (set_up, solve, iterations, reason, x), memory in solvers:
+            x.axpy(-1.0, reference)
+            error = x.norm() / reference.norm()
+            row += (f" {1e3 * set_up:.0f} + {1e3 * solve:.0f} | {iterations} ({reason}) "
+                    f"| {error:.1e} | {memory} |")
+        rows.append(row)
+        if comm.rank == 0:
+            print(row, flush=True)
+    if comm.rank == 0:
+        header = ("| mesh | dofs | ranks | MUMPS factor + solve, ms | peak MB per rank "
+                  "| columns set-up + solve, ms | iterations | error vs LU | peak MB |"
+                  + (" GAMG set-up + solve, ms | iterations | error | peak MB |"
+                     if args.gamg else ""))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out, "a") as out:
+            out.write("\n".join([header] + rows) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Column multigrid: a two-level preconditioner for thin layered webs meshed in columns.
+
+The nip slab (and any web or stack meshed as an extrusion through its thickness) is hard for
+algebraic multigrid: its elements are 10x thinner than long, its foil is 40x stiffer than the
+coating, and its free spans bend almost freely, so GAMG needs 500-1 500 Krylov iterations per
+Newton solve (docs/benchmarks.md, "3D nip slab"). This preconditioner is built from the mesh's
+own structure instead.
+
+A *column* is the set of nodes that share their in-plane reference position (x in 2D; x and z
+in 3D) and differ only in the thickness coordinate y. On a mesh drawn through the thickness in
+layers every node belongs to one, and the thin direction is exactly the one inside a column.
+
+- **Smoother (fine level):** block Jacobi whose blocks are the columns, each inverted exactly
+  (dense, batched over the columns of one size), damped by ``SMOOTHER_DAMPING`` in a Richardson
+  iteration of ``SMOOTHER_SWEEPS`` sweeps. The stiff coupling (through the thin layers,
+  between the foil and the coating) lies inside a block, so the smoother removes every error
+  that has through-thickness energy, whatever the stiffness contrast.
+- **Coarse level:** the rigid motions of each column: in 3D three translations and the two
+  rotations about the in-plane axes (a column is a line: the rotation about its own axis is a
+  translation), in 2D two translations and the rotation. The tentative prolongation P maps
+  them onto the column's nodes (orthonormalised per column), and the coarse operator is the
+  Galerkin product P^T A P: a plate model of the web with the layers' real stiffness, which
+  holds what the smoother cannot see, the bending and stretching of the web as a whole. It is
+  factored by MUMPS (on every rank, like the fine LU, up to ``REDUNDANT_COARSE_MAX_DOFS``, so
+  that runs repeat to the bit).
+
+GMRES around it needed 17-20 iterations on the 3D slab's Jacobians from 3 393 to 17 136 dofs
+(closing, rolling, frictionless, stiff guide), 20 at 61 560 dofs and 35 at 164 298 dofs with
+one sweep (docs/benchmarks.md). It is two-level: the coarse problem is 5/(3 n) of the fine one
+for columns of n nodes; a 1 M-dof slab has a ~200 k-dof coarse problem, a 2D-sparse one.
+
+Under MPI each rank's columns are made of its owned nodes; a column the partition splits is
+two blocks and two coarse columns, still a valid preconditioner (slightly weaker).
+
+Sources: the principle of line relaxation with semi-coarsening for anisotropic problems
+(Trottenberg, Oosterlee, Schueller, *Multigrid*, 2001, ch. 5) and of smoothed aggregation with
+rigid-body modes (Vanek, Mandel, Brezina, Computing 56, 1996); aggregates = columns is this
+project's choice for layered webs.
+"""
+from __future__ import annotations
+
+import dolfinx_solver  # noqa: F401  (loads MPI before petsc4py)
+import numpy as np
+from mpi4py import MPI
+from petsc4py import PETSc
+
+#: Damping of the column block-Jacobi smoother (Richardson scale).
+SMOOTHER_DAMPING = 0.7
+#: Smoother sweeps before and after the coarse correction (2: 20 GMRES iterations at 61 560
+#: dofs against 26 with one sweep).
+SMOOTHER_SWEEPS = 2
+#: A column taller than this many nodes is smoothed in segments of at most this many (a dense
+#: block costs its size cubed: a 129-node column of the 3D press at L = 8 would be 387 dofs).
+MAX_BLOCK_NODES = 24
+#: A mesh is "in columns" when its columns hold on average at least this many nodes.
+MIN_NODES_PER_COLUMN = 3
+#: Up to this many coarse dofs every rank factors the whole coarse matrix (reproducible).
+REDUNDANT_COARSE_MAX_DOFS = 60_000
+
+
+class NodeColumns:
+    """The owned nodes of a displacement space grouped into columns (equal in-plane reference
+    coordinates), each column ordered through the thickness (y).
+
+    column_of_node[i]: the column of owned node i; position_of_node[i]: its place in the column;
+    sizes[c]: nodes in column c."""
+
+    def __init__(self, V):
+        self.comm = V.mesh.comm
+        self.gdim = V.mesh.geometry.dim
+        self.block_size = V.dofmap.index_map_bs
+        owned = V.dofmap.index_map.size_local
+        x = V.tabulate_dof_coordinates()[:owned, :self.gdim]
+        self.coordinates = x
+        extent = self.comm.allreduce(float(np.ptp(x, axis=0).max()) if owned else 0.0,
+                                     op=MPI.MAX)
+        tolerance = 1e-9 * max(extent, 1e-300)
+        in_plane = [0] if self.gdim == 2 else [0, 2]
+        key = np.round(x[:, in_plane] / tolerance).astype(np.int64)
+        _, column_of_node = np.unique(key, axis=0, return_inverse=True)
+        self.column_of_node = column_of_node.ravel()
+        self.n_columns = int(self.column_of_node.max()) + 1 if owned else 0
+        self.sizes = np.bincount(self.column_of_node, minlength=self.n_columns)
+        order = np.lexsort((x[:, 1], self.column_of_node))
+        starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
+        self.position_of_node = np.empty(owned, dtype=np.int64)
+        self.position_of_node[order] = np.arange(owned) - np.repeat(starts, self.sizes)
+        self.nodes_by_column = order     # the owned nodes, column after column
+        self.column_starts = starts
+
+    def segments(self, max_nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The columns cut into runs of at most max_nodes consecutive nodes, as equal as
+        possible: (segment of each owned node, its place in the segment, nodes per segment)."""
+        pieces = -(-self.sizes // max_nodes)                    # per column, ceil
+        size = self.sizes[self.column_of_node]
+        count = pieces[self.column_of_node]
+        piece = self.position_of_node * count // size
+        first = np.concatenate([[0], np.cumsum(pieces)[:-1]])
+        segment = first[self.column_of_node] + piece
+        start = -(-piece * size // count)                      # first position of the piece
+        nodes = np.bincount(segment, minlength=int(pieces.sum()))
+        return segment, self.position_of_node - start, nodes
+
+    def nodes_per_column(self) -> float:
+        """The average over the whole mesh (all ranks)."""
+        nodes = self.comm.allreduce(len(self.column_of_node))
+        columns = self.comm.allreduce(self.n_columns)
+        return nodes / max(columns, 1)
+
+    def rigid_modes(self, column: int) -> tuple[np.ndarray, np.ndarray]:
+        """The owned dofs of a column and its rigid motions on them, orthonormal (dofs, modes)."""
+        bs = self.block_size
+        start = self.column_starts[column]
+        nodes = self.nodes_by_column[start:start + self.sizes[column]]
+        x = self.coordinates[nodes] - self.coordinates[nodes].mean(axis=0)
+        modes = np.zeros((len(nodes) * bs, 3 if bs == 2 else 6))
+        for direction in range(bs):
+            modes[direction::bs, direction] = 1.0
+        if bs == 2:
+            modes[0::2, 2], modes[1::2, 2] = -x[:, 1], x[:, 0]
+        else:
+            modes[0::3, 3], modes[1::3, 3] = -x[:, 1], x[:, 0]
+            modes[1::3, 4], modes[2::3, 4] = -x[:, 2], x[:, 1]
+            modes[2::3, 5], modes[0::3, 5] = -x[:, 0], x[:, 2]
+        q, r = np.linalg.qr(modes)
+        independent = np.abs(np.diag(r)) > 1e-8 * np.abs(r[0, 0])
+        dofs = (nodes[:, None] * bs + np.arange(bs)).ravel()
+        return dofs, q[:, independent]
+
+
+def in_columns(V) -> bool:
+    """Whether V's mesh is drawn in node columns (MIN_NODES_PER_COLUMN on average)."""
+    return NodeColumns(V).nodes_per_column() >= MIN_NODES_PER_COLUMN
+
+
+def prolongation(columns: NodeColumns, comm) -> PETSc.Mat:
+    """P: the rigid motions of every owned column as the coarse space (MPIAIJ, rank-local
+    blocks: fine rows of this rank, coarse columns of this rank)."""
+    rows, cols, values = [], [], []
+    n_coarse = 0
+    for column in range(columns.n_columns):
+        dofs, modes = columns.rigid_modes(column)
+        k = modes.shape[1]
+        rows.append(np.repeat(dofs, k))
+        cols.append(np.tile(np.arange(n_coarse, n_coarse + k), len(dofs)))
+        values.append(modes.ravel())
+        n_coarse += k
+    n_fine = len(columns.column_of_node) * columns.block_size
+    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    values = np.concatenate(values) if values else np.zeros(0)
+    order = np.argsort(rows, kind="stable")       # rows are each listed once per mode
+    rows, cols, values = rows[order], cols[order], values[order]
+    coarse_start = comm.exscan(n_coarse) or 0
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_fine))])
+    matrix = PETSc.Mat().createAIJ(
+        size=((n_fine, comm.allreduce(n_fine)), (n_coarse, comm.allreduce(n_coarse))),
+        csr=(indptr.astype(PETSc.IntType), (cols + coarse_start).astype(PETSc.IntType),
+             values), comm=comm)
+    matrix.assemble()
+    return matrix
+
+
+class ColumnSmoother:
+    """PETSc python PC: y = B^-1 x with B the column blocks of the operator (each exact)."""
+
+    def __init__(self, columns: NodeColumns):
+        bs = columns.block_size
+        block_of_node, place_of_node, block_nodes = columns.segments(MAX_BLOCK_NODES)
+        n_dofs = len(block_of_node) * bs
+        node = np.arange(n_dofs) // bs
+        self.block_of_dof = block_of_node[node]
+        self.place_of_dof = place_of_node[node] * bs + np.arange(n_dofs) % bs
+        block_dofs = block_nodes * bs
+        self.groups = []     # (size, dofs (blocks, size), index of a block within its group)
+        self.index_in_group = np.empty(len(block_dofs), dtype=np.int64)
+        self.group_of_block = np.empty(len(block_dofs), dtype=np.int64)
+        for g, size in enumerate(np.unique(block_dofs)):
+            blocks = np.flatnonzero(block_dofs == size)
+            self.index_in_group[blocks] = np.arange(len(blocks))
+            self.group_of_block[blocks] = g
+            dofs = np.empty((len(blocks), size), dtype=np.int64)
+            self.groups.append([int(size), dofs, None])
+        members = np.argsort(self.block_of_dof, kind="stable")
+        for g, (size, dofs, _) in enumerate(self.groups):
+            in_group = members[self.group_of_block[self.block_of_dof[members]] == g]
+            dofs[self.index_in_group[self.block_of_dof[in_group]],
+                 self.place_of_dof[in_group]] = in_group
+
+    def setUp(self, pc):
+        matrix = pc.getOperators()[1]
+        local = matrix.getDiagonalBlock() if matrix.getType().startswith("mpi") else matrix
+        indptr, indices, values = local.getValuesCSR()
+        rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        same = self.block_of_dof[rows] == self.block_of_dof[indices]
+        rows, indices, values = rows[same], indices[same], values[same]
+        group = self.group_of_block[self.block_of_dof[rows]]
+        for g, entry in enumerate(self.groups):
+            size, dofs, _ = entry
+            blocks = np.zeros((dofs.shape[0], size, size))
+            here = group == g
+            blocks[self.index_in_group[self.block_of_dof[rows[here]]],
+                   self.place_of_dof[rows[here]], self.place_of_dof[indices[here]]] = values[here]
+            entry[2] = np.linalg.inv(blocks)
+
+    def apply(self, pc, x, y):
+        source = x.getArray(readonly=True)
+        target = y.getArray()
+        for _, dofs, inverse in self.groups:
+            target[dofs] = np.einsum("bij,bj->bi", inverse, source[dofs])
+
+
+def configure(ksp: PETSc.KSP, V, options_prefix: str) -> PETSc.Mat:
+    """Make ksp's preconditioner the column multigrid of V's mesh (the outer Krylov method's
+    options are the caller's, under options_prefix). Returns P, which the caller keeps."""
+    columns = NodeColumns(V)
+    comm = V.mesh.comm
+    P = prolongation(columns, comm)
+    options = PETSc.Options()
+    coarse_dofs = P.getSize()[1]
+    settings = {"pc_type": "mg", "pc_mg_levels": 2, "pc_mg_galerkin": "both",
+                "mg_levels_ksp_type": "richardson",
+                "mg_levels_ksp_richardson_scale": SMOOTHER_DAMPING,
+                "mg_levels_ksp_max_it": SMOOTHER_SWEEPS,
+                "mg_levels_ksp_norm_type": "none", "mg_coarse_ksp_type": "preonly"}
+    if comm.size > 1 and coarse_dofs <= REDUNDANT_COARSE_MAX_DOFS:
+        settings.update({"mg_coarse_pc_type": "redundant", "mg_coarse_redundant_pc_type": "lu",
+                         "mg_coarse_redundant_pc_factor_mat_solver_type": "mumps"})
+    else:
+        settings.update({"mg_coarse_pc_type": "lu",
+                         "mg_coarse_pc_factor_mat_solver_type": "mumps"})
+    for key, value in settings.items():
+        options[options_prefix + key] = value
+    ksp.setFromOptions()
+    pc = ksp.getPC()
+    pc.setMGInterpolation(1, P)
+    smoother_pc = pc.getMGSmoother(1).getPC()
+    smoother_pc.setType(PETSc.PC.Type.PYTHON)
+    smoother_pc.setPythonContext(ColumnSmoother(columns))
+    for key in settings:
+        options.delValue(options_prefix + key)
+    return P
