@@ -367,9 +367,13 @@ class FlatPress:
 
     # --- summary -----------------------------------------------------------------------------
     def summary(self) -> dict:
+        """The run's numbers. The final ones (thickness, porosity, springback, platen force
+        after the release) exist only once the sample was released: a run that stopped
+        before (INCOMPLETE, INTERRUPTED) has None there, not its state under load."""
         records = self.records
         peak = max(records, key=lambda r: r.pressure)
         final = records[-1]
+        released = final.phase == "release"
         loaded = [r for r in records if r.phase == "load"]
         top_law = self.laws[self.top_name]
         h0 = self.top.thickness
@@ -384,13 +388,14 @@ class FlatPress:
             "thickness_under_load_mm": peak.top_thickness,
             "porosity_under_load": peak.mean_porosity,
             "peak_pressure_MPa": peak.pressure,
-            "final_thickness_mm": final.top_thickness,
-            "final_porosity": final.mean_porosity,
-            "springback_strain": (final.top_thickness - peak.top_thickness) / peak.top_thickness,
+            "final_thickness_mm": final.top_thickness if released else None,
+            "final_porosity": final.mean_porosity if released else None,
+            "springback_strain": (final.top_thickness - peak.top_thickness) / peak.top_thickness
+            if released else None,
             "mass_balance_error": (h0 * (1 - porosity0)
                                    - final.top_thickness * (1 - final.mean_porosity))
             / (h0 * (1 - porosity0)),
-            "final_platen_force": final.platen_force,
+            "final_platen_force": final.platen_force if released else None,
             "max_penetration_mm": max(r.max_penetration for r in loaded) if loaded else 0.0,
             "steps": len(records),
             "newton_solves_total": int(sum(r.newton_solves for r in records)),

@@ -208,3 +208,52 @@ def test_iterative_solver_with_rigid_body_modes_gives_the_lu_answer():
         assert image.norm() <= 1e-9 * stiffness.norm(PETSc.NormType.FROBENIUS) * mode.norm()
         for j, other in enumerate(modes):
             assert abs(mode.dot(other) - (i == j)) <= 1e-12
+
+
+FINAL_KEYS = ("final_thickness_mm", "final_porosity", "springback_strain", "final_platen_force")
+
+
+def test_a_run_stopped_under_load_reports_no_final_numbers(tmp_path, capsys):
+    """Driven to 1500 MPa the press stops at the porosity limit (exit 3) while the platen still
+    presses: summary.json keeps what was reached under load, but the sample was never
+    released, so its final thickness, porosity, springback and platen force are null (not the
+    under-load state, a springback of 0 and the load on the platen)."""
+    case = tmp_path / "case.toml"
+    case.write_text(MINIMAL_CASE)
+    out = tmp_path / "results"
+    assert main(["run", str(case), "--out", str(out), "--set", 'loading.control="pressure"',
+                 "--set", "loading.target=1500", "--set", "output.plots=false"]) == 3
+    assert "porosity limit" in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "incomplete" and summary["steps"] >= 1
+    assert summary["peak_pressure_MPa"] > 0 and 0 < summary["porosity_under_load"] < 1
+    for key in FINAL_KEYS:
+        assert summary[key] is None, key
+
+
+def test_an_interrupted_press_reports_no_final_numbers(tmp_path, monkeypatch):
+    """A stop after the third loading step (INTERRUPTED, as SIGINT would): no final numbers;
+    the complete run of the same case has them all, the sample free of the platen."""
+    from nipstack import interrupt
+    from nipstack.case_run import CaseRun, run_case
+
+    case = load_case(ROOT / "cases" / "flat_press_nmc.toml", ["output.plots=false",
+                                                              "output.fields=false"])
+    on_step = CaseRun.on_step
+
+    def stop_after_three(self, record, model):
+        on_step(self, record, model)
+        if record.step == 3:
+            raise interrupt.RunInterrupted(2)
+
+    monkeypatch.setattr(CaseRun, "on_step", stop_after_three)
+    code, _ = run_case(case, MPI.COMM_WORLD, tmp_path / "stopped", log=lambda *a: None)
+    assert code == 130
+    summary = json.loads((tmp_path / "stopped" / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["steps"] == 3
+    for key in FINAL_KEYS:
+        assert summary[key] is None, key
+    monkeypatch.setattr(CaseRun, "on_step", on_step)
+    code, complete = run_case(case, MPI.COMM_WORLD, tmp_path / "complete", log=lambda *a: None)
+    assert code == 0 and all(isinstance(complete[key], float) for key in FINAL_KEYS)
+    assert complete["springback_strain"] > 0 and complete["final_platen_force"] == 0.0

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -557,3 +558,125 @@ def test_faces_with_their_own_profiles_reproduce_the_2d_nip(tmp_path):
             assert abs(rows[column][i] - expected) <= 1e-6 * abs(expected), (column, bottom)
     # the thinner, more porous bottom edge, squeezed less, leaves more porous
     assert rows["bottom_exit_porosity"][lane[0]] > rows["bottom_exit_porosity"][lane[-1]] + 0.02
+
+
+# --- what a user can get wrong: one message, no traceback --------------------------------------
+
+def synthetic_response(case, grid, comm, log, cache=None):
+    """build_response without 2D runs, for the width model's own logic: on the grid's nodes
+    q = 2.5e5 delta^2 N/mm (36 N/mm at the table's 12 um), the exit thickness h - delta / 2,
+    the exit porosity phi0 - 2 delta, the elongation 1 + 0.1 delta."""
+    from nipstack.width.response import AXES, NipResponse
+
+    reductions = np.asarray(sorted(grid["reductions"]), float)
+    axes = {name: np.asarray(sorted(grid[name]), float) for name in AXES if name in grid}
+    mesh = np.meshgrid(*axes.values(), indexing="ij")
+    h, phi = mesh[0][..., None], mesh[1][..., None]
+    delta = np.concatenate([[0.0], reductions])
+    values = {"line_load_N_per_mm": 2.5e5 * delta ** 2 + 0 * h,
+              "exit_thickness_mm": h - 0.5 * delta, "exit_porosity": phi - 2.0 * delta,
+              "machine_direction_elongation": 1.0 + 0.1 * delta + 0 * h}
+    return NipResponse(reductions, axes, values, 0.015)
+
+
+WIDTH_SETS = ["width.reductions=[0.004, 0.008, 0.012]", "width.thicknesses=[0.076, 0.080]",
+              "width.points=21", "output.plots=false"]
+
+
+def test_a_load_beyond_the_response_table_stops_the_run_with_one_message(
+        tmp_path, monkeypatch, capsys):
+    """`nipstack run` at a line load the table's largest reduction cannot carry (60 N/mm
+    against its 36): exit 3 with one message naming width.reductions and the load the table
+    carries (the thinner edge zone takes less: 30.8 N/mm), no traceback, the folder published and marked INCOMPLETE (no .partial left)."""
+    from nipstack import cli
+    from nipstack.width import scenario
+
+    monkeypatch.setattr(scenario, "build_response", synthetic_response)
+    args = ["run", str(CASE), "--out", str(tmp_path / "out"), "--set", "calender.line_load=60"]
+    for item in WIDTH_SETS:
+        args += ["--set", item]
+    code = cli.main(args)
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "Traceback" not in err and "unexpected" not in err
+    assert re.search(r"\(60 N/mm over the lane\) .* largest reduction, 0.012 mm, carries at "
+                     r"most [\d.]+ N \([\d.]+ N/mm\); add reductions larger than 0.012 mm to "
+                     r"width.reductions", err), err
+    assert (tmp_path / "out" / "INCOMPLETE").is_file()
+    assert not (tmp_path / "out.partial").exists()
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["status"] == "incomplete" and "width.reductions" in summary["reason"]
+
+
+def test_a_crown_the_table_cannot_answer_for_keeps_the_main_result(tmp_path, monkeypatch):
+    """Rigid rolls on a uniform lane at 35.9 N/mm, a hair below the 36 N/mm the table's
+    largest reduction carries: the run completes; every crown the optimiser tries pushes the
+    lane centre or edges past the table, so the crown is reported not found, with why, in the
+    summary and the log, and the main result is kept."""
+    from nipstack.case_run import run_case
+    from nipstack.width import scenario
+
+    monkeypatch.setattr(scenario, "build_response", synthetic_response)
+    rigid = [f"width.{roll}.youngs_modulus=1e12" for roll in ("top_roll", "bottom_roll")]
+    case = load_case(CASE, WIDTH_SETS + rigid + [
+        "calender.line_load=35.9", "width.coating_thickness=[]",
+        "width.optimise_crown='parabolic'"])
+    lines = []
+    code, summary = run_case(case, MPI.COMM_WORLD, tmp_path / "out", log=lines.append)
+    assert code == 0
+    assert summary["total_load_N"] == pytest.approx(35.9 * 500.0, rel=1e-9)
+    crown = summary["crown_optimum"]
+    assert crown["found"] is False and "width.reductions" in crown["reason"]
+    assert any("no parabolic crown found" in line for line in lines), lines
+    stored = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert stored["crown_optimum"]["found"] is False
+    assert stored["exit_porosity_mean"] == pytest.approx(summary["exit_porosity_mean"])
+
+
+def test_reductions_the_2d_runs_cannot_take_are_refused_when_the_case_loads():
+    """width.reductions: each > 0, given once, and less than the thinnest web of the table
+    (76 um coating on 15 um foil: 91 um; 80 + 15 + 80 on the double-sided example's thinnest
+    76 + 15 + 76 = 167 um), else a 2D run's roll gap closes; the table's other axes must cover
+    the web's profile. `nipstack check` refuses them with the field named, as `run` would."""
+    from nipstack.case import CaseError
+
+    example = ROOT / "examples" / "calender_width_double_sided.toml"
+    for path, value, words in (
+            (CASE, "[0.2, 0.3]", r"width.reductions': 0.3 mm would close .* 0.091 mm"),
+            (CASE, "[0.0, 0.004]", r"width.reductions': 0 is not a thickness reduction"),
+            (CASE, "[-0.004, 0.004]", r"width.reductions': -0.004 is not"),
+            (CASE, "[0.004, 0.004]", r"width.reductions': 0.004 is given twice"),
+            (example, "[0.008, 0.2]", r"width.reductions': 0.2 mm .* 0.167 mm")):
+        with pytest.raises(CaseError, match=words):
+            load_case(path, [f"width.reductions={value}"])
+    assert load_case(CASE, ["width.reductions=[0.004, 0.09]"]).width.reductions[-1] == 0.09
+    with pytest.raises(CaseError, match=r"width.thicknesses': .* 0.078 to 0.08 do not cover "
+                                        r"the web's 0.076 to 0.08"):
+        load_case(CASE, ["width.thicknesses=[0.078, 0.080]"])
+    with pytest.raises(CaseError, match=r"width.porosities': the 2D runs' 0.47 do not cover"):
+        load_case(CASE, ["width.porosities=[0.47]"])
+    for field, value, words in (("thicknesses", "[-0.01, 0.08]", "-0.01 is not a thickness"),
+                                ("porosities", "[0.48, 1.2]", "1.2 is not a porosity")):
+        with pytest.raises(CaseError, match=f"width.{field}': {words}"):
+            load_case(CASE, [f"width.{field}={value}"])
+
+
+def test_check_names_the_bottom_field_the_user_set(capsys):
+    """On a web with one coated face, `nipstack check --set width.bottom_thicknesses=...`
+    names width.bottom_thicknesses (not the table it did not set); exit 2."""
+    from nipstack import cli
+    from nipstack.case import CaseError
+
+    for field, value in (("bottom_thicknesses", "[0.07, 0.08]"),
+                         ("bottom_porosities", "[0.4, 0.5]"),
+                         ("bottom_coating_thickness", "[[-250.0, 0.08], [250.0, 0.08]]")):
+        with pytest.raises(CaseError, match=f"field 'width.{field}': the web has no coating "
+                                            f"under the foil"):
+            load_case(CASE, [f"width.{field}={value}"])
+    assert cli.main(["check", str(CASE), "--set", "width.bottom_thicknesses=[0.07,0.08]"]) == 2
+    assert "field 'width.bottom_thicknesses'" in capsys.readouterr().err
+    # a wrong value of the grid is named as the grid, of the table as the table
+    example = ROOT / "examples" / "calender_width_double_sided.toml"
+    table = "width.bottom_coating_thickness=[[-250.0, 0.08], [250.0, 0.08]]"
+    with pytest.raises(CaseError, match=r"field 'width.bottom_thicknesses': 0 is not"):
+        load_case(example, [table, "width.bottom_thicknesses=[0.0, 0.08]"])

@@ -6,6 +6,7 @@ turns it into exit code 2 with no traceback and no results folder.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from pathlib import Path
@@ -111,6 +112,7 @@ def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
     _check_materials(case, path)
     if isinstance(case, CalenderWidthCase):
         _check_width_web(case, path)
+        _check_width_table(case, path)
     if isinstance(case, FlatPressCase):
         _resolve_mesh_file(case, path)
     return case
@@ -210,24 +212,26 @@ def _check_width_web(case: CalenderWidthCase, path: Path):
             raise CaseError(f"case file '{path}': field 'layers.{index}.material': the width "
                             f"model's web is a porous coating on a foil (on one face or both) "
                             f"or a porous film, and '{layers[index].material}' is not porous")
-    own = {"bottom_coating_thickness": (spec.bottom_coating_thickness, spec.bottom_thicknesses,
-                                        "a thickness > 0 mm", lambda v: v > 0.0),
-           "bottom_coating_porosity": (spec.bottom_coating_porosity, spec.bottom_porosities,
-                                       "a porosity between 0 and 1", lambda v: 0.0 < v < 1.0)}
-    for name, (table, grid, what, valid) in own.items():
+    own = {"bottom_coating_thickness": ("bottom_thicknesses", "a thickness > 0 mm",
+                                        lambda v: v > 0.0),
+           "bottom_coating_porosity": ("bottom_porosities", "a porosity between 0 and 1",
+                                       lambda v: 0.0 < v < 1.0)}
+    for name, (axis, what, valid) in own.items():
+        table, grid = getattr(spec, name), getattr(spec, axis)
         if (table or grid) and len(faces) == 1:
-            raise CaseError(f"case file '{path}': field 'width.{name}': the web has no "
+            given = name if table else axis               # the field the user set
+            raise CaseError(f"case file '{path}': field 'width.{given}': the web has no "
                             f"coating under the foil (a double-sided web has three layers: "
                             f"coating, foil, coating)")
         if grid and not table:
-            axis = "bottom_thicknesses" if name.endswith("thickness") else "bottom_porosities"
             raise CaseError(f"case file '{path}': field 'width.{axis}': the 2D runs take the "
                             f"face under the foil from its own profile only, and "
                             f"'width.{name}' is not given")
-        wrong = [v for v in [row[1] for row in table] + list(grid) if not valid(v)]
-        if wrong:
-            raise CaseError(f"case file '{path}': field 'width.{name}': {wrong[0]:g} is not "
-                            f"{what}")
+        for field, values in ((name, [row[1] for row in table]), (axis, grid)):
+            wrong = [v for v in values if not valid(v)]
+            if wrong:
+                raise CaseError(f"case file '{path}': field 'width.{field}': {wrong[0]:g} is "
+                                f"not {what}")
     if len(faces) == 2 and not spec.bottom_coating_porosity:
         offset = bottom_porosity_offset(case, laws)
         tops = [entry_porosity(layers[-1], laws[layers[-1].name]),
@@ -239,6 +243,54 @@ def _check_width_web(case: CalenderWidthCase, path: Path):
                             f"the top coating at every cross-section, which puts it at "
                             f"{lowest:g} to {highest:g} where the top face's porosity profile "
                             f"goes; a porosity must lie between 0 and 1")
+
+
+def _check_width_table(case: CalenderWidthCase, path: Path):
+    """The nodes of the width model's nip response table (its 2D runs), as `nipstack run`
+    would build them: coating thicknesses > 0 and porosities in (0, 1); every
+    width.reductions value > 0 (given once) and less than the thinnest web of the table, whose
+    2D run's roll gap (web thickness - reduction) must stay open; and each of the other axes
+    covering the web's profile across the lane (the table is not extrapolated)."""
+    from ..width.model import Web
+    from ..width.response import node_web_thickness, response_grid
+
+    spec = case.width
+    for name, what, valid in (("thicknesses", "a thickness > 0 mm", lambda v: v > 0.0),
+                              ("porosities", "a porosity between 0 and 1",
+                               lambda v: 0.0 < v < 1.0)):
+        wrong = [v for v in getattr(spec, name) if not valid(v)]
+        if wrong:
+            raise CaseError(f"case file '{path}': field 'width.{name}': {wrong[0]:g} is not "
+                            f"{what}")
+    where = f"case file '{path}': field 'width.reductions'"
+    for value in spec.reductions:
+        if not value > 0:
+            raise CaseError(f"{where}: {value:g} is not a thickness reduction (web thickness - "
+                            f"roll gap) > 0 mm")
+        if spec.reductions.count(value) > 1:
+            raise CaseError(f"{where}: {value:g} is given twice")
+    web = Web.from_case(case, layer_laws(case.layers))
+    axes = {name: values for name, values in response_grid(spec, web).items()
+            if name != "reductions"}
+    thinnest = min(node_web_thickness(case, dict(zip(axes, node)))
+                   for node in itertools.product(*axes.values()))
+    if spec.reductions and max(spec.reductions) >= thinnest:
+        largest = max(spec.reductions)
+        raise CaseError(f"{where}: {largest:g} mm would close the roll gap of the thinnest web "
+                        f"the 2D runs take ({thinnest:.6g} mm thick, to "
+                        f"{thinnest - largest:.6g} mm); each reduction must lie between 0 and "
+                        f"{thinnest:.6g} mm")
+    coordinates = web.coordinates()
+    for name, values in axes.items():
+        across = coordinates[name]
+        if across.min() < min(values) - 1e-9 or across.max() > max(values) + 1e-9:
+            raise CaseError(f"case file '{path}': field 'width.{name}': the 2D runs' "
+                            f"{_span(min(values), max(values))} do not cover the web's "
+                            f"{_span(across.min(), across.max())} across the lane")
+
+
+def _span(low: float, high: float) -> str:
+    return f"{low:.6g}" + (f" to {high:.6g}" if high > low else "")
 
 
 def _toml_problem(text: str, exc: tomllib.TOMLDecodeError) -> str:

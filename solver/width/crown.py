@@ -47,15 +47,18 @@ def crown_vector(model, shape: str, amplitude: float) -> np.ndarray:
 def optimise_crown(model, total_load: float, shape: str, limit: float,
                    tolerance: float = 1e-10) -> dict:
     """The amplitude (mm on the diameter) minimising the RMS porosity spread at `total_load`.
-    The model's own crown is restored afterwards."""
+    The model's own crown is restored afterwards. A crown the response table cannot answer
+    for (every amplitude tried leaves it, e.g. a load near the table's largest reduction) is
+    not an error of the run: the result then has found = False and the reason."""
     own = model.crown.copy()
-    evaluations = []
+    evaluations, failures = [], []
 
     def spread(amplitude):
         model.crown = crown_vector(model, shape, amplitude)
         try:
             solution = model.solve(total_load=total_load, tolerance=tolerance)
-        except (WidthSolveError, ResponseError):
+        except (WidthSolveError, ResponseError) as error:
+            failures.append(str(error))
             return 1.0                                   # outside the table: a poor crown
         value = faces_spread(model.web.x, solution.values)
         evaluations.append((float(amplitude), value))
@@ -64,9 +67,17 @@ def optimise_crown(model, total_load: float, shape: str, limit: float,
     try:
         result = minimize_scalar(spread, bounds=(-limit, limit), method="bounded",
                                  options={"xatol": 1e-6})
-        best = float(result.x)
+        if not evaluations:
+            return crown_not_found(shape, total_load, f"every {shape} crown tried between "
+                                   f"{-limit:g} and {limit:g} mm takes the nip beyond the "
+                                   f"response table at {total_load:.6g} N (the last one: "
+                                   f"{failures[-1]}); give a smaller width.crown_limit or "
+                                   f"larger width.reductions")
+        best = float(result.x)        # the best amplitude tried (a solved one: spread < 1)
         model.crown = crown_vector(model, shape, best)
         solution = model.solve(total_load=total_load, tolerance=tolerance)
+    except (WidthSolveError, ResponseError) as error:
+        return crown_not_found(shape, total_load, str(error), len(evaluations))
     finally:
         model.crown = own
     porosity = solution.values["exit_porosity"]
@@ -76,9 +87,16 @@ def optimise_crown(model, total_load: float, shape: str, limit: float,
         bottom = solution.values["bottom_exit_porosity"]
         faces = {"bottom_exit_porosity_rms_spread": rms_spread(model.web.x, bottom),
                  "bottom_exit_porosity_spread_pp": float(100 * np.ptp(bottom))}
-    return {"shape": shape, "amplitude_on_diameter_mm": best, "total_load_N": total_load,
+    return {"shape": shape, "found": True, "amplitude_on_diameter_mm": best,
+            "total_load_N": total_load,
             "exit_porosity_rms_spread": rms_spread(model.web.x, porosity),
             "exit_porosity_spread_pp": float(100 * np.ptp(porosity)), **faces,
             "line_load_spread_N_per_mm": float(np.ptp(solution.q)),
             "at_limit": at_limit, "evaluations": len(evaluations),
             "solution": solution}
+
+
+def crown_not_found(shape: str, total_load: float, reason: str, evaluations: int = 0) -> dict:
+    """The optimiser's result when it found no crown: why, and no solution."""
+    return {"shape": shape, "found": False, "reason": reason, "total_load_N": total_load,
+            "evaluations": evaluations, "solution": None}

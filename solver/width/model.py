@@ -113,6 +113,22 @@ class Web:
                 ("porosity", spec.bottom_coating_porosity)) if table)
         return web
 
+    @classmethod
+    def from_case(cls, case, laws: dict) -> "Web":
+        """The web of a calender_width case (`laws`: case.layer_laws): its top coating (the
+        last layer) on the foil, and on a three-layer web the coating under the foil (layer
+        0) at its nominal thickness, entering `case.load.bottom_porosity_offset` more porous."""
+        from ..case.load import bottom_porosity_offset, entry_porosity
+
+        layers = case.layers
+        coating = layers[-1]
+        porosity = entry_porosity(coating, laws[coating.name])
+        foil = layers[-2].thickness if len(layers) > 1 else 0.0
+        bottom = None
+        if len(layers) == 3:
+            bottom = (layers[0].thickness, porosity + bottom_porosity_offset(case, laws))
+        return cls.from_spec(case.width, coating.thickness, porosity, foil, bottom)
+
     @property
     def double_sided(self) -> bool:
         return self.bottom_thickness is not None
@@ -181,9 +197,16 @@ class WidthModel:
         low = float(np.max(self.web.entry_thickness - base)) - self.response.reductions[-1]
         high = float(np.max(self.web.entry_thickness - base))
         load = lambda g0: self.weights @ self.local(g0 + base)["line_load_N_per_mm"]
-        if load(low) < total_load:
-            raise WidthSolveError(f"a total load of {total_load:.6g} N needs more reduction "
-                                  f"than the response table holds: add larger width.reductions")
+        most = load(low)
+        if most < total_load:
+            lane = float(self.weights.sum())
+            largest = float(self.response.reductions[-1])
+            raise WidthSolveError(
+                f"a total nip force of {total_load:.6g} N ({total_load / lane:.4g} N/mm over "
+                f"the lane) needs more thickness reduction than the response table holds: its "
+                f"largest reduction, {largest:.6g} mm, carries at most {most:.6g} N "
+                f"({most / lane:.4g} N/mm); add reductions larger than {largest:.6g} mm to "
+                f"width.reductions (or lower calender.line_load)")
         for _ in range(200):
             middle = 0.5 * (low + high)
             low, high = (middle, high) if load(middle) > total_load else (low, middle)

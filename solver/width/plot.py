@@ -37,7 +37,7 @@ def plot_profile(scenario, path):
     crown = scenario.crown_result
     title = (f"{scenario.case.case.name}: total nip force "
              f"{scenario.solution.total_load / 1e3:.2f} kN")
-    if crown is not None:
+    if crown is not None and crown["found"]:
         best = crown["solution"]
         axes[2].plot(x[lane], best.values["exit_porosity"], color="k", ls="--",
                      label=f"exit, best {crown['shape']} crown "

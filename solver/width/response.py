@@ -279,6 +279,41 @@ def bottom_face(case, node: dict) -> tuple[float, float] | None:
     return float(thickness), float(porosity)
 
 
+def response_grid(spec, web) -> dict:
+    """The table's nodes for the [width] table `spec` and its web (`model.Web`): the given
+    width.reductions, thicknesses and porosities, or the defaults (4 to 24 % of the thickest
+    coating; the least and greatest of the web's profiles); the face under the foil gets axes
+    of its own only where it has a profile of its own."""
+    reductions = spec.reductions or [f * float(web.thickness.max())
+                                     for f in (0.04, 0.08, 0.12, 0.16, 0.20, 0.24)]
+    thicknesses = spec.thicknesses or sorted({float(web.thickness.min()),
+                                              float(web.thickness.max())})
+    porosities = spec.porosities or sorted({float(web.porosity.min()),
+                                            float(web.porosity.max())})
+    grid = {"reductions": reductions, "thicknesses": thicknesses, "porosities": porosities}
+    for own, name, given, values in (
+            ("thickness", "bottom_thicknesses", spec.bottom_thicknesses, web.bottom_thickness),
+            ("porosity", "bottom_porosities", spec.bottom_porosities, web.bottom_porosity)):
+        if own in web.bottom_own:
+            grid[name] = given or sorted({float(values.min()), float(values.max())})
+    return grid
+
+
+def foil_thickness(case) -> float:
+    """What every table node's web has under its top coating besides a double-sided web's
+    coating under the foil: the foil (or nothing, a film alone)."""
+    return case.layers[1].thickness if double_sided(case) else \
+        sum(layer.thickness for layer in case.layers[:-1])
+
+
+def node_web_thickness(case, node: dict) -> float:
+    """The entry web thickness of one table node ({axis: value}): foil, top coating and a
+    double-sided web's coating under the foil. Its 2D run's roll gap is this minus the
+    reduction."""
+    bottom = bottom_face(case, node)
+    return foil_thickness(case) + node["thicknesses"] + (bottom[0] if bottom else 0.0)
+
+
 def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> NipResponse:
     """Run (or read from the cache) the 2D nip at every node of the grid {'reductions',
     'thicknesses', 'porosities'[, 'bottom_thicknesses'][, 'bottom_porosities']} and tabulate
@@ -289,8 +324,7 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
 
     data = base_data(case)
     coating = len(case.layers) - 1                    # the roll-side porous layer on top
-    base = case.layers[1].thickness if double_sided(case) else \
-        sum(layer.thickness for layer in case.layers[:-1])        # the foil (or nothing)
+    base = foil_thickness(case)
     quantities = QUANTITIES + (BOTTOM_QUANTITIES if double_sided(case) else ())
     overrides = list(case.width.response_overrides)
     cache = Path(cache) if cache is not None else default_cache()
@@ -310,11 +344,9 @@ def build_response(case, grid: dict, comm, log, cache: Path | None = None) -> Ni
         for n, (node, i) in enumerate(nodes):
             if n % groups == group:
                 web = node_values(axes, node)
-                bottom = bottom_face(case, web)
-                h = web["thicknesses"]
-                gap = base + h + (bottom[0] if bottom else 0.0) - reductions[i]
-                run = nip_case(data, coating, h, web["porosities"], float(gap), overrides,
-                               bottom)
+                gap = node_web_thickness(case, web) - reductions[i]
+                run = nip_case(data, coating, web["thicknesses"], web["porosities"],
+                               float(gap), overrides, bottom_face(case, web))
                 result, hit = cached_run(run, cache, sub,
                                          log if groups == 1 else (lambda *a: None))
                 mine[n] = ({name: result[name] for name in quantities}, hit)

@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from ..case import layer_laws
-from ..case.load import bottom_porosity_offset, entry_porosity
 from .crown import optimise_crown, rms_spread
 from .lanes import Strip, membrane_state
-from .model import Web, WidthModel, roll_geometry
-from .response import build_response, double_sided
+from .model import Web, WidthModel, WidthSolveError, roll_geometry
+from .response import ResponseError, build_response, double_sided, response_grid
 
 PROFILE_COLUMNS = ("x_mm", "line_load_N_per_mm", "gap_mm", "entry_coating_thickness_mm",
                    "entry_porosity", "exit_thickness_mm", "exit_porosity",
@@ -55,55 +54,53 @@ class CalenderWidth:
         self.coating = layers[-1]
         self.bottom_coating = layers[0] if double_sided(case) else None
         self.foil = layers[-2] if len(layers) > 1 else None
-        self.initial_porosity = entry_porosity(self.coating, self.laws[self.coating.name])
-        bottom = None
-        if self.bottom_coating is not None:
-            bottom = (self.bottom_coating.thickness, self.initial_porosity
-                      + bottom_porosity_offset(case))
-        self.web = Web.from_spec(self.spec, self.coating.thickness, self.initial_porosity,
-                                 self.foil.thickness if self.foil else 0.0, bottom)
+        self.web = Web.from_case(case, self.laws)
         self.crown_result = None
 
     def grid(self) -> dict:
-        spec, web = self.spec, self.web
-        reductions = spec.reductions or [f * float(web.thickness.max())
-                                         for f in (0.04, 0.08, 0.12, 0.16, 0.20, 0.24)]
-        thicknesses = spec.thicknesses or sorted({float(web.thickness.min()),
-                                                  float(web.thickness.max())})
-        porosities = spec.porosities or sorted({float(web.porosity.min()),
-                                                float(web.porosity.max())})
-        grid = {"reductions": reductions, "thicknesses": thicknesses, "porosities": porosities}
-        # the face under the foil: axes of its own only where it has a profile of its own
-        for own, name, given, values in (
-                ("thickness", "bottom_thicknesses", spec.bottom_thicknesses,
-                 web.bottom_thickness),
-                ("porosity", "bottom_porosities", spec.bottom_porosities, web.bottom_porosity)):
-            if own in web.bottom_own:
-                grid[name] = given or sorted({float(values.min()), float(values.max())})
-        return grid
+        return response_grid(self.spec, self.web)
 
     def run(self):
+        """The table, the coupled solve and, if asked, the crown optimiser. A coupled problem
+        the table cannot answer (the load needs a larger reduction than it holds, the
+        margins close on the foil) stops the run as RunIncomplete (exit 3, INCOMPLETE) with
+        the model's message; a crown it cannot answer for only costs the crown."""
+        from ..mechanics import RunIncomplete
+
         started = time.perf_counter()
-        spec, calender = self.spec, self.case.calender
+        spec = self.spec
         cache = Path(spec.response_cache).expanduser() if spec.response_cache else None
-        self.response = build_response(self.case, self.grid(), self.comm, self.log, cache)
+        try:
+            self.response = build_response(self.case, self.grid(), self.comm, self.log, cache)
+            self.solve()
+        except (WidthSolveError, ResponseError) as error:
+            raise RunIncomplete(f"the width model has no solution: {error}") from None
+        if spec.optimise_crown != "none":
+            self.crown_result = optimise_crown(self.model, self.solution.total_load,
+                                               spec.optimise_crown, spec.crown_limit,
+                                               spec.tolerance)
+            if not self.crown_result["found"]:
+                self.log(f"  crown optimiser: no {spec.optimise_crown} crown found: "
+                         f"{self.crown_result['reason']}")
+        self.wall_time = time.perf_counter() - started
+
+    def solve(self):
+        """The coupled roll/nip solution at the case's gap or line load, its margins and the
+        in-plane state of the web."""
+        spec, calender = self.spec, self.case.calender
         diameter = 2.0 * calender.roll_radius
         self.model = WidthModel(self.web, roll_geometry(spec.top_roll, diameter),
                                 roll_geometry(spec.bottom_roll, diameter), self.response,
                                 spec.element_length)
         if calender.control == "gap":
-            self.solution = self.model.solve(g0=calender.gap, tolerance=spec.tolerance)
+            solution = self.model.solve(g0=calender.gap, tolerance=spec.tolerance)
         else:
-            self.solution = self.model.solve(total_load=calender.line_load * spec.coated_width,
-                                             tolerance=spec.tolerance)
-        self.records = self.solution.history
-        self.margins = self.model.margins(self.solution)
+            solution = self.model.solve(total_load=calender.line_load * spec.coated_width,
+                                        tolerance=spec.tolerance)
+        self.margins = self.model.margins(solution)
+        self.solution = solution
         self.membrane = self.web_stress()
-        if spec.optimise_crown != "none":
-            self.crown_result = optimise_crown(self.model, self.solution.total_load,
-                                               spec.optimise_crown, spec.crown_limit,
-                                               spec.tolerance)
-        self.wall_time = time.perf_counter() - started
+        self.records = solution.history
 
     def web_stress(self) -> dict:
         """The in-plane state of the web (lanes.membrane_state) after this solution."""
@@ -205,9 +202,11 @@ class CalenderWidth:
         if summary.get("wrinkling"):
             text += "; WRINKLING: a compressed zone exceeds its buckling stress"
         crown = summary.get("crown_optimum")
-        if crown:
+        if crown and crown["found"]:
             text += (f"; best {crown['shape']} crown {crown['amplitude_on_diameter_mm'] * 1e3:.2f}"
                      f" um on the diameter (spread {crown['exit_porosity_spread_pp']:.3f} pp)")
+        elif crown:
+            text += f"; no {crown['shape']} crown found (summary.json: crown_optimum.reason)"
         return text
 
 
