@@ -211,3 +211,29 @@ def test_newton_with_the_column_multigrid_reproduces_the_lu_gold():
     gold = json.loads((ROOT / "tests" / "regression" / f"{case_file.stem}.json").read_text())
     for key, value in gold.items():
         assert summary[key] == pytest.approx(value, rel=GOLD_TOLERANCE), key
+
+
+@pytest.mark.slow
+def test_the_nip_slab_with_the_column_multigrid_reproduces_its_gold():
+    """The shipped 3D calender slab (its coarse gold copy: rolls, friction, the DPC coating,
+    the tapered edge) solved with pc_type = "columns" instead of LU: every gold number to its
+    tolerance."""
+    import importlib.util
+    import json
+
+    from nipstack.calender import Calender
+    from nipstack.case import load_case
+
+    spec = importlib.util.spec_from_file_location(
+        "update_gold", ROOT / "tests" / "regression" / "update_gold.py")
+    update_gold = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(update_gold)
+    case_file = ROOT / "cases" / "calender_nmc_edge_3d.toml"
+    case = load_case(case_file, update_gold.GOLD_OVERRIDES[case_file.stem] + [
+        "output.fields=false", "output.plots=false", 'solver.petsc_options={pc_type="columns"}'])
+    calender = Calender(case, MPI.COMM_WORLD, log=lambda *a: None)
+    calender.run()
+    assert calender.newton.linear_options["pc_type"] == "columns"
+    gold = json.loads(update_gold.gold_file(case_file).read_text())
+    off = update_gold.differences(gold, update_gold.flatten(calender.summary()))
+    assert not off, "\n".join(off)
