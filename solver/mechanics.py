@@ -80,10 +80,11 @@ ITERATIVE = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
              "pc_gamg_threshold": 0.01, "mg_levels_ksp_type": "chebyshev",
              "mg_levels_pc_type": "jacobi"}
 #: GMRES with the column multigrid (column_multigrid.py): from COLUMNS_MIN_DOFS on, the
-#: default for 3D meshes drawn in node columns (docs/benchmarks.md, "Column multigrid").
+#: default for trilinear 3D meshes drawn in node columns, where it beat LU (the 3D slab at
+#: 17 136 dofs; on quadratic hexahedra LU and GAMG stay faster; docs/benchmarks.md).
 COLUMNS = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
            "ksp_atol": 1e-30, "ksp_max_it": 500, "pc_type": "columns"}
-COLUMNS_MIN_DOFS = 50_000
+COLUMNS_MIN_DOFS = 15_000
 #: From this many dofs on, the default is ITERATIVE. Measured on a 3D flat press (README,
 #: benchmarks): at 83k dofs MUMPS was still faster (332 s against 398 s) but needed 2.5x the
 #: memory (2.0 GB against 0.82 GB), and a direct factorisation's cost grows faster with size;
@@ -242,8 +243,8 @@ class MechanicsProblem:
         dofs = self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs
         self.petsc_options = default_linear_solver(
             self.comm.size, dofs, gdim,
-            in_columns=gdim == 3 and dofs >= COLUMNS_MIN_DOFS and column_multigrid.in_columns(
-                self.V))
+            in_columns=gdim == 3 and degree == 1 and dofs >= COLUMNS_MIN_DOFS
+            and column_multigrid.in_columns(self.V))
         if petsc_options:       # the user's choice, on top of the defaults of its kind
             kind = petsc_options.get("pc_type", "lu")
             base = (DISTRIBUTED_LU if kind in ("lu", "cholesky")

@@ -106,6 +106,17 @@ def test_a_mesh_off_its_columns_gets_the_default_solver_of_its_size(capsys):
     assert "not drawn in node columns" in capsys.readouterr().out
 
 
+def test_default_solver_by_mesh_and_size():
+    from nipstack.mechanics import COLUMNS_MIN_DOFS, ITERATIVE_MIN_DOFS, default_linear_solver
+
+    assert default_linear_solver(1, COLUMNS_MIN_DOFS, 3, in_columns=True)["pc_type"] == "columns"
+    assert default_linear_solver(2, COLUMNS_MIN_DOFS, 3, in_columns=True)["pc_type"] == "columns"
+    assert default_linear_solver(1, COLUMNS_MIN_DOFS - 1, 3, in_columns=True)["pc_type"] == "lu"
+    assert default_linear_solver(1, COLUMNS_MIN_DOFS, 3)["pc_type"] == "lu"
+    assert default_linear_solver(1, ITERATIVE_MIN_DOFS, 3)["pc_type"] == "gamg"
+    assert default_linear_solver(1, ITERATIVE_MIN_DOFS, 2, in_columns=True)["pc_type"] == "gamg"
+
+
 def layered_web_system(comm):
     """Linear elasticity of the foil + coating web: clamped at x = 0, a pressure of 1 MPa on the
     top over the middle fifth; returns (A, b, V)."""
