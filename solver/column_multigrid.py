@@ -186,22 +186,37 @@ class ColumnSmoother:
             in_group = members[self.group_of_block[self.block_of_dof[members]] == g]
             dofs[self.index_in_group[self.block_of_dof[in_group]],
                  self.place_of_dof[in_group]] = in_group
+        self.pattern = None      # (nonzeros, block_entries) of the operator last set up
 
     def setUp(self, pc):
+        """Gather the column blocks of the operator and invert them. Where in the CSR values
+        each block entry sits is found once per sparsity pattern (Newton keeps the pattern)."""
         matrix = pc.getOperators()[1]
         local = matrix.getDiagonalBlock() if matrix.getType().startswith("mpi") else matrix
         indptr, indices, values = local.getValuesCSR()
+        if self.pattern is None or self.pattern[0] != len(values):
+            self.pattern = (len(values), self.block_entries(indptr, indices))
+        for (size, dofs, _), (take, flat), entry in zip(self.groups, self.pattern[1],
+                                                       self.groups):
+            blocks = np.zeros(dofs.shape[0] * size * size)
+            blocks[flat] = values[take]
+            entry[2] = np.linalg.inv(blocks.reshape(-1, size, size))
+
+    def block_entries(self, indptr, indices) -> list:
+        """Per group of blocks: the CSR positions of the entries inside a block, and where
+        each goes in the group's flattened (blocks, size, size) array."""
         rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-        same = self.block_of_dof[rows] == self.block_of_dof[indices]
-        rows, indices, values = rows[same], indices[same], values[same]
-        group = self.group_of_block[self.block_of_dof[rows]]
-        for g, entry in enumerate(self.groups):
-            size, dofs, _ = entry
-            blocks = np.zeros((dofs.shape[0], size, size))
+        inside = np.flatnonzero(self.block_of_dof[rows] == self.block_of_dof[indices])
+        rows, cols = rows[inside], indices[inside]
+        block = self.block_of_dof[rows]
+        group = self.group_of_block[block]
+        entries = []
+        for g, (size, _, _) in enumerate(self.groups):
             here = group == g
-            blocks[self.index_in_group[self.block_of_dof[rows[here]]],
-                   self.place_of_dof[rows[here]], self.place_of_dof[indices[here]]] = values[here]
-            entry[2] = np.linalg.inv(blocks)
+            flat = (self.index_in_group[block[here]] * size
+                    + self.place_of_dof[rows[here]]) * size + self.place_of_dof[cols[here]]
+            entries.append((inside[here], flat))
+        return entries
 
     def apply(self, pc, x, y):
         source = x.getArray(readonly=True)
