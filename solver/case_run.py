@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from . import interrupt
-from .output import FieldWriter, rank_zero, write_summary
+from .output import FieldWriter, keep_fields_before_resume, rank_zero, write_summary
 from .results_folder import INTERRUPTED, ResultsFolder
 
 EXIT_OK, EXIT_INCOMPLETE = 0, 3
@@ -199,11 +199,15 @@ class CaseRun:
         if comm.rank == 0 and resume and (self.folder.path / "provenance.json").is_file():
             previous = json.loads((self.folder.path / "provenance.json").read_text())
         self.provenance = Provenance(self.folder.path / "provenance.json", comm, argv)
+        self.earlier_fields = {}       # a resumed run's fields so far, continued by on_step
         if resume:
             head = self.checkpoint_data[0]
             self.provenance.data.update(resumed_from_step=head["step"],
                                         resumed_from_ranks=head["ranks"],
                                         before_resume=previous)
+            kept = keep_fields_before_resume(self.folder.path / "fields", head["step"]) \
+                if comm.rank == 0 else None
+            self.earlier_fields = comm.bcast(kept, root=0)
 
     def say(self, message: str):
         if self.comm.rank == 0:
@@ -243,7 +247,8 @@ class CaseRun:
                      f"{V.dofmap.index_map.size_global * V.dofmap.index_map_bs} dofs")
         self.checkpoints = checkpoint.Checkpointer(self.scenario, self.folder.path,
                                                    case.output.checkpoint_every_steps,
-                                                   case.output.checkpoint_every_minutes)
+                                                   case.output.checkpoint_every_minutes,
+                                                   before_write=self.save_fields)
         if self.resume:
             if not self.checkpoints.enabled:
                 raise checkpoint.CheckpointError(f"--resume: a {case.case.kind} run of this "
@@ -252,6 +257,10 @@ class CaseRun:
             self.scenario.replay = checkpoint.Replay(*self.checkpoint_data, self.scenario)
             self.say(f"  resuming from the checkpoint of step {head['step']} (written on "
                      f"{head['ranks']} rank(s))")
+            if self.folder.replaces_source():
+                self.say(f"  {self.folder.source} holds a stopped rerun of {self.folder.final}: "
+                         f"complete, it replaces {self.folder.final} (as --overwrite asked) "
+                         f"and {self.folder.source} is removed")
         self.scenario.on_step = self.on_step
 
     def on_step(self, record, model):
@@ -265,6 +274,7 @@ class CaseRun:
                 make = getattr(model, "field_writer", None)
                 fields = path / "fields" / "fields.pvd"
                 self.fields = make(fields) if make else FieldWriter(model.problem, fields)
+                self.fields.continue_series(self.earlier_fields)
                 if self.comm.rank == 0:    # `paraview --script=open_in_paraview.py` in the folder
                     shutil.copyfile(Path(__file__).with_name("open_in_paraview.py"),
                                     path / "open_in_paraview.py")
@@ -273,6 +283,12 @@ class CaseRun:
         if self.comm.rank == 0:                                   # live: tail -f history.csv
             self.scenario.history_csv(path / "history.csv")
         self.checkpoints.after_step()
+
+    def save_fields(self):
+        """fields.pvd as it stands (before each checkpoint: a killed run's lists at least the
+        steps its checkpoint holds, which a resume keeps)."""
+        if self.fields is not None:
+            self.fields.save_collection()
 
     def close_fields(self):
         if self.fields is not None:
@@ -293,6 +309,7 @@ class CaseRun:
                 write_summary(summary, self.folder.path / "summary.json")
         self.provenance.finish(status)
         self.published = self.folder.stopped(reason, status)
+        interrupt.set_hard_stop(None)       # published: a later signal is not this run's
         self.warn(f"nipstack: run {'stopped' if status != INTERRUPTED else 'interrupted'}: "
                   f"{reason}\n  results up to the last converged step in {self.published} "
                   f"(marked {status.upper()})")
@@ -328,6 +345,9 @@ class CaseRun:
             checkpoint.remove(path)    # a complete run needs no restart
         self.summary = summary
         self.published = self.folder.complete()
+        if self.folder.replaces_source():
+            self.say(f"  complete result in {self.published} (it replaced the earlier result; "
+                     f"{self.folder.source} removed)")
         return EXIT_OK
 
     def execute(self) -> int:
@@ -351,6 +371,7 @@ class CaseRun:
         # seconds) lets the complete result be written; a second signal stops at once
         code = self.finish()
         interrupt.arm(False)
+        interrupt.set_hard_stop(None)       # published: a later signal is not this run's
         return code
 
 

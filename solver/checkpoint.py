@@ -297,10 +297,14 @@ def restore_state(scenario, meta: dict, arrays: dict):
 
 class Checkpointer:
     """When to write: every `every_steps` converged steps or `every_minutes` minutes (0: never
-    on a schedule); always when the run stops early or is interrupted."""
+    on a schedule); always when the run stops early or is interrupted. `before_write` (if
+    given) is called first (the case runner writes its fields.pvd, so that a killed run's
+    lists at least the steps of its checkpoint)."""
 
-    def __init__(self, scenario, folder: Path, every_steps: int, every_minutes: float):
+    def __init__(self, scenario, folder: Path, every_steps: int, every_minutes: float,
+                 before_write=None):
         self.scenario, self.folder = scenario, Path(folder)
+        self.before_write = before_write
         self.every_steps, self.every_minutes = every_steps, every_minutes
         self.last: Snapshot | None = None
         self.written_step = 0
@@ -321,6 +325,8 @@ class Checkpointer:
     def write_last(self):
         if not self.enabled or self.last is None:
             return
+        if self.before_write is not None:
+            self.before_write()
         write(self.last, self.scenario, self.folder)
         self.written_step = self.last.step
         self.written_time = time.monotonic()

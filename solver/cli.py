@@ -249,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         interrupt.install()
     try:
         if args.command == "sweep":
-            return _sweep(args, comm)
+            from .sweep.command import sweep_command
+            return sweep_command(args, comm, lambda message, stream=None:
+                                 _say(comm, message, stream))
         if args.command == "calibrate":
             return _calibrate(args, comm)
         return _run(args, comm) if args.command == "run" else _check(args, comm)
@@ -265,26 +267,35 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _load(args, comm):
+def _load(args, comm, checking: bool = False):
     """The validated case and its results folder, or None after saying what is wrong (the
-    same checks for `check` and `run`)."""
+    same checks for `check` and `run`). checking (`check`): a folder holding an earlier
+    nipstack result is a note (run needs --overwrite there), not an error."""
     from .api import load_case
     from .case import CaseError
-    from .results_folder import OutputError, check_destination
+    from .results_folder import EarlierResult, OutputError, check_destination
 
-    error = ""
+    error, note = "", ""
     try:
         case = load_case(args.case, args.set)
         out = Path(args.out if args.out is not None else
                    case.output.directory or f"results/{case.case.name}")
         if comm.rank == 0:   # one decision for all ranks (the folder changes once rank 0 runs)
-            check_destination(out, args.overwrite)
+            try:
+                check_destination(out, args.overwrite)
+            except EarlierResult as exc:
+                if not checking:
+                    raise
+                note = f"note for `nipstack run`: {exc}"
+                check_destination(out, overwrite=True)     # the other checks still apply
     except (CaseError, OutputError) as exc:
         error = str(exc)
-    error = comm.bcast(error, root=0)
+    error, note = comm.bcast((error, note), root=0)
     if error:
         _say(comm, f"nipstack: error: {error}", sys.stderr)
         return None, None
+    if note:
+        _say(comm, note)
     return case, out
 
 
@@ -297,7 +308,7 @@ def _check(args, comm) -> int:
     if not args.case:
         _say(comm, "nipstack check: give a case file (or --schema)", sys.stderr)
         return EXIT_BAD_INPUT
-    case, out = _load(args, comm)
+    case, out = _load(args, comm, checking=True)
     if case is None:
         return EXIT_BAD_INPUT
     if case.case.kind == "delamination":
@@ -366,50 +377,6 @@ def _resume(args, comm) -> int:
         _say(comm, f"nipstack: error: {exc}", sys.stderr)
         return EXIT_BAD_INPUT
     return result.exit_code
-
-
-def _sweep(args, comm) -> int:
-    from .case import CaseError
-    from .results_folder import OutputError, ResultsFolder
-    from .sweep import (check_fit, parse_fit, parse_param, parse_threshold, run_sweep,
-                        validate_points, value_text, write_results)
-
-    ranks_per_run = args.ranks_per_run or comm.size
-    try:
-        key, values = parse_param(args.param)
-        fit_keys = parse_fit(args.fit)
-        thresholds = [parse_threshold(text) for text in args.threshold]
-        if ranks_per_run < 1 or comm.size % ranks_per_run:
-            raise CaseError(f"--ranks-per-run {ranks_per_run}: must divide the number of MPI "
-                            f"ranks ({comm.size})")
-        cases = validate_points(args.case, key, values, args.set)
-        check_fit(fit_keys, key, cases[0])
-    except CaseError as exc:
-        _say(comm, f"nipstack: error: {exc}", sys.stderr)
-        return EXIT_BAD_INPUT
-    out = Path(args.out or f"results/{cases[0].case.name}_sweep_{key}")
-    try:
-        folder = ResultsFolder(out, comm, overwrite=args.overwrite,
-                               case_name=cases[0].case.name)
-    except OutputError as exc:
-        _say(comm, f"nipstack: error: {exc}", sys.stderr)
-        return EXIT_BAD_INPUT
-    rows = run_sweep(args.case, key, values, args.set, folder.path, comm, ranks_per_run,
-                     log=lambda message: _say(comm, message))
-    if comm.rank == 0:
-        write_results(rows, args.case, key, values, args.set, ranks_per_run, fit_keys, cases[0],
-                      folder.path, log=lambda message: _say(comm, message),
-                      thresholds=thresholds)
-    folder.complete()
-    stopped = [value_text(row[key]) for row in rows if row["status"] != "complete"]
-    if stopped:
-        _say(comm, f"nipstack: sweep: {len(stopped)} point(s) stopped early ({key} = "
-                   f"{', '.join(stopped)}): excluded from the fit, see {out}/INCOMPLETE",
-             sys.stderr)
-    _say(comm, f"wrote {out}/sweep.csv, sweep.json"
-               + (", compaction_fit.json/png" if (out / "compaction_fit.json").exists() else ""))
-    code = EXIT_INCOMPLETE if comm.bcast(bool(stopped), root=0) else 0
-    return code
 
 
 def _calibrate(args, comm) -> int:

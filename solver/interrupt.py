@@ -33,12 +33,14 @@ class RunInterrupted(BaseException):
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
 
 
-_state = {"signal": 0, "armed": False, "installed": False, "on_hard_stop": None}
+_state = {"signal": 0, "armed": False, "installed": False, "on_hard_stop": None,
+          "outer_hard_stop": None}
 
 
 def install(on_hard_stop=None):
     """Install the SIGINT/SIGTERM handler (the CLI does; library use is left alone)."""
-    _state.update(signal=0, armed=False, installed=True, on_hard_stop=on_hard_stop)
+    _state.update(signal=0, armed=False, installed=True, on_hard_stop=on_hard_stop,
+                  outer_hard_stop=None)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _handler)
 
@@ -52,7 +54,13 @@ def reinstall():
 
 
 def set_hard_stop(callback):
+    """What a hard stop does first: the running case marks its folder (None: nothing)."""
     _state["on_hard_stop"] = callback
+
+
+def set_outer_hard_stop(callback):
+    """What a hard stop does after the case's callback: a sweep marks its own folder."""
+    _state["outer_hard_stop"] = callback
 
 
 def arm(armed: bool = True):
@@ -69,8 +77,9 @@ def _handler(signum, frame):
     _state["signal"] = signum
     if _state["armed"] and first:
         return
-    callback = _state["on_hard_stop"]
-    if callback is not None:
+    for callback in (_state["on_hard_stop"], _state["outer_hard_stop"]):
+        if callback is None:
+            continue
         try:
             callback(signum)
         except Exception as exc:  # noqa: BLE001 - nothing may stop the exit

@@ -4,6 +4,11 @@ nipstack copies this script into every results folder that has fields. Use it fr
 
     paraview --script=open_in_paraview.py                  the ParaView window, set up
     pvpython open_in_paraview.py --screenshot view.png     (or pvbatch) a picture, no window
+    xvfb-run -a pvpython open_in_paraview.py --screenshot view.png   the same on a machine
+                                                           with no display (Debian's ParaView
+                                                           needs an X display even for a
+                                                           screenshot: without one it crashes,
+                                                           so the script stops first and says so)
 
 What it sets up (ParaView 5.10 or newer, paraview.simple only):
   * fields/fields.pvd, moved by its `displacement_mm` array (Warp By Vector, true scale),
@@ -22,12 +27,28 @@ import glob
 import os
 import sys
 
-import numpy
+NO_DISPLAY = ("open_in_paraview.py: no display (DISPLAY and WAYLAND_DISPLAY are unset), and "
+              "ParaView needs one even for a screenshot (without one it crashes); run it "
+              "under a virtual display: xvfb-run -a pvpython open_in_paraview.py --screenshot "
+              "FILE.png")
+
+
+def display_missing(arguments, environment, platform) -> bool:
+    """True if a screenshot is asked for on Linux with no X or Wayland display."""
+    return "--screenshot" in arguments and platform.startswith("linux") and \
+        not (environment.get("DISPLAY") or environment.get("WAYLAND_DISPLAY"))
+
+
+if display_missing(sys.argv[1:], os.environ, sys.platform):    # before ParaView is loaded
+    print(NO_DISPLAY, file=sys.stderr)
+    sys.exit(2)
+
+import numpy  # noqa: E402
 
 from paraview.simple import (ColorBy, Delete, GetActiveViewOrCreate, GetAnimationScene,
                              GetColorTransferFunction, GetScalarBar, PVDReader, Render,
                              ResetCamera, SaveScreenshot, Show, Transform, UpdatePipeline,
-                             WarpByVector)
+                             WarpByVector)  # noqa: E402
 
 try:
     HERE = os.path.dirname(os.path.abspath(__file__))

@@ -50,6 +50,14 @@ DENSE_GREY = "#9a9a9a"
 MAX_CELLS_WITH_EDGES = 1500
 #: how long a child process may take to render a run's pictures (s)
 RENDER_TIMEOUT_S = 300
+#: a coordinate this small relative to the largest is zero (round-off of the displacement)
+ROUNDOFF_RTOL = 1e-12
+#: the section's height, or width over the usable aspect, fills 1 / this of the view: the
+#: rest holds the axis labels and titles (1.3 cut the x-axis title off)
+FRAME_MARGIN = 1.45
+#: the section sits this fraction of the view height above the centre: room below it for
+#: the x tick labels and the x-axis title, whose text is taller than the y-axis labels' width
+FRAME_RAISE = 0.05
 
 
 def _read_step(pvd: Path, index: int = -1):
@@ -60,9 +68,17 @@ def _read_step(pvd: Path, index: int = -1):
     reader.set_active_time_point(index)
     data = reader.read()
     mesh = data.combine() if isinstance(data, pv.MultiBlock) else data
-    size = float(np.max(np.abs(mesh.points))) or 1.0
-    mesh.points[np.abs(mesh.points) < 1e-12 * size] = 0.0      # no '-1.85e-18' axis labels
+    mesh.points = zero_roundoff(mesh.points)
     return mesh, float(reader.time_values[index])
+
+
+def zero_roundoff(values, rtol: float = ROUNDOFF_RTOL) -> np.ndarray:
+    """`values` with the entries that are zero to round-off (|v| <= rtol x the largest) set to
+    0: a coordinate or bound of -1.05e-33 mm would be an axis label '-1.05e-33'."""
+    values = np.array(values, dtype=float)
+    size = float(np.max(np.abs(values), initial=0.0)) or 1.0
+    values[np.abs(values) <= rtol * size] = 0.0
+    return values
 
 
 def _peak_step(datasets: list[Path], field: str = "interface_pressure_MPa") -> int:
@@ -85,7 +101,8 @@ def _deformed(mesh):
     """The mesh moved by its `displacement_mm` point array (true scale)."""
     moved = mesh.copy()
     if "displacement_mm" in moved.point_data:
-        moved.points = moved.points + np.asarray(moved.point_data["displacement_mm"])
+        moved.points = zero_roundoff(moved.points
+                                     + np.asarray(moved.point_data["displacement_mm"]))
     return moved
 
 
@@ -109,16 +126,39 @@ def _window(mesh, view: dict):
     return mesh.extract_cells(np.flatnonzero((x >= window[0]) & (x <= window[1])))
 
 
-def _bar(title: str, scale: ColourScale) -> dict:
-    """Scalar-bar arguments: tick labels at evenly spaced values with just enough decimals."""
-    n_labels = 3 if scale.uniform else 5
-    values = np.linspace(scale.vmin, scale.vmax, n_labels)   # evenly spaced, not round:
+def bar_ticks(scale: ColourScale) -> tuple[list[float], str]:
+    """The colour bar's ticks and their printf format: a uniform field's value as the only
+    tick (as in the matplotlib pictures), else five evenly spaced values with just enough
+    decimals (one more than tells them apart)."""
+    if scale.uniform:
+        return list(scale.ticks), "%.6g"                 # its label: scale.labels[0]
+    values = np.linspace(scale.vmin, scale.vmax, 5)       # evenly spaced, not round:
     labels = tick_labels(values, step=(values[1] - values[0]) / 10, exact=False)  # 1 more digit
     decimals = len(labels[0].split(".")[1]) if "." in labels[0] and "e" not in labels[0] else 0
     fmt = f"%.{decimals}f" if "e" not in labels[0] else "%.2e"
-    return dict(title=title + (" (uniform)" if scale.uniform else ""), n_labels=n_labels,
+    return [float(v) for v in values], fmt
+
+
+def _bar(title: str, scale: ColourScale) -> dict:
+    """Scalar-bar arguments (the ticks are set by `_label_bar` once the bar exists)."""
+    ticks, fmt = bar_ticks(scale)
+    return dict(title=title + (" (uniform)" if scale.uniform else ""), n_labels=len(ticks),
                 fmt=fmt, vertical=True, position_x=0.86, position_y=0.15, height=0.7,
                 title_font_size=16, label_font_size=14)
+
+
+def _label_bar(plotter, title: str, scale: ColourScale):
+    """Put the ticks of `bar_ticks` on the colour bar titled `title` (VTK's own labels would
+    mark the ends of a uniform field's padded range, values the field does not take)."""
+    from vtkmodules.vtkCommonCore import vtkDoubleArray
+    ticks, _ = bar_ticks(scale)
+    values = vtkDoubleArray()
+    for tick in ticks:
+        values.InsertNextValue(tick)
+    bar = plotter.scalar_bars[_bar(title, scale)["title"]]
+    bar.SetUseCustomLabels(True)
+    bar.SetCustomLabels(values)
+    bar.SetAnnotationTextScaling(False)
 
 
 def _shift_to_origin(mesh, view: dict):
@@ -157,14 +197,36 @@ def _frame(plotter, mesh, stretch: float, view: dict, dim: int, true_bounds):
     ytitle = "y (mm)" if stretch == 1 else f"y (mm; drawn x{stretch:g})"
     plotter.show_bounds(xtitle=xlabel, ytitle=ytitle, n_ylabels=3 if stretch != 1 else 5,
                         ztitle="z (mm)", font_size=10, location="outer", ticks="outside",
-                        show_zaxis=dim == 3, fmt="%.3g", axes_ranges=list(true_bounds))
+                        show_zaxis=dim == 3, fmt="%.3g", axes_ranges=axis_ranges(true_bounds))
     plotter.reset_camera(bounds=mesh.bounds)
     if dim == 2:       # fit the section into the part of the view left of the colour bar
-        width, height = mesh.bounds[1] - mesh.bounds[0], mesh.bounds[3] - mesh.bounds[2]
         pixels_x = plotter.window_size[0] / plotter.shape[1]
         pixels_y = plotter.window_size[1] / plotter.shape[0]
-        usable = PLOT_AREA * pixels_x / pixels_y
-        plotter.camera.parallel_scale = 0.5 * max(height, width / usable) * 1.3
+        x, y, scale = section_view(mesh.bounds, pixels_x / pixels_y)
+        camera = plotter.camera
+        camera.parallel_scale = scale
+        camera.position = (x, y, camera.position[2])
+        camera.focal_point = (x, y, camera.focal_point[2])
+
+
+def section_view(bounds, aspect: float) -> tuple[float, float, float]:
+    """(x, y, parallel scale) of the camera that fits a 2D section with `bounds` into the part
+    of a view (width / height = `aspect`) left of the colour bar, the section raised so that
+    the x tick labels and the x-axis title fit below it."""
+    width, height = bounds[1] - bounds[0], bounds[3] - bounds[2]
+    scale = 0.5 * max(height, width / (PLOT_AREA * aspect)) * FRAME_MARGIN
+    x, y = 0.5 * (bounds[0] + bounds[1]), 0.5 * (bounds[2] + bounds[3])
+    return x, y - 2.0 * FRAME_RAISE * scale, scale
+
+
+def axis_ranges(bounds) -> list[float]:
+    """The axes' ranges from the section's bounds (xmin, xmax, ymin, ymax, zmin, zmax): a
+    bound that is zero to round-off relative to its axis' extent is 0."""
+    ranges = [float(b) for b in bounds]
+    for axis in range(len(ranges) // 2):
+        low, high = ranges[2 * axis], ranges[2 * axis + 1]
+        ranges[2 * axis:2 * axis + 2] = zero_roundoff([low, high, high - low])[:2]
+    return ranges
 
 
 def _dimension(mesh) -> int:
@@ -196,6 +258,7 @@ def render_field(folder: Path, view: dict) -> Path:
                      clim=(scale.vmin, scale.vmax), show_edges=edges,
                      edge_color="#303030", line_width=0.5,
                      scalar_bar_args=_bar(f"{quantity} ({unit})", scale))
+    _label_bar(plotter, f"{quantity} ({unit})", scale)
     dense = np.flatnonzero(~porous)
     if len(dense):
         plotter.add_mesh(shown.extract_cells(dense), color=DENSE_GREY,
@@ -260,6 +323,7 @@ def render_interfaces(folder: Path, view: dict) -> Path | None:
                              clim=(scale.vmin, scale.vmax), point_size=7,
                              render_points_as_spheres=True,
                              scalar_bar_args=_bar(f"{quantity} ({unit})", scale))
+            _label_bar(plotter, f"{quantity} ({unit})", scale)
         names = ", ".join(name.removeprefix("interface_") for name, _ in clouds)
         which = "the last step" if peak == -1 else "the step of the peak interface pressure"
         plotter.add_text(f"interface {quantity} at the quadrature points, {which} "

@@ -12,7 +12,9 @@ Rules (issue 14, "runs that never lose data"):
   killed run leaves a folder that says what it was.
 * At the end the staging folder becomes `<name>`. A run that stopped early (INCOMPLETE) or was
   stopped (INTERRUPTED) never replaces a *complete* result: it is published as
-  `<name>.incomplete` beside it instead.
+  `<name>.incomplete` beside it instead. Resuming `<name>.incomplete` continues the run meant
+  for `<name>`: complete, it replaces `<name>` (as --overwrite asked) and the stopped copy
+  `<name>.incomplete` is removed; stopped again, it replaces `<name>.incomplete`.
 
 Every method is collective (call it on every rank); rank 0 does the file work.
 """
@@ -31,6 +33,10 @@ COMPLETE, INCOMPLETE, INTERRUPTED, RUNNING = "complete", "incomplete", "interrup
 
 class OutputError(ValueError):
     """A results folder the run may not write to (a user error: exit 2, nothing written)."""
+
+
+class EarlierResult(OutputError):
+    """The results folder holds an earlier nipstack result and --overwrite was not given."""
 
 
 def read_marker(folder: Path) -> dict | None:
@@ -83,9 +89,9 @@ def check_destination(final: str | Path, overwrite: bool = False) -> Path:
                               f"folder (no {MARKER} marker); nipstack writes only into a folder "
                               f"it creates (give a new name)")
         if not overwrite:
-            raise OutputError(f"results folder '{final}' holds an earlier nipstack result "
-                              f"(status {marker.get('status', '?')}); pass --overwrite to "
-                              f"replace it, or give a new --out")
+            raise EarlierResult(f"results folder '{final}' holds an earlier nipstack result "
+                                f"(status {marker.get('status', '?')}); pass --overwrite to "
+                                f"replace it, or give a new --out")
         if marker.get("status") == RUNNING and _alive_here(marker):
             raise OutputError(f"results folder '{final}' belongs to a run that is still "
                               f"going (pid {marker.get('pid')})")
@@ -115,6 +121,10 @@ def check_resumable(folder: str | Path) -> tuple[Path, Path]:
     (INCOMPLETE or INTERRUPTED) with a checkpoint, or the staging folder of a killed run.
     Raises OutputError naming what is missing."""
     folder = Path(folder)
+    if not folder.exists():
+        moved = _published(folder)
+        raise OutputError(f"--resume '{folder}': no such folder" + (
+            f" (the folder it was in has been published: resume '{moved}')" if moved else ""))
     marker = read_marker(folder) if folder.is_dir() else None
     if marker is None:
         raise OutputError(f"--resume '{folder}': not a nipstack results folder")
@@ -129,14 +139,33 @@ def check_resumable(folder: str | Path) -> tuple[Path, Path]:
                           f"first converged step, or its scenario is not checkpointed)")
     if not (folder / "case.resolved.toml").is_file():
         raise OutputError(f"--resume '{folder}': it has no case.resolved.toml")
-    if status == RUNNING:                        # a killed run's staging folder
-        if not folder.name.endswith(".partial"):
-            raise OutputError(f"--resume '{folder}': marked running, but no process runs it")
-        final = folder.parent / folder.name[:-len(".partial")]
+    if folder.name.endswith(".partial"):   # a killed run's staging folder, or one stopped
+        final = folder.parent / folder.name[:-len(".partial")]   # while its name was taken
         if final.exists() and read_marker(final) is None:
             raise OutputError(f"--resume '{folder}': '{final}' exists and is not nipstack's")
         return final, folder
+    if status == RUNNING:
+        raise OutputError(f"--resume '{folder}': marked running, but no process runs it")
+    if folder.name.endswith(".incomplete"):      # a rerun (--overwrite) that stopped
+        final = folder.parent / folder.name[:-len(".incomplete")]
+        try:
+            check_destination(final, overwrite=True)
+        except OutputError as exc:
+            raise OutputError(f"--resume '{folder}': its run was meant for '{final}', which "
+                              f"it cannot replace: {exc}") from None
+        return final, staging_path(final)
     return folder, staging_path(folder)
+
+
+def _published(folder: Path) -> Path | None:
+    """Where `folder` is now if a folder above it was a staging folder (`<sweep>.partial/...`)
+    that has since been published, or None."""
+    parts = folder.parts
+    for k, part in enumerate(parts[:-1]):
+        if part.endswith(".partial"):
+            moved = Path(*parts[:k], part[:-len(".partial")], *parts[k + 1:])
+            return moved if moved.exists() else None
+    return None
 
 
 class ResultsFolder:
@@ -144,8 +173,9 @@ class ResultsFolder:
     method; rank 0 does the file work).
 
     resume=True continues the stopped run in `directory` (see `check_resumable`): the staging
-    folder starts as a copy of it (its log, history and checkpoint), its fields series is kept
-    as fields_before_resume/, and the resumed run replaces it when it ends."""
+    folder starts as a copy of it (its log, history, fields and checkpoint; the run continues
+    the fields series, see output.fields.keep_fields_before_resume), and the resumed run
+    replaces it when it ends."""
 
     def __init__(self, directory: str | Path, comm, overwrite: bool = False,
                  case_name: str = "", resume: bool = False):
@@ -153,6 +183,7 @@ class ResultsFolder:
         self.comm = comm
         self.partial = staging_path(self.final)
         self.case_name = case_name
+        self.source = Path(directory) if resume else None     # the stopped run it continues
         error = ""
         if comm.rank == 0:
             try:
@@ -180,13 +211,6 @@ class ResultsFolder:
             shutil.copytree(source, self.partial, symlinks=True)
         for name in (INCOMPLETE.upper(), INTERRUPTED.upper(), "summary.json"):
             (self.partial / name).unlink(missing_ok=True)
-        fields = self.partial / "fields"
-        if fields.is_dir():
-            k, kept = 1, self.partial / "fields_before_resume"
-            while kept.exists():
-                k += 1
-                kept = self.partial / f"fields_before_resume_{k}"
-            fields.rename(kept)
 
     @property
     def path(self) -> Path:
@@ -229,18 +253,29 @@ class ResultsFolder:
         return Path(self.comm.bcast(str(where), root=0))
 
     def complete(self) -> Path:
-        return self._publish(COMPLETE)
+        where = self._publish(COMPLETE)
+        if self.comm.rank == 0 and self.replaces_source() and read_marker(self.source):
+            shutil.rmtree(self.source)      # the stopped copy, now replaced by a complete run
+        self.comm.barrier()
+        return where
 
-    def stopped(self, reason: str, status: str = INCOMPLETE) -> Path:
+    def replaces_source(self) -> bool:
+        """True for a resumed `<name>.incomplete`: its run is published as `<name>`, and the
+        stopped copy is removed once that is complete."""
+        return self.source is not None and self.source not in (self.final, self.partial)
+
+    def stopped(self, reason: str, status: str = INCOMPLETE, summary: bool = True) -> Path:
         """Publish a run that stopped early (INCOMPLETE) or was stopped (INTERRUPTED): the
-        marker file says why and summary.json carries the status."""
+        marker file says why and summary.json (unless summary=False: a sweep's folder) carries
+        the status."""
         if self.comm.rank == 0:
             (self.partial / status.upper()).write_text(reason + "\n")
-            summary = self.partial / "summary.json"
-            data = json.loads(summary.read_text()) if summary.exists() else {}
+        if self.comm.rank == 0 and summary:
+            path = self.partial / "summary.json"
+            data = json.loads(path.read_text()) if path.exists() else {}
             data["status"] = status
             data["reason"] = reason
-            summary.write_text(json.dumps(data, indent=2, default=float) + "\n")
+            path.write_text(json.dumps(data, indent=2, default=float) + "\n")
         return self._publish(status)
 
     def incomplete(self, reason: str) -> Path:

@@ -162,3 +162,63 @@ def test_calender_history_columns_carry_units():
             assert column == "relative_residuals"
         else:
             assert column.endswith(units), column
+
+
+def test_pyvista_picture_ticks_and_axes():
+    """porosity.png (nipstack.pictures): a uniform field's colour bar carries its value as the
+    only tick, as porosity_final.png does (before: three ticks at the padded range's ends and
+    middle, 0.3210 / 0.3260 / 0.3310); a real range gets five distinct labels; axis bounds
+    that are zero to round-off print as 0 (before: '-1.05e-33', '-2.94e-34'); the section sits
+    high enough that the x tick labels and the x-axis title fit below it (before: 11.5 % of
+    the view, the title was cut off)."""
+    from nipstack.pictures import (PLOT_AREA, axis_ranges, bar_ticks, section_view,
+                                   zero_roundoff)
+
+    scale = ColourScale(ROUNDOFF, min_span=POROSITY_MIN_SPAN)
+    ticks, fmt = bar_ticks(scale)
+    assert [fmt % tick for tick in ticks] == scale.labels == ["0.325988"]
+    ticks, fmt = bar_ticks(ColourScale(SMALL_REAL, min_span=POROSITY_MIN_SPAN))
+    labels = [fmt % tick for tick in ticks]
+    assert len(ticks) == 5 and len(set(labels)) == 5
+
+    bounds = (-1.05e-33, 0.1, -2.94e-34, 0.0767, 0.0, 0.0)      # the flat press, deformed
+    ranges = axis_ranges(bounds)
+    assert ranges == [0.0, 0.1, 0.0, 0.0767, 0.0, 0.0]
+    assert ["%.3g" % value for value in ranges[:4]] == ["0", "0.1", "0", "0.0767"]
+    assert axis_ranges((1e-4, 0.1, -0.05, 0.05, 0, 0))[:4] == [1e-4, 0.1, -0.05, 0.05]
+    points = zero_roundoff([[-1.85e-18, 0.095], [0.1, -4.2e-19]])
+    assert points.tolist() == [[0.0, 0.095], [0.1, 0.0]]
+
+    aspect = 1400 / 700
+    x, y, scale_y = section_view(bounds, aspect)
+    below = (bounds[2] - (y - scale_y)) / (2 * scale_y)     # share of the view under it
+    above = ((y + scale_y) - bounds[3]) / (2 * scale_y)
+    assert below >= 0.18 and above >= 0.08 and x == 0.05
+    wide = (0.0, 3.0, 0.0, 0.1, 0.0, 0.0)                    # width-limited: fits left of the bar
+    x, y, scale_y = section_view(wide, aspect)
+    assert 3.0 / (2 * scale_y * aspect) <= PLOT_AREA
+
+
+@pytest.mark.parametrize("interpreter", ["python", "pvpython"])
+def test_paraview_script_without_a_display_says_to_use_xvfb(interpreter, tmp_path):
+    """`pvpython open_in_paraview.py --screenshot` with no DISPLAY / WAYLAND_DISPLAY on Linux
+    stops with one message naming `xvfb-run -a` (exit 2) before ParaView is loaded (before:
+    Debian's ParaView 5.11 crashed with SIGSEGV)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    command = sys.executable if interpreter == "python" else shutil.which("pvpython")
+    if command is None:
+        pytest.skip("no pvpython (Debian: paraview)")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    done = subprocess.run([command, str(ROOT / "solver" / "open_in_paraview.py"),
+                           "--screenshot", str(tmp_path / "view.png")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "xvfb-run -a pvpython open_in_paraview.py --screenshot" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "view.png").exists()

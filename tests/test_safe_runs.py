@@ -416,3 +416,98 @@ def test_killed_run_resumes_from_its_scheduled_checkpoint(tmp_path):
     assert result.returncode == 0, result.stderr
     assert not staging.exists()
     assert_same_summary(reference, json.loads((out / "summary.json").read_text()), 1e-8)
+
+
+def _pvd_entries(pvd: Path) -> list[tuple[float, str]]:
+    import xml.etree.ElementTree as ElementTree
+    return [(float(item.get("timestep")), item.get("file"))
+            for item in ElementTree.parse(pvd).getroot().iter("DataSet")]
+
+
+def test_resumed_run_fields_span_the_whole_run(tmp_path):
+    """Killed after a checkpoint (every 5th step; it had written fields past it), resumed and
+    stopped again, resumed to the end: fields/fields.pvd lists every step of the run once, in
+    order, at the history's times (before: only the steps after the last resume, the others
+    in an unlisted fields_before_resume/). The earlier files stay in before_resume_1/ and
+    before_resume_2/; pyvista reads the first step."""
+    import numpy as np
+    import pyvista as pv
+
+    case = _case(tmp_path)
+    args = ["run", str(case), "--set", "loading.load_steps=300", "--set",
+            "output.checkpoint_every_steps=5", "--set", "output.plots=false"]
+    out, staging = tmp_path / "whole", tmp_path / "whole.partial"
+    process = _start([*args, "--out", str(out)], tmp_path)
+    _wait_for_steps(staging, 17, process)
+    process.kill()
+    process.communicate(timeout=30)
+    killed_at = len((staging / "history.csv").read_text().splitlines()) - 1
+    process = _start(["run", "--resume", str(staging)], tmp_path)
+    _wait_for_steps(staging, killed_at + 30, process)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode == 130 and (out / "INTERRUPTED").is_file()
+    assert main(["run", "--resume", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    history = [line.split(",") for line in (out / "history.csv").read_text().splitlines()]
+    times = np.array([float(row[history[0].index("time_s")]) for row in history[1:]])
+    entries = _pvd_entries(out / "fields" / "fields.pvd")
+    assert len(entries) == summary["steps"] == len(times) == 304
+    written = np.array([t for t, _ in entries])
+    assert np.all(np.diff(written) > 0)
+    np.testing.assert_allclose(written, times, rtol=1e-9, atol=2e-6)   # (ties: 1 us later)
+    files = [name for _, name in entries]
+    assert len(set(files)) == len(files)
+    assert all((out / "fields" / name).is_file() for name in files)
+    assert files[0].startswith("before_resume_1/") and "/" not in files[-1]
+    assert any(name.startswith("before_resume_2/") for name in files)
+    assert not (out / "fields_before_resume").exists()
+    reader = pv.get_reader(str(out / "fields" / "fields.pvd"))
+    assert len(reader.time_values) == 304
+    reader.set_active_time_point(0)
+    assert reader.read().combine().n_cells == 5
+
+
+def test_resuming_a_stopped_rerun_replaces_the_result_it_was_meant_for(tmp_path, capsys):
+    """`run --out t1 --overwrite` stopped beside a complete t1 is published as t1.incomplete;
+    resuming that completes into t1 (as --overwrite asked) and removes t1.incomplete (before:
+    the complete result stayed in t1.incomplete and t1 kept the old run)."""
+    case = _case(tmp_path)
+    t1, stopped = tmp_path / "t1", tmp_path / "t1.incomplete"
+    assert main(["run", str(case), "--out", str(t1), "--set", "output.plots=false"]) == 0
+    old = json.loads((t1 / "summary.json").read_text())
+    args = ["run", str(case), "--set", "loading.load_steps=300", "--set", "output.plots=false",
+            "--overwrite"]
+    process = _start([*args, "--out", str(t1)], tmp_path)
+    _wait_for_steps(tmp_path / "t1.partial", 17, process)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert (stopped / "INTERRUPTED").is_file()
+    assert json.loads((t1 / "summary.json").read_text()) == old          # untouched
+    capsys.readouterr()
+    assert main(["run", "--resume", str(stopped)]) == 0
+    said = capsys.readouterr().out
+    assert f"complete result in {t1}" in said and f"{stopped} removed" in said
+    summary = json.loads((t1 / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["steps"] == 304 != old["steps"]
+    assert not stopped.exists() and not (tmp_path / "t1.partial").exists()
+
+
+def test_check_notes_an_earlier_result_and_exits_0(tmp_path, capsys):
+    """`nipstack check` of a valid case whose default folder holds a nipstack result (after
+    `make run`) is OK (exit 0) with a note that run needs --overwrite (before: exit 2). A
+    folder that is not nipstack's is still an error."""
+    case = _case(tmp_path)
+    out = tmp_path / "done"
+    assert main(["run", str(case), "--out", str(out), "--set", "output.plots=false"]) == 0
+    capsys.readouterr()
+    assert main(["check", str(case), "--out", str(out)]) == 0
+    said = capsys.readouterr()
+    assert "OK" in said.out and "note for `nipstack run`" in said.out and said.err == ""
+    assert "--overwrite" in said.out
+    assert main(["check", str(case), "--out", str(out), "--overwrite"]) == 0
+    assert "note for" not in capsys.readouterr().out
+    (tmp_path / "mine").mkdir()
+    assert main(["check", str(case), "--out", str(tmp_path / "mine")]) == 2
+    assert "not a nipstack results folder" in capsys.readouterr().err

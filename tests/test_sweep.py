@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import time
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import NIPSTACK, ROOT, run_cli
 from nipstack.cli import main
 from nipstack.case import load_case
 from nipstack.sweep import fit_compaction_resistance, parse_param, write_results
@@ -269,3 +273,69 @@ def test_two_groups_of_one_rank_match_serial(pressure_sweep, tmp_path):
     fit_mpi = json.loads((out / "compaction_fit.json").read_text())
     for name in ("porosity_0", "porosity_min", "gamma_c", "r_squared"):
         assert fit_mpi[name] == pytest.approx(fit_serial[name], rel=1e-6), name
+
+
+# --- stopping a sweep ---------------------------------------------------------------------------
+
+STEPS = "loading.load_steps=300,310,320"       # ~3 s a point: time to stop the first one
+
+
+def _start_sweep(out, tmp_path):
+    return subprocess.Popen([NIPSTACK, "sweep", CASE, "--param", STEPS, "--out", str(out), *FAST,
+                             "--set", "loading.target=40"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+
+
+def _wait_for(condition, process, timeout=120.0):
+    started = time.monotonic()
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() - started < timeout, "the sweep did not get there in time"
+        time.sleep(0.01)
+
+
+def test_interrupted_sweep_is_marked_and_its_point_resumes(tmp_path, capsys):
+    """SIGINT while the first point solves: that point ends INTERRUPTED, no other point
+    starts, the sweep folder is published marked INTERRUPTED (before: the next points were
+    started and stopped at once, and the sweep was published 'complete' with a table and
+    exit 3); exit 130; the message says how to go on; the point resumes on its own, and its
+    old path inside <sweep>.partial is answered with where it is now."""
+    out = tmp_path / "sw"
+    point = "loading.load_steps=300"
+    history = tmp_path / "sw.partial" / f"{point}.partial" / "history.csv"
+    process = _start_sweep(out, tmp_path)
+    _wait_for(lambda: history.exists() and len(history.read_text().splitlines()) > 20, process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert json.loads((out / ".nipstack").read_text())["status"] == "interrupted"
+    listing = (out / "INTERRUPTED").read_text()
+    assert f"{point}: interrupted by SIGINT" in listing
+    assert "loading.load_steps=310: not run" in listing
+    assert "loading.load_steps=320: not run" in listing
+    assert not (out / "loading.load_steps=310").exists() and not (out / "sweep.csv").exists()
+    assert not (tmp_path / "sw.partial").exists()
+    assert f"in {out} (marked INTERRUPTED" in err and "again with --overwrite" in err
+    assert main(["run", "--resume", str(tmp_path / "sw.partial" / point)]) == 2
+    assert f"resume '{out / point}'" in capsys.readouterr().err
+    assert main(["run", "--resume", str(out / point)]) == 0
+    assert json.loads((out / point / "summary.json").read_text())["status"] == "complete"
+
+
+def test_sweep_stopped_outside_a_solve_marks_the_sweep_folder(tmp_path):
+    """SIGINT while the first point sets up (no solve to stop at an iteration: the process
+    ends at once) marks the point and the sweep folder INTERRUPTED (before: the sweep's
+    <name>.partial stayed marked 'running')."""
+    out = tmp_path / "sw"
+    staging = tmp_path / "sw.partial" / "loading.load_steps=300.partial"
+    process = _start_sweep(out, tmp_path)
+    _wait_for(staging.exists, process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert not (tmp_path / "sw.partial").exists()
+    assert json.loads((out / ".nipstack").read_text())["status"] == "interrupted"
+    assert (out / "INTERRUPTED").is_file() and "again with --overwrite" in err
+    marker = json.loads((out / "loading.load_steps=300" / ".nipstack").read_text())
+    assert marker["status"] == "interrupted"

@@ -17,11 +17,19 @@ Cell values are quadrature-weighted averages of the point values.
 Interface datasets (``interface_field_writer``): the interface fields on the band cells of the
 volume grid (area-weighted cell averages) and, at their true point values, one VTK point cloud
 per step and interface, fields/<name>_NNNNNN.vtu, collected in fields/<name>.pvd.
+
+A resumed run (``--resume``) continues the series: the stopped run's files move into
+fields/before_resume_<k>/ and every collection lists them first, then the resumed run's steps
+(``keep_fields_before_resume``, ``FieldWriter.continue_series``), so the ParaView time slider
+spans the whole run. The collections are written by nipstack (not by DOLFINx's VTKFile, which
+writes fields.pvd only when it is closed) at every checkpoint and when the writer closes.
 """
 from __future__ import annotations
 
 import gc
 import json
+import os
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import dolfinx_solver  # noqa: F401
@@ -46,6 +54,8 @@ INTERFACE_POINT_FIELDS = {"gap_normal": "interface_gap_normal_mm",
 
 #: how far after the previous step a step at the same time is written (s)
 TIE_OFFSET_S = 1e-6
+#: the folder (in fields/) that keeps the field files of a run before its k-th resume
+BEFORE_RESUME = "before_resume_{k}"
 
 
 def named_region_cells(problem) -> list[tuple[str, np.ndarray]]:
@@ -68,7 +78,10 @@ class FieldWriter:
         self.problem = problem
         mesh = problem.mesh
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self.file = VTKFile(mesh.comm, str(path), "w")
+        self.entries: list[tuple[float, str]] = []   # (time, file) of fields.pvd, in order
+        self.count = 0                                # steps this writer wrote
         self.V1 = fem.functionspace(mesh, ("Lagrange", 1, (mesh.geometry.dim,)))
         self.displacement = fem.Function(self.V1, name="displacement_mm")
         self.W = fem.functionspace(mesh, ("DG", 0))
@@ -110,14 +123,31 @@ class FieldWriter:
         self.update_cell_fields()
         self.file.write_function([self.displacement, *self.cell_functions.values(),
                                   self.region_id], t)
+        # VTKFile's naming: <stem>NNNNNN.pvtu (the pieces <stem>_pR_NNNNNN.vtu beside it)
+        self.entries.append((t, f"{self.path.stem}{self.count:06d}.pvtu"))
+        self.count += 1
+
+    def continue_series(self, earlier: dict):
+        """Continue the collections of a stopped run (``keep_fields_before_resume``): its
+        steps come first in fields.pvd, and a step at the time of its last one is moved."""
+        self.entries = list(earlier.get(self.path.stem, [])) + self.entries
+        if self.entries and self.last_time is None:
+            self.last_time = self.entries[-1][0]
+
+    def save_collection(self):
+        """Write fields.pvd: every step so far, a resumed run's earlier steps first (rank 0)."""
+        if self.problem.mesh.comm.rank == 0:
+            write_collection(self.path, self.entries)
 
     def close(self):
-        """Close and destroy the file object: the C++ writer finalises fields.pvd when it is
-        destroyed, which must happen before the results folder is published (renamed)."""
+        """Close and destroy the file object (the C++ writer writes its own fields.pvd when it
+        is closed; nipstack's, which holds a resumed run's earlier steps too, replaces it).
+        Must happen before the results folder is published (renamed)."""
         if self.file is not None:
             self.file.close()
             self.file = None
             gc.collect()
+            self.save_collection()
 
 
 class InterfaceFieldWriter(FieldWriter):
@@ -144,6 +174,11 @@ class InterfaceFieldWriter(FieldWriter):
             for key in INTERFACE_POINT_FIELDS:
                 self.cell_functions["interface_" + key].x.array[
                     dofs[band.cells, 0]] = values[key]
+
+    def continue_series(self, earlier: dict):
+        super().continue_series(earlier)
+        for name in self.names:
+            self.collections[name] = list(earlier.get(name, [])) + self.collections[name]
 
     def write(self, t: float):
         super().write(t)
@@ -197,8 +232,48 @@ def write_interface_points(term, name: str, folder: Path, collection: list, time
 
 
 def write_collection(path: Path, collection: list):
-    """A ParaView collection (.pvd) of the (time, file name) datasets in `collection`."""
-    entries = "".join(f'    <DataSet timestep="{t!r}" part="0" file="{f}" />\n'
+    """A ParaView collection (.pvd) of the (time, file name) datasets in `collection`: written
+    to a temporary name and renamed, so a reader never finds half a file."""
+    entries = "".join(f'    <DataSet timestep="{float(t)!r}" part="0" file="{f}" />\n'
                       for t, f in collection)
-    path.write_text('<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n'
-                    f"  <Collection>\n{entries}  </Collection>\n</VTKFile>\n")
+    staging = path.with_name(f".{path.name}.writing")
+    staging.write_text('<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n'
+                       f"  <Collection>\n{entries}  </Collection>\n</VTKFile>\n")
+    os.replace(staging, path)
+
+
+def read_collection(path: Path) -> list[tuple[float, str]]:
+    """The (time, file name) datasets of a ParaView collection (.pvd), in order."""
+    root = ElementTree.parse(path).getroot()
+    return [(float(item.get("timestep")), item.get("file")) for item in root.iter("DataSet")]
+
+
+def keep_fields_before_resume(fields: Path, steps: int) -> dict[str, list]:
+    """On `--resume` (rank 0): keep the stopped run's fields for the `steps` steps its
+    checkpoint holds, and return, per collection (its stem: 'fields', 'interface_<a>_<b>'),
+    their (time, file) entries, the files relative to `fields`.
+
+    The files the stopped run wrote into `fields` move into fields/before_resume_<k>/ (the next
+    free k; the folders of earlier resumes stay), and each collection is rewritten with the kept
+    entries at once, so fields.pvd lists the whole history even before the resumed run's first
+    step. Steps after the checkpoint (a killed run) are redone: their files stay in the folder
+    but are not listed."""
+    if not fields.is_dir():
+        return {}
+    k = 1
+    while (fields / BEFORE_RESUME.format(k=k)).exists():
+        k += 1
+    kept = fields / BEFORE_RESUME.format(k=k)
+    collections = {pvd.stem: read_collection(pvd)[:steps]
+                   for pvd in sorted(fields.glob("*.pvd"))}
+    kept.mkdir()
+    for item in sorted(fields.iterdir()):
+        if item.is_file() and item.suffix not in (".pvd", ".json"):
+            item.rename(kept / item.name)
+    for name, entries in collections.items():
+        collections[name] = [(t, f"{kept.name}/{f}" if (kept / f).is_file() else f)
+                             for t, f in entries]
+        write_collection(fields / f"{name}.pvd", collections[name])
+    if not any(kept.iterdir()):
+        kept.rmdir()
+    return collections

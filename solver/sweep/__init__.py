@@ -49,6 +49,8 @@ of its own group's points; one line announcing each point, with its group, when 
 arrive, between its own step lines, so every point is announced exactly once, within about one
 load step of its start); and one line per point when all have finished.
 
+    command.py      the `nipstack sweep` command; a stop (SIGINT/SIGTERM) publishes the sweep
+                    folder marked INTERRUPTED (exit 130)
     points.py       the inputs (--param, --fit, --threshold), validating and running the points
     compaction.py   the compaction-resistance model, its fit and plot
     report.py       threshold crossings, sweep.csv, sweep.json, compaction_fit.json/png

@@ -141,7 +141,11 @@ def run_sweep(case_path, key: str, values: list[float], overrides: list[str], ou
     """Run every point into `out/KEY=V/` (collective on `comm`). Returns the rows, in the order
     of `values`, on rank 0 of `comm` (an empty list elsewhere). Each row: index, KEY (the value),
     status ('complete' or 'incomplete'), exit_code, folder, reason (incomplete only), and the
-    scalar summary entries. The caller validates the points first (validate_points)."""
+    scalar summary entries. The caller validates the points first (validate_points). After a
+    stop (SIGINT/SIGTERM) no further point starts: the points not run have no row."""
+    from mpi4py import MPI
+
+    from .. import interrupt
     from ..api import run
 
     ranks_per_run = ranks_per_run or comm.size
@@ -158,6 +162,8 @@ def run_sweep(case_path, key: str, values: list[float], overrides: list[str], ou
     rows = []
     try:
         for index in range(group, len(values), groups):
+            if sub.allreduce(interrupt.requested(), op=MPI.MAX):
+                break                          # stopped (SIGINT/SIGTERM): no further point
             value = values[index]
             case = load_case(case_path, point_overrides(key, value, overrides))
             folder = Path(out) / f"{key}={value_text(value)}"
