@@ -109,7 +109,8 @@ def build_nip_slab(layers: list[Layer], segments: list[tuple[float, int]], zones
                 model.addPhysicalGroup(2, tags, name=name)
             model.mesh.generate(3)
         mesh_data = gmshio.model_to_mesh(model, comm, 0, gdim=3,
-                                         partitioner=cost_partitioner(model, comm, costs))
+                                         partitioner=cost_partitioner(model, comm, costs,
+                                                                      columns=True))
     taper(mesh_data.mesh.geometry.x, layers, zones, edge_layers)
     return mesh_data
 

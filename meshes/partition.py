@@ -15,6 +15,12 @@ split along the web only where a band has to end inside a row of elements. Bands
 nip of a calender (whose plastic cells move with the web) and the load of a press shared by
 the ranks; the cut between two bands is one row of facets. The partition depends on the mesh
 and the costs only, never on timings, so a run is reproducible on a given rank count.
+
+The 3D nip slab is cut the other way (`columns=True`): strips across the width made of whole
+element columns (ordered by z, then x), so that the column multigrid's blocks are not
+cut by a rank boundary, and every strip still runs through the nip. With bands, every column
+of the fine slab was split between the two ranks, and the two-rank column-multigrid solve took
+twice the one-rank time (docs/benchmarks.md, "Column multigrid").
 """
 from __future__ import annotations
 
@@ -34,9 +40,21 @@ def law_costs(laws: dict) -> dict[str, float]:
     return {name: LAW_COST.get(type(law).__name__, 1.0) for name, law in laws.items()}
 
 
-def balanced_parts(centroids: np.ndarray, weights: np.ndarray, parts: int) -> np.ndarray:
+def balanced_parts(centroids: np.ndarray, weights: np.ndarray, parts: int,
+                   columns: bool = False) -> np.ndarray:
     """The part of each cell: cells ordered by height, then x (then z), cut into `parts`
-    pieces of equal total weight (a cell goes to the piece holding its weight's midpoint)."""
+    pieces of equal total weight (a cell goes to the piece holding its weight's midpoint).
+    columns: whole element columns (cells of equal x and z) ordered by z, then x, cut into
+    pieces of equal weight instead: strips across the width, each whole through the thickness
+    (what the column multigrid needs; see the module)."""
+    if columns:         # whole element columns, in the order of their (z, x)
+        _, column = np.unique(np.round(centroids[:, [2, 0]], 12), axis=0,
+                              return_inverse=True)
+        column = column.ravel()
+        column_weights = np.bincount(column, weights=weights)
+        cumulative = np.cumsum(column_weights) - 0.5 * column_weights
+        part = (cumulative * parts / column_weights.sum()).astype(np.int32)
+        return np.minimum(part, parts - 1)[column]
     keys = [centroids[:, k] for k in range(centroids.shape[1]) if k != 1][::-1]
     order = np.lexsort(keys + [np.round(centroids[:, 1], 12)])
     cumulative = np.cumsum(weights[order]) - 0.5 * weights[order]
@@ -46,7 +64,8 @@ def balanced_parts(centroids: np.ndarray, weights: np.ndarray, parts: int) -> np
     return destination
 
 
-def cost_partitioner(model, comm: MPI.Comm, costs: dict[str, float] | None):
+def cost_partitioner(model, comm: MPI.Comm, costs: dict[str, float] | None,
+                     columns: bool = False):
     """A partitioner for `model_to_mesh(model, comm, 0, ...)` balancing the cost of the
     physical groups named in `costs` (other cells weigh 1), or None (DOLFINx's default) on one
     rank, without costs, or for a mesh of several cell types. Call on every rank, before
@@ -66,7 +85,7 @@ def cost_partitioner(model, comm: MPI.Comm, costs: dict[str, float] | None):
                                        np.zeros(1, dtype=np.int32))
         vertices = cells[0].reshape(len(weights), cell_num_vertices(cell_types[0]))
         centroids = coordinates[vertices].mean(axis=1)
-        return AdjacencyList_int32(balanced_parts(centroids, weights, parts))
+        return AdjacencyList_int32(balanced_parts(centroids, weights, parts, columns))
 
     return partition
 

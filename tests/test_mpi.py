@@ -50,6 +50,25 @@ def test_partition_balances_the_law_cost():
     assert 0 < np.sum(part[coating] == 0) < np.sum(coating)
 
 
+def test_slab_partition_keeps_element_columns_whole():
+    """The 3D slab's partition (columns=True): every element column (cells of one x, z) in one
+    part, parts balanced to one column's weight, strips ordered across the width."""
+    x, y, z = np.meshgrid(np.arange(12) + 0.5, np.arange(6) + 0.5, np.arange(5) + 0.5,
+                          indexing="ij")
+    centroids = np.column_stack([x.ravel(), y.ravel(), z.ravel()])
+    weights = np.where(centroids[:, 1] < 2, 1.0, 7.0) * np.where(centroids[:, 2] > 4, 0.2, 1.0)
+    for parts in (2, 3, 4):
+        part = balanced_parts(centroids, weights, parts, columns=True)
+        key = centroids[:, 0] * 100 + centroids[:, 2]
+        for column in np.unique(key):
+            assert len(np.unique(part[key == column])) == 1
+        loads = np.bincount(part, weights=weights, minlength=parts)
+        heaviest_column = 2 * 1.0 + 4 * 7.0
+        assert loads.max() - loads.min() <= heaviest_column, (parts, loads)
+        assert np.all(np.diff(part[np.lexsort([centroids[:, 1], centroids[:, 0],
+                                               centroids[:, 2]])]) >= 0)
+
+
 @pytest.mark.mpi
 @pytest.mark.slow
 def test_one_and_two_ranks_agree(tmp_path):
