@@ -172,7 +172,7 @@ class ColumnSmoother:
         self.block_of_dof = block_of_node[node]
         self.place_of_dof = place_of_node[node] * bs + np.arange(n_dofs) % bs
         block_dofs = block_nodes * bs
-        self.groups = []     # (size, dofs (blocks, size), index of a block within its group)
+        self.groups = []     # [block size, dofs (blocks, size), inverses (blocks, size, size)]
         self.index_in_group = np.empty(len(block_dofs), dtype=np.int64)
         self.group_of_block = np.empty(len(block_dofs), dtype=np.int64)
         for g, size in enumerate(np.unique(block_dofs)):
@@ -196,8 +196,8 @@ class ColumnSmoother:
         indptr, indices, values = local.getValuesCSR()
         if self.pattern is None or self.pattern[0] != len(values):
             self.pattern = (len(values), self.block_entries(indptr, indices))
-        for (size, dofs, _), (take, flat), entry in zip(self.groups, self.pattern[1],
-                                                       self.groups):
+        for entry, (take, flat) in zip(self.groups, self.pattern[1]):
+            size, dofs, _ = entry
             blocks = np.zeros(dofs.shape[0] * size * size)
             blocks[flat] = values[take]
             entry[2] = np.linalg.inv(blocks.reshape(-1, size, size))
@@ -225,10 +225,12 @@ class ColumnSmoother:
             target[dofs] = np.einsum("bij,bj->bi", inverse, source[dofs])
 
 
-def configure(ksp: PETSc.KSP, V, options_prefix: str) -> PETSc.Mat:
+def configure(ksp: PETSc.KSP, V, options_prefix: str,
+              columns: NodeColumns | None = None) -> PETSc.Mat:
     """Make ksp's preconditioner the column multigrid of V's mesh (the outer Krylov method's
-    options are the caller's, under options_prefix). Returns P, which the caller keeps."""
-    columns = NodeColumns(V)
+    options are the caller's, under options_prefix; columns: V's, if already found). Returns
+    P, which the caller keeps."""
+    columns = columns or NodeColumns(V)
     comm = V.mesh.comm
     P = prolongation(columns, comm)
     options = PETSc.Options()

@@ -148,7 +148,8 @@ class NewtonSolver:
             self._near_nullspace = rigid_body_modes(self.problem.V, self.A)
             self.A.setNearNullSpace(self._near_nullspace)
         if petsc_options.get("pc_type") == "columns":
-            self._column_prolongation = column_multigrid.configure(ksp, self.problem.V, prefix)
+            self._column_prolongation = column_multigrid.configure(
+                ksp, self.problem.V, prefix, self.node_columns)
         else:
             ksp.setFromOptions()
         self._ksp = ksp
@@ -156,13 +157,17 @@ class NewtonSolver:
         self.n_owned = index_map.size_local * self.problem.V.dofmap.index_map_bs
 
     def linear_solver_options(self) -> dict:
-        """The problem's PETSc options; column multigrid asked of a mesh that is not drawn in
-        node columns becomes GMRES + GAMG (said on rank 0)."""
+        """The problem's PETSc options; the column multigrid asked of a mesh that is not drawn
+        in node columns becomes the default of the mesh's size (said on rank 0). The columns
+        found are kept in node_columns for the preconditioner."""
         petsc_options = dict(self.problem.petsc_options)
+        self.node_columns = None
         if petsc_options.get("pc_type") != "columns":
             return petsc_options
         V = self.problem.V
-        if column_multigrid.in_columns(V):
+        columns = column_multigrid.NodeColumns(V)
+        if columns.nodes_per_column() >= column_multigrid.MIN_NODES_PER_COLUMN:
+            self.node_columns = columns
             return petsc_options
         fallback = default_linear_solver(
             self.problem.comm.size, V.dofmap.index_map.size_global * V.dofmap.index_map_bs,
