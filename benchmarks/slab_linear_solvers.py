@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/slab_linear_solvers.py --sizes coarse fine --gamg
 
 Builds cases/calender_nmc_edge_3d.toml at each mesh (the sizes of nip_slab_scaling.py and two
-finer ones: 2x and 3x the fine mesh along and across the web), runs it to its first closing
+finer ones: 2x, 3x, 6x and 8x the fine mesh along and across the web), runs it to its first closing
 Newton iterate and takes that iterate's Jacobian and residual (the real tangent with the rolls
 in contact). It then solves the one system with:
 - MUMPS LU (the default below nipstack's thresholds): factorisation + solve;
@@ -51,7 +51,10 @@ SIZES = {**nip_slab_scaling.SIZES,
                 "geometry.elements_margin=12"],
          "f6": ["calender.elements_per_contact_length=48", "layers.1.elements=8",
                 "geometry.elements_lane=36", "geometry.elements_edge=36",
-                "geometry.elements_margin=24"]}
+                "geometry.elements_margin=24"],
+         "f8": ["calender.elements_per_contact_length=64", "layers.1.elements=8",
+                "geometry.elements_lane=48", "geometry.elements_edge=48",
+                "geometry.elements_margin=32"]}
 COLUMNS = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
            "ksp_atol": 1e-30, "ksp_max_it": 500}
 

@@ -29,8 +29,8 @@ GMRES around it needed 17-20 iterations on the 3D slab's Jacobians from 3 393 to
 one sweep (docs/benchmarks.md). It is two-level: the coarse problem is 5/(3 n) of the fine one
 for columns of n nodes; a 1 M-dof slab has a ~200 k-dof coarse problem, a 2D-sparse one.
 
-Under MPI each rank's columns are made of its owned nodes; a column the partition splits is
-two blocks and two coarse columns, still a valid preconditioner (slightly weaker).
+Under MPI every column is held whole by one rank (NodeColumns), so the preconditioner is the
+same operator on any number of ranks, up to the order of floating-point sums.
 
 Sources: the principle of line relaxation with semi-coarsening for anisotropic problems
 (Trottenberg, Oosterlee, Schueller, *Multigrid*, 2001, ch. 5) and of smoothed aggregation with
@@ -59,38 +59,70 @@ REDUNDANT_COARSE_MAX_DOFS = 60_000
 
 
 class NodeColumns:
-    """The owned nodes of a displacement space grouped into columns (equal in-plane reference
-    coordinates), each column ordered through the thickness (y).
+    """The nodes of a displacement space grouped into columns (equal in-plane reference
+    coordinates), each column ordered through the thickness (y), each column held whole by
+    one rank.
 
-    column_of_node[i]: the column of owned node i; position_of_node[i]: its place in the column;
-    sizes[c]: nodes in column c."""
+    Under MPI a column may have nodes owned by several ranks (DOLFINx gives every shared node
+    one owner). The columns are found by a hand-off: every rank sends its owned nodes to the
+    column's *home* rank (a hash of the in-plane position), the home gives each column to the
+    rank that owns most of its nodes (ties: the lowest rank), and sends it there. So every
+    column is one block of the smoother and one set of coarse modes, whatever the partition.
+
+    nodes: global node indices of this rank's columns, column after column, bottom to top;
+    coordinates: theirs; sizes[c]: nodes in column c; column_starts[c]: its first entry;
+    column_of_node[i], position_of_node[i]: the column and place of entry i."""
 
     def __init__(self, V):
-        self.comm = V.mesh.comm
+        self.comm = comm = V.mesh.comm
         self.gdim = V.mesh.geometry.dim
         self.block_size = V.dofmap.index_map_bs
-        owned = V.dofmap.index_map.size_local
+        index_map = V.dofmap.index_map
+        owned = index_map.size_local
+        self.owned_dofs = owned * self.block_size      # the space's, on this rank
         x = V.tabulate_dof_coordinates()[:owned, :self.gdim]
-        self.coordinates = x
-        extent = self.comm.allreduce(float(np.ptp(x, axis=0).max()) if owned else 0.0,
-                                     op=MPI.MAX)
+        extent = comm.allreduce(float(np.ptp(x, axis=0).max()) if owned else 0.0, op=MPI.MAX)
         tolerance = 1e-9 * max(extent, 1e-300)
         in_plane = [0] if self.gdim == 2 else [0, 2]
         key = np.round(x[:, in_plane] / tolerance).astype(np.int64)
-        _, column_of_node = np.unique(key, axis=0, return_inverse=True)
-        self.column_of_node = column_of_node.ravel()
-        self.n_columns = int(self.column_of_node.max()) + 1 if owned else 0
+        first_node = index_map.local_range[0]
+        nodes = (first_node + np.arange(owned)).astype(np.float64)   # exact below 2^53
+        if comm.size == 1:
+            mine = np.column_stack([key, nodes, x])
+        else:
+            mine = self._hand_off(np.column_stack([key, nodes, x]), len(in_plane))
+        k = len(in_plane)
+        order = np.lexsort([mine[:, k + 1 + 1]] + [mine[:, i] for i in reversed(range(k))])
+        mine = mine[order]                              # by key, then bottom to top
+        self.nodes = mine[:, k].astype(np.int64)
+        self.coordinates = mine[:, k + 1:]
+        new_column = np.ones(len(mine), dtype=bool)
+        if len(mine):
+            new_column[1:] = np.any(mine[1:, :k] != mine[:-1, :k], axis=1)
+        self.column_of_node = np.cumsum(new_column) - 1
+        self.n_columns = int(new_column.sum())
         self.sizes = np.bincount(self.column_of_node, minlength=self.n_columns)
-        order = np.lexsort((x[:, 1], self.column_of_node))
-        starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
-        self.position_of_node = np.empty(owned, dtype=np.int64)
-        self.position_of_node[order] = np.arange(owned) - np.repeat(starts, self.sizes)
-        self.nodes_by_column = order     # the owned nodes, column after column
-        self.column_starts = starts
+        self.column_starts = np.flatnonzero(new_column)
+        self.position_of_node = np.arange(len(mine)) - self.column_starts[self.column_of_node]
+
+    def _hand_off(self, rows: np.ndarray, k: int) -> np.ndarray:
+        """rows (key..., global node, coordinates) of the owned nodes -> those of the columns
+        this rank is given (see the class docstring). Keys travel as floats: exact below 2^53."""
+        comm, size = self.comm, self.comm.size
+        home = np.mod(rows[:, :k].astype(np.int64) @ (7919 ** np.arange(k)), size)
+        sent = comm.alltoall([rows[home == rank] for rank in range(size)])
+        source = np.concatenate([np.full(len(part), rank) for rank, part in enumerate(sent)])
+        received = np.concatenate(sent)
+        _, column = np.unique(received[:, :k], axis=0, return_inverse=True)
+        column = column.ravel()
+        n_columns = int(column.max()) + 1 if len(column) else 0
+        count = np.bincount(column * size + source, minlength=n_columns * size)
+        keeper = count.reshape(n_columns, size).argmax(axis=1)[column]
+        return np.concatenate(comm.alltoall([received[keeper == rank] for rank in range(size)]))
 
     def segments(self, max_nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The columns cut into runs of at most max_nodes consecutive nodes, as equal as
-        possible: (segment of each owned node, its place in the segment, nodes per segment)."""
+        possible: (segment of each entry, its place in the segment, nodes per segment)."""
         pieces = -(-self.sizes // max_nodes)                    # per column, ceil
         size = self.sizes[self.column_of_node]
         count = pieces[self.column_of_node]
@@ -101,6 +133,11 @@ class NodeColumns:
         nodes = np.bincount(segment, minlength=int(pieces.sum()))
         return segment, self.position_of_node - start, nodes
 
+    def dofs(self) -> np.ndarray:
+        """The global dofs of this rank's columns, entry after entry (components inner)."""
+        bs = self.block_size
+        return (self.nodes[:, None] * bs + np.arange(bs)).ravel()
+
     def nodes_per_column(self) -> float:
         """The average over the whole mesh (all ranks)."""
         nodes = self.comm.allreduce(len(self.column_of_node))
@@ -108,12 +145,13 @@ class NodeColumns:
         return nodes / max(columns, 1)
 
     def rigid_modes(self, column: int) -> tuple[np.ndarray, np.ndarray]:
-        """The owned dofs of a column and its rigid motions on them, orthonormal (dofs, modes)."""
+        """The global dofs of a column and its rigid motions on them, orthonormal
+        (dofs, modes)."""
         bs = self.block_size
         start = self.column_starts[column]
-        nodes = self.nodes_by_column[start:start + self.sizes[column]]
-        x = self.coordinates[nodes] - self.coordinates[nodes].mean(axis=0)
-        modes = np.zeros((len(nodes) * bs, 3 if bs == 2 else 6))
+        entries = np.arange(start, start + self.sizes[column])
+        x = self.coordinates[entries] - self.coordinates[entries].mean(axis=0)
+        modes = np.zeros((len(entries) * bs, 3 if bs == 2 else 6))
         for direction in range(bs):
             modes[direction::bs, direction] = 1.0
         if bs == 2:
@@ -124,7 +162,7 @@ class NodeColumns:
             modes[2::3, 5], modes[0::3, 5] = -x[:, 0], x[:, 2]
         q, r = np.linalg.qr(modes)
         independent = np.abs(np.diag(r)) > 1e-8 * np.abs(r[0, 0])
-        dofs = (nodes[:, None] * bs + np.arange(bs)).ravel()
+        dofs = (self.nodes[entries][:, None] * bs + np.arange(bs)).ravel()
         return dofs, q[:, independent]
 
 
@@ -134,8 +172,9 @@ def in_columns(V) -> bool:
 
 
 def prolongation(columns: NodeColumns, comm) -> PETSc.Mat:
-    """P: the rigid motions of every owned column as the coarse space (MPIAIJ, rank-local
-    blocks: fine rows of this rank, coarse columns of this rank)."""
+    """P: the rigid motions of every column as the coarse space (MPIAIJ: the fine rows of the
+    space's owned dofs, the coarse columns of this rank's node columns, whose fine rows may
+    be owned by another rank)."""
     rows, cols, values = [], [], []
     n_coarse = 0
     for column in range(columns.n_columns):
@@ -145,32 +184,39 @@ def prolongation(columns: NodeColumns, comm) -> PETSc.Mat:
         cols.append(np.tile(np.arange(n_coarse, n_coarse + k), len(dofs)))
         values.append(modes.ravel())
         n_coarse += k
-    n_fine = len(columns.column_of_node) * columns.block_size
     rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
     values = np.concatenate(values) if values else np.zeros(0)
-    order = np.argsort(rows, kind="stable")       # rows are each listed once per mode
-    rows, cols, values = rows[order], cols[order], values[order]
+    n_fine = comm.allreduce(len(columns.nodes)) * columns.block_size
     coarse_start = comm.exscan(n_coarse) or 0
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_fine))])
-    matrix = PETSc.Mat().createAIJ(
-        size=((n_fine, comm.allreduce(n_fine)), (n_coarse, comm.allreduce(n_coarse))),
-        csr=(indptr.astype(PETSc.IntType), (cols + coarse_start).astype(PETSc.IntType),
-             values), comm=comm)
+    matrix = PETSc.Mat().create(comm)
+    matrix.setSizes(((columns.owned_dofs, n_fine), (n_coarse, comm.allreduce(n_coarse))))
+    matrix.setType(PETSc.Mat.Type.AIJ)
+    matrix.setPreallocationCOO(rows.astype(PETSc.IntType),
+                               (cols + coarse_start).astype(PETSc.IntType))
+    matrix.setValuesCOO(values, addv=PETSc.InsertMode.INSERT_VALUES)
     matrix.assemble()
     return matrix
 
 
 class ColumnSmoother:
-    """PETSc python PC: y = B^-1 x with B the column blocks of the operator (each exact)."""
+    """PETSc python PC: y = B^-1 x with B the column blocks of the operator (each exact).
+
+    Each rank smooths its own columns (NodeColumns), some of whose rows may be owned by another
+    rank: under MPI x and y travel to and from them by a scatter. `gathered` is the sorted list
+    of those global dofs; the blocks address them by their place in it."""
 
     def __init__(self, columns: NodeColumns):
         bs = columns.block_size
         block_of_node, place_of_node, block_nodes = columns.segments(MAX_BLOCK_NODES)
-        n_dofs = len(block_of_node) * bs
-        node = np.arange(n_dofs) // bs
-        self.block_of_dof = block_of_node[node]
-        self.place_of_dof = place_of_node[node] * bs + np.arange(n_dofs) % bs
+        entry_dofs = columns.dofs()
+        self.gathered = np.sort(entry_dofs).astype(PETSc.IntType)
+        here = np.searchsorted(self.gathered, entry_dofs)     # each entry dof's place
+        entry = np.arange(len(entry_dofs)) // bs
+        self.block_of_dof = np.empty(len(here), dtype=np.int64)
+        self.place_of_dof = np.empty(len(here), dtype=np.int64)
+        self.block_of_dof[here] = block_of_node[entry]
+        self.place_of_dof[here] = place_of_node[entry] * bs + np.arange(len(here)) % bs
         block_dofs = block_nodes * bs
         self.groups = []     # [block size, dofs (blocks, size), inverses (blocks, size, size)]
         self.index_in_group = np.empty(len(block_dofs), dtype=np.int64)
@@ -186,29 +232,69 @@ class ColumnSmoother:
             in_group = members[self.group_of_block[self.block_of_dof[members]] == g]
             dofs[self.index_in_group[self.block_of_dof[in_group]],
                  self.place_of_dof[in_group]] = in_group
-        self.pattern = None      # (nonzeros, block_entries) of the operator last set up
+        self.parallel = columns.comm.size > 1
+        self.sources = None      # per CSR source: (gathered place of its rows, blocks it fills)
+        self.pattern = None      # (nonzeros per source, block entries per source)
+        self.shared_rows = None  # under MPI: the operator on the dofs of shared columns
+        self.scatter = None      # under MPI: x -> (x_gathered, y_gathered) -> y
+
+    def find_sources(self, matrix):
+        """Where the blocks come from: the blocks of columns whose rows this rank owns from the
+        operator's diagonal block; under MPI, those of columns with rows owned elsewhere from a
+        sequential submatrix of their dofs (``shared``, a few per cent of a strip partition)."""
+        first, last = matrix.getOwnershipRange()
+        owned = (self.gathered >= first) & (self.gathered < last)
+        shared_block = np.zeros(len(self.index_in_group), dtype=bool)
+        shared_block[self.block_of_dof[~owned]] = True
+        in_shared = shared_block[self.block_of_dof]
+        self.shared = self.gathered[in_shared]
+        place = np.full(last - first, -1, dtype=np.int64)   # diagonal block's row -> gathered
+        place[self.gathered[owned] - first] = np.flatnonzero(owned)
+        self.sources = [(place, ~shared_block)]
+        if self.parallel:
+            self.sources.append((np.flatnonzero(in_shared), shared_block))
+            x_gathered = PETSc.Vec().createSeq(len(self.gathered), comm=PETSc.COMM_SELF)
+            index = PETSc.IS().createGeneral(self.gathered, comm=PETSc.COMM_SELF)
+            scatter = PETSc.Scatter().create(matrix.createVecRight(), index, x_gathered, None)
+            self.scatter = (scatter, x_gathered, x_gathered.duplicate())
 
     def setUp(self, pc):
         """Gather the column blocks of the operator and invert them. Where in the CSR values
         each block entry sits is found once per sparsity pattern (Newton keeps the pattern)."""
         matrix = pc.getOperators()[1]
-        local = matrix.getDiagonalBlock() if matrix.getType().startswith("mpi") else matrix
-        indptr, indices, values = local.getValuesCSR()
-        if self.pattern is None or self.pattern[0] != len(values):
-            self.pattern = (len(values), self.block_entries(indptr, indices))
-        for entry, (take, flat) in zip(self.groups, self.pattern[1]):
+        if self.sources is None:
+            self.find_sources(matrix)
+        diagonal = matrix.getDiagonalBlock() if matrix.getType().startswith("mpi") else matrix
+        csr = [diagonal.getValuesCSR()]
+        if self.parallel:
+            index = PETSc.IS().createGeneral(self.shared, comm=PETSc.COMM_SELF)
+            self.shared_rows = matrix.createSubMatrices(
+                index, index,
+                submats=None if self.shared_rows is None else [self.shared_rows])[0]
+            csr.append(self.shared_rows.getValuesCSR())
+        nonzeros = tuple(len(values) for _, _, values in csr)
+        if self.pattern is None or self.pattern[0] != nonzeros:
+            self.pattern = (nonzeros, [self.block_entries(indptr, indices, place, fills)
+                                       for (indptr, indices, _), (place, fills)
+                                       in zip(csr, self.sources)])
+        for g, entry in enumerate(self.groups):
             size, dofs, _ = entry
             blocks = np.zeros(dofs.shape[0] * size * size)
-            blocks[flat] = values[take]
+            for (_, _, values), entries in zip(csr, self.pattern[1]):
+                take, flat = entries[g]
+                blocks[flat] = values[take]
             entry[2] = np.linalg.inv(blocks.reshape(-1, size, size))
 
-    def block_entries(self, indptr, indices) -> list:
-        """Per group of blocks: the CSR positions of the entries inside a block, and where
-        each goes in the group's flattened (blocks, size, size) array."""
-        rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-        inside = np.flatnonzero(self.block_of_dof[rows] == self.block_of_dof[indices])
-        rows, cols = rows[inside], indices[inside]
-        block = self.block_of_dof[rows]
+    def block_entries(self, indptr, indices, place, fills) -> list:
+        """Per group of blocks: the positions in one CSR source (local index i is the
+        gathered dof place[i], -1 if none) of the entries inside a block that this source
+        fills, and where each goes in the group's flattened (blocks, size, size) array."""
+        rows = place[np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))]
+        cols = place[indices]
+        block = np.where(rows >= 0, self.block_of_dof[rows], -1)
+        inside = np.flatnonzero((rows >= 0) & (cols >= 0) & fills[np.maximum(block, 0)]
+                                & (block == np.where(cols >= 0, self.block_of_dof[cols], -2)))
+        rows, cols, block = rows[inside], cols[inside], block[inside]
         group = self.group_of_block[block]
         entries = []
         for g, (size, _, _) in enumerate(self.groups):
@@ -219,8 +305,17 @@ class ColumnSmoother:
         return entries
 
     def apply(self, pc, x, y):
-        source = x.getArray(readonly=True)
-        target = y.getArray()
+        if self.parallel:
+            scatter, x_gathered, y_gathered = self.scatter
+            scatter.scatter(x, x_gathered, PETSc.InsertMode.INSERT_VALUES,
+                            PETSc.ScatterMode.FORWARD)
+            self.apply_blocks(x_gathered.getArray(readonly=True), y_gathered.getArray())
+            scatter.scatter(y_gathered, y, PETSc.InsertMode.INSERT_VALUES,
+                            PETSc.ScatterMode.REVERSE)
+        else:
+            self.apply_blocks(x.getArray(readonly=True), y.getArray())
+
+    def apply_blocks(self, source: np.ndarray, target: np.ndarray):
         for _, dofs, inverse in self.groups:
             target[dofs] = np.einsum("bij,bj->bi", inverse, source[dofs])
 
