@@ -14,7 +14,9 @@ What a user would see on opening the run in ParaView, as PNGs in the results fol
 
 Every colour bar carries tick labels and the quantity with its unit; a field that is uniform to
 round-off is drawn in one colour and the title says so (``output.ColourScale``). A thin section
-(width over height above 8) is drawn with its height stretched, and the title states the factor.
+(width over height above 8) is drawn with its height stretched, a tall column (height over width
+above 2, e.g. a stack cut 20 µm wide) with its width stretched, so that its x tick labels do not
+overlap; the title and the axis title state the factor.
 
 The run writes ``fields/view.json`` (what to show: a window in x, an origin, a label, and
 ``interface_step = "last"`` where the last step tells more than the peak pressure, e.g. an
@@ -41,6 +43,11 @@ from .output import POROSITY_MIN_SPAN, ColourScale, tick_labels
 STRETCH_ABOVE = 8.0
 #: the stretched height is about this fraction of the width
 STRETCHED_ASPECT = 0.25
+#: a picture is taller than this many times its width before the width is stretched (a 2D
+#: section drawn about 240 pixels wide or less: five x tick labels would overlap)
+STRETCH_WIDTH_ABOVE = 2.0
+#: the stretched width is about this fraction of the height
+STRETCHED_WIDTH = 0.5
 WINDOW_PIXELS = (1400, 700)
 #: the share of a picture's width the section may use (the colour bar takes the rest)
 PLOT_AREA = 0.7
@@ -106,15 +113,29 @@ def _deformed(mesh):
     return moved
 
 
-def _stretch(bounds) -> float:
-    """1 for a section that fits a picture; otherwise a round factor (1, 2, 5 x 10^k) that
-    makes the drawn height about STRETCHED_ASPECT of the width."""
-    width, height = bounds[1] - bounds[0], bounds[3] - bounds[2]
-    if height <= 0 or width <= STRETCH_ABOVE * height:
-        return 1.0
-    wanted = STRETCHED_ASPECT * width / height
+def _round_down(wanted: float) -> float:
+    """The largest round factor (1, 2, 5 x 10^k) not above `wanted` (>= 1)."""
     exponent = 10.0 ** np.floor(np.log10(wanted))
     return float(max(f * exponent for f in (1, 2, 5) if f * exponent <= wanted))
+
+
+def stretch_factors(bounds) -> tuple[float, float]:
+    """(x, y) drawing scales of a 2D section: (1, 1) when it fits a picture; a thin section's
+    height scaled by a round factor to about STRETCHED_ASPECT of its width; a tall column's
+    width scaled by a round factor to about STRETCHED_WIDTH of its height."""
+    width, height = bounds[1] - bounds[0], bounds[3] - bounds[2]
+    if height > 0 and width > STRETCH_ABOVE * height:
+        return 1.0, _round_down(STRETCHED_ASPECT * width / height)
+    if width > 0 and height > STRETCH_WIDTH_ABOVE * width:
+        return _round_down(STRETCHED_WIDTH * height / width), 1.0
+    return 1.0, 1.0
+
+
+def stretch_note(stretch: tuple[float, float]) -> str:
+    """The title's note on a stretched drawing ("" for none)."""
+    x, y = stretch
+    return (f"; height stretched x{y:g}" if y != 1 else "") + \
+        (f"; width stretched x{x:g}" if x != 1 else "")
 
 
 def _window(mesh, view: dict):
@@ -177,15 +198,16 @@ def _plotter(shape=(1, 1)):
                                    WINDOW_PIXELS[1] * (1 + rows) // 2))
 
 
-def _stretched(mesh, stretch: float):
-    if stretch == 1.0:
+def _stretched(mesh, stretch: tuple[float, float]):
+    if stretch == (1.0, 1.0):
         return mesh
     mesh = mesh.copy()
-    mesh.points[:, 1] *= stretch
+    mesh.points[:, 0] *= stretch[0]
+    mesh.points[:, 1] *= stretch[1]
     return mesh
 
 
-def _frame(plotter, mesh, stretch: float, view: dict, dim: int, true_bounds):
+def _frame(plotter, mesh, stretch: tuple[float, float], view: dict, dim: int, true_bounds):
     """Camera and axes: a 2D section seen from +z, a 3D body from an angle; the axes are
     labelled with the true (unstretched) coordinates `true_bounds`."""
     if dim == 2:
@@ -194,8 +216,12 @@ def _frame(plotter, mesh, stretch: float, view: dict, dim: int, true_bounds):
     else:
         plotter.view_isometric()
     xlabel = view.get("x_label", "x (mm)")
-    ytitle = "y (mm)" if stretch == 1 else f"y (mm; drawn x{stretch:g})"
-    plotter.show_bounds(xtitle=xlabel, ytitle=ytitle, n_ylabels=3 if stretch != 1 else 5,
+    if stretch[0] != 1:
+        xlabel = xlabel[:-1] + f"; drawn x{stretch[0]:g})" if xlabel.endswith(")") \
+            else f"{xlabel} (drawn x{stretch[0]:g})"
+    ytitle = "y (mm)" if stretch[1] == 1 else f"y (mm; drawn x{stretch[1]:g})"
+    plotter.show_bounds(xtitle=xlabel, ytitle=ytitle, n_ylabels=3 if stretch[1] != 1 else 5,
+                        n_xlabels=3 if stretch[0] != 1 else 5,
                         ztitle="z (mm)", font_size=10, location="outer", ticks="outside",
                         show_zaxis=dim == 3, fmt="%.3g", axes_ranges=axis_ranges(true_bounds))
     plotter.reset_camera(bounds=mesh.bounds)
@@ -249,7 +275,7 @@ def render_field(folder: Path, view: dict) -> Path:
             "von_mises_stress_MPa"
         porous = np.ones_like(porous)
         scale = ColourScale(shown.cell_data[field])
-    stretch = _stretch(shown.bounds) if dim == 2 else 1.0
+    stretch = stretch_factors(shown.bounds) if dim == 2 else (1.0, 1.0)
     shown = _stretched(shown, stretch)
     plotter = _plotter()
     edges = view.get("edges", dim == 2 and shown.n_cells <= MAX_CELLS_WITH_EDGES)
@@ -268,7 +294,7 @@ def render_field(folder: Path, view: dict) -> Path:
     grey = "; grey: dense layers (porosity 0)" if len(dense) else ""
     plotter.add_text(f"{view.get('case', folder.name)}: {quantity} at t = {time:.4g} s"
                      f"{' - ' + where if where else ''}\n{scale.describe(quantity, unit)}{grey}"
-                     + (f"; height stretched x{stretch:g}" if stretch != 1 else ""),
+                     + stretch_note(stretch),
                      position="upper_left", font_size=10)
     _frame(plotter, shown, stretch, view, dim, true_bounds)
     path = folder / name
@@ -292,7 +318,7 @@ def render_interfaces(folder: Path, view: dict) -> Path | None:
     volume = _shift_to_origin(_window(_deformed(volume), view), view)
     dim = _dimension(volume)
     true_bounds = volume.bounds
-    stretch = _stretch(volume.bounds) if dim == 2 else 1.0
+    stretch = stretch_factors(volume.bounds) if dim == 2 else (1.0, 1.0)
     volume = _stretched(volume, stretch)
     clouds = []
     for pvd in datasets:
@@ -329,7 +355,7 @@ def render_interfaces(folder: Path, view: dict) -> Path | None:
         plotter.add_text(f"interface {quantity} at the quadrature points, {which} "
                          f"(t = {time:.4g} s; "
                          f"{names})\n{scale.describe(quantity, unit)}"
-                         + (f"; height stretched x{stretch:g}" if stretch != 1 else ""),
+                         + stretch_note(stretch),
                          position="upper_left", font_size=9)
         _frame(plotter, volume, stretch, view, dim, true_bounds)
     path = folder / "interfaces.png"

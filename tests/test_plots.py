@@ -199,6 +199,23 @@ def test_pyvista_picture_ticks_and_axes():
     assert 3.0 / (2 * scale_y * aspect) <= PLOT_AREA
 
 
+def test_tall_columns_are_drawn_wider_and_thin_sections_taller():
+    """A 2D section far taller than wide (stack_ssb_pad_relaxation: 20 µm by 0.61 mm) was
+    drawn 15 pixels wide with five x tick labels on top of each other; its width is now scaled
+    by a round factor to about half its height (x10: 0.2 against 0.61 mm drawn) and the titles
+    say so. A thin strip keeps its height stretch; a section that fits is drawn as it is."""
+    from nipstack.pictures import STRETCH_WIDTH_ABOVE, stretch_factors, stretch_note
+
+    column = (0.0, 0.02, 0.0, 0.6134, 0.0, 0.0)
+    assert stretch_factors(column) == (10.0, 1.0)
+    assert stretch_note((10.0, 1.0)) == "; width stretched x10"
+    assert stretch_factors((0.0, 3.0, 0.0, 0.1, 0.0, 0.0)) == (1.0, 5.0)   # 0.25 * 30 = 7.5
+    assert stretch_note((1.0, 5.0)) == "; height stretched x5"
+    assert stretch_factors((0.0, 1.0, 0.0, STRETCH_WIDTH_ABOVE, 0.0, 0.0)) == (1.0, 1.0)
+    assert stretch_factors((0.0, 1.0, 0.0, 5.0, 0.0, 0.0)) == (2.0, 1.0)   # 0.5 * 5 = 2.5
+    assert stretch_note((1.0, 1.0)) == ""
+
+
 @pytest.mark.parametrize("interpreter", ["python", "pvpython"])
 def test_paraview_script_without_a_display_says_to_use_xvfb(interpreter, tmp_path):
     """`pvpython open_in_paraview.py --screenshot` with no DISPLAY / WAYLAND_DISPLAY on Linux
