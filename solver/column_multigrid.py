@@ -70,7 +70,7 @@ class NodeColumns:
     column is one block of the smoother and one set of coarse modes, whatever the partition.
 
     nodes: global node indices of this rank's columns, column after column, bottom to top;
-    coordinates: theirs; sizes[c]: nodes in column c; column_starts[c]: its first entry;
+    coordinates: theirs; dofs: their global dofs (components inner); sizes[c]: nodes in column c; column_starts[c]: its first entry;
     column_of_node[i], position_of_node[i]: the column and place of entry i."""
 
     def __init__(self, V):
@@ -84,14 +84,13 @@ class NodeColumns:
         extent = comm.allreduce(float(np.ptp(x, axis=0).max()) if owned else 0.0, op=MPI.MAX)
         tolerance = 1e-9 * max(extent, 1e-300)
         in_plane = [0] if self.gdim == 2 else [0, 2]
+        k = len(in_plane)
         key = np.round(x[:, in_plane] / tolerance).astype(np.int64)
         first_node = index_map.local_range[0]
         nodes = (first_node + np.arange(owned)).astype(np.float64)   # exact below 2^53
-        if comm.size == 1:
-            mine = np.column_stack([key, nodes, x])
-        else:
-            mine = self._hand_off(np.column_stack([key, nodes, x]), len(in_plane))
-        k = len(in_plane)
+        mine = np.column_stack([key, nodes, x])
+        if comm.size > 1:
+            mine = self._hand_off(mine, k)
         order = np.lexsort([mine[:, k + 1 + 1]] + [mine[:, i] for i in reversed(range(k))])
         mine = mine[order]                              # by key, then bottom to top
         self.nodes = mine[:, k].astype(np.int64)
@@ -104,6 +103,8 @@ class NodeColumns:
         self.sizes = np.bincount(self.column_of_node, minlength=self.n_columns)
         self.column_starts = np.flatnonzero(new_column)
         self.position_of_node = np.arange(len(mine)) - self.column_starts[self.column_of_node]
+        bs = self.block_size   # the global dofs of the entries, entry after entry
+        self.dofs = (self.nodes[:, None] * bs + np.arange(bs)).ravel()
 
     def _hand_off(self, rows: np.ndarray, k: int) -> np.ndarray:
         """rows (key..., global node, coordinates) of the owned nodes -> those of the columns
@@ -133,11 +134,6 @@ class NodeColumns:
         nodes = np.bincount(segment, minlength=int(pieces.sum()))
         return segment, self.position_of_node - start, nodes
 
-    def dofs(self) -> np.ndarray:
-        """The global dofs of this rank's columns, entry after entry (components inner)."""
-        bs = self.block_size
-        return (self.nodes[:, None] * bs + np.arange(bs)).ravel()
-
     def nodes_per_column(self) -> float:
         """The average over the whole mesh (all ranks)."""
         nodes = self.comm.allreduce(len(self.column_of_node))
@@ -162,8 +158,7 @@ class NodeColumns:
             modes[2::3, 5], modes[0::3, 5] = -x[:, 0], x[:, 2]
         q, r = np.linalg.qr(modes)
         independent = np.abs(np.diag(r)) > 1e-8 * np.abs(r[0, 0])
-        dofs = (self.nodes[entries][:, None] * bs + np.arange(bs)).ravel()
-        return dofs, q[:, independent]
+        return self.dofs[start * bs:(start + len(entries)) * bs], q[:, independent]
 
 
 def in_columns(V) -> bool:
@@ -209,7 +204,7 @@ class ColumnSmoother:
     def __init__(self, columns: NodeColumns):
         bs = columns.block_size
         block_of_node, place_of_node, block_nodes = columns.segments(MAX_BLOCK_NODES)
-        entry_dofs = columns.dofs()
+        entry_dofs = columns.dofs
         self.gathered = np.sort(entry_dofs).astype(PETSc.IntType)
         here = np.searchsorted(self.gathered, entry_dofs)     # each entry dof's place
         entry = np.arange(len(entry_dofs)) // bs
