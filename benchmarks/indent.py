@@ -9,8 +9,10 @@ NLGEOM on the same mesh, 136.43 N/mm.
 
 nipstack's pieces: `build_layered_strip` (Gmsh), `MechanicsProblem` (total Lagrangian, Hencky
 strain, exponential-map J2 through ``kinematics.stress_update``), `RollContact` (the analytic
-roll of the calender, friction 0, closure prescribed) and `NewtonSolver` (MUMPS). The
-predictor extrapolates the last converged increment (`--predictor 0` turns it off).
+roll of the calender, friction 0, closure prescribed) and `NewtonSolver` (MUMPS). J2 and a
+frictionless roll make the Jacobian symmetric, so MUMPS factorises it by LDL^T
+(`--factorisation lu`: LU, as before). The predictor extrapolates the last converged
+increment (`--predictor 0` turns it off).
 
 Run back to back with the lean reference script:
 
@@ -34,6 +36,7 @@ from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
 from nipstack.materials.j2 import J2Plasticity
+from nipstack.linear_solver import default_linear_solver
 from nipstack.mechanics import MechanicsProblem
 from nipstack.meshes.layered import Layer, build_layered_strip
 from nipstack.newton import NewtonSolver
@@ -60,26 +63,24 @@ class Timers:
         setattr(owner, name, timed)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nx", type=int, default=200)
-    parser.add_argument("--ny", type=int, default=50)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--depth", type=float, default=0.5)
-    parser.add_argument("--penalty", type=float, default=1.0e5)
-    parser.add_argument("--predictor", type=int, default=1)
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args()
-    comm = MPI.COMM_WORLD
-    say = print if comm.rank == 0 else (lambda *a, **k: None)
-    started = time.perf_counter()
+def factorisation(options: dict) -> str:
+    """How the Newton solve factorised: MUMPS LU or LDL^T (cholesky), whole on every rank
+    (redundant) or distributed."""
+    kind = options.get("redundant_pc_type") or options.get("pc_type")
+    where = "redundant" if options.get("pc_type") == "redundant" else "distributed"
+    name = {"cholesky": "LDL^T", "lu": "LU"}.get(kind, kind)
+    return f"MUMPS {name}" + (f" ({where})" if where == "redundant" else "")
 
+
+def build_indent(nx: int, ny: int, penalty: float, friction: float = 0.0,
+                 petsc_options: dict | None = None, comm=MPI.COMM_WORLD):
+    """The peer problem on an nx x ny mesh: (problem, roll contact, Newton solver)."""
     length, height, radius = 20.0, 5.0, 10.0
-    mesh_data = build_layered_strip([Layer("block", height, args.ny)], length, args.nx,
-                                    comm=comm)
+    mesh_data = build_layered_strip([Layer("block", height, ny)], length, nx, comm=comm)
     law = J2Plasticity(youngs_modulus=1000.0, poisson_ratio=0.3, yield_stress=10.0,
                        hardening_modulus=100.0)
-    problem = MechanicsProblem(mesh_data, {"block": law}, degree=1)
+    problem = MechanicsProblem(mesh_data, {"block": law}, degree=1,
+                               petsc_options=petsc_options)
     problem.fix_component("bottom", 1)
     corner = dmesh.locate_entities(problem.mesh, 0, lambda x: np.isclose(x[0], 0.0)
                                    & np.isclose(x[1], 0.0))
@@ -88,27 +89,21 @@ def main():
     problem.bcs.append(fem.dirichletbc(np.float64(0.0),
                                        fem.locate_dofs_topological(sub, 0, corner), sub))
     roll = Roll("indenter", "top", radius, length / 2, height + radius, +1, -1.0)
-    contact = RollContact(problem, [roll], friction=0.0, slip_length=1e-3,
-                          penalty=args.penalty)
-    newton = NewtonSolver(problem, rtol=1e-9, atol=1e-10, max_iterations=30)
+    contact = RollContact(problem, [roll], friction=friction, slip_length=1e-3,
+                          penalty=penalty)
+    return problem, contact, NewtonSolver(problem, rtol=1e-9, atol=1e-10, max_iterations=30)
 
-    timers = Timers()
-    timers.wrap(problem, "update_material", "update")
-    timers.wrap(problem, "ensure_tangent", "update")     # the deferred dP/dF of an iterate
-    import nipstack.newton as newton_module
-    timers.wrap(newton_module.fem_petsc, "assemble_matrix", "assembly")
-    timers.wrap(newton_module.fem_petsc, "assemble_vector", "assembly")
-    timers.wrap(newton_module.fem_petsc, "apply_lifting", "assembly")
-    timers.wrap(newton, "_linear_solve", "solve")
-    setup = time.perf_counter() - started
 
+def press(problem, contact, newton, steps: int, depth: float, predictor: bool = True,
+          say=lambda *a, **k: None) -> tuple[list, list]:
+    """The roll pushed `depth` mm in `steps` equal steps; the predictor extrapolates the last
+    converged increment. Returns (force per step N/mm, Newton iterations per step)."""
     iterations, forces = [], []
     u_previous = problem.u.x.array.copy()
     increment = np.zeros_like(u_previous)
-    solve_started = time.perf_counter()
-    for step in range(1, args.steps + 1):
-        contact.position.value = args.depth * step / args.steps
-        if args.predictor and step > 1:
+    for step in range(1, steps + 1):
+        contact.position.value = depth * step / steps
+        if predictor and step > 1:
             problem.u.x.array[:] = u_previous + increment
             problem.u.x.scatter_forward()
         report = newton.solve()
@@ -122,6 +117,43 @@ def main():
         say(f"step {step:2d}  d = {contact.position.value:.3f} mm  F = {force:8.3f} N/mm  "
             f"newton = {report.iterations}  |r|/|f|: "
             + " ".join(f"{r:.1e}" for r in report.residuals))
+    return forces, iterations
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nx", type=int, default=200)
+    parser.add_argument("--ny", type=int, default=50)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--depth", type=float, default=0.5)
+    parser.add_argument("--penalty", type=float, default=1.0e5)
+    parser.add_argument("--predictor", type=int, default=1)
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--factorisation", choices=("auto", "lu"), default="auto",
+                        help="lu: MUMPS LU as chosen before the symmetric LDL^T existed")
+    args = parser.parse_args()
+    comm = MPI.COMM_WORLD
+    say = print if comm.rank == 0 else (lambda *a, **k: None)
+    started = time.perf_counter()
+
+    lu = None if args.factorisation == "auto" else default_linear_solver(
+        comm.size, 2 * (args.nx + 1) * (args.ny + 1), 2)
+    problem, contact, newton = build_indent(args.nx, args.ny, args.penalty,
+                                            petsc_options=lu, comm=comm)
+
+    timers = Timers()
+    timers.wrap(problem, "update_material", "update")
+    timers.wrap(problem, "ensure_tangent", "update")     # the deferred dP/dF of an iterate
+    import nipstack.newton as newton_module
+    timers.wrap(newton_module.fem_petsc, "assemble_matrix", "assembly")
+    timers.wrap(newton_module.fem_petsc, "assemble_vector", "assembly")
+    timers.wrap(newton_module.fem_petsc, "apply_lifting", "assembly")
+    timers.wrap(newton, "_linear_solve", "solve")
+    setup = time.perf_counter() - started
+
+    solve_started = time.perf_counter()
+    forces, iterations = press(problem, contact, newton, args.steps, args.depth,
+                               bool(args.predictor), say)
     solve = time.perf_counter() - solve_started
     wall = time.perf_counter() - started
     total_iterations = int(sum(iterations))
@@ -134,8 +166,9 @@ def main():
         "share": {k: v / solve for k, v in parts.items()},
         "cells": problem.mesh.topology.index_map(2).size_global,
         "dofs": problem.V.dofmap.index_map.size_global * 2, "predictor": bool(args.predictor),
+        "factorisation": factorisation(newton.linear_options),
     }
-    say(f"| nipstack, {comm.size} rank(s) | {forces[-1]:.2f} "
+    say(f"| nipstack, {comm.size} rank(s), {result['factorisation']} | {forces[-1]:.2f} "
         f"({100 * result['force_vs_calculix_nlgeom']:+.2f} % vs NLGEOM) | {total_iterations} | "
         f"{wall:.2f} s (solve {solve:.2f} s) | {result['ms_per_iteration']:.1f} | "
         + " / ".join(f"{100 * result['share'][k]:.0f} %" for k in ("update", "assembly",

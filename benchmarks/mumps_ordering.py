@@ -1,5 +1,5 @@
 """MUMPS's fill-reducing orderings on Q1 elasticity: the measurement behind
-`mechanics.MUMPS_ORDERING` (approximate minimum fill in 2D, METIS in 3D).
+`linear_solver.MUMPS_ORDERING` (approximate minimum fill in 2D, METIS in 3D).
 
     .venv/bin/python benchmarks/mumps_ordering.py
     .venv/bin/python benchmarks/mumps_ordering.py --meshes 400x117 100x20x10 --orderings 5 2 0

@@ -11,7 +11,7 @@ in contact). It then solves the one system with:
 - MUMPS LU (the default below nipstack's thresholds): factorisation + solve;
 - GMRES + column multigrid (column_multigrid.py, pc_type = "columns"), to ksp_rtol 1e-10:
   set-up (column blocks, Galerkin coarse matrix, coarse LU) + solve, and its iterations;
-- optionally GMRES + GAMG with the rigid-body modes (mechanics.ITERATIVE), capped at 3 000.
+- optionally GMRES + GAMG with the rigid-body modes (linear_solver.ITERATIVE), capped at 3 000.
 
 Each row: dofs, ranks, times in ms ("again": set-up and solve for a new Newton iterate's
 matrix with the same pattern, what every later Newton iteration pays; a redundant coarse LU is
@@ -37,7 +37,7 @@ import nip_slab_scaling  # noqa: E402
 from nipstack import column_multigrid  # noqa: E402
 from nipstack.calender import Calender  # noqa: E402
 from nipstack.case import load_case  # noqa: E402
-from nipstack.mechanics import DISTRIBUTED_LU, ITERATIVE  # noqa: E402
+from nipstack.linear_solver import DISTRIBUTED_LU, ITERATIVE  # noqa: E402
 from nipstack.newton import rigid_body_modes  # noqa: E402
 
 ROOT = nip_slab_scaling.ROOT

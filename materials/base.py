@@ -118,6 +118,12 @@ class MaterialLaw(Protocol):
     initial_porosity : float
         Porosity of the unstrained material (0 for dense solids); the kinematics layer
         turns it into the porosity field with ``1 - (1 - porosity0) / J``.
+    symmetric_tangent : bool, optional (absent = False)
+        True if the consistent tangent dP/dF is major-symmetric at every state (the law
+        derives from an incremental potential: Hencky elasticity, associated J2 return, Norton
+        creep on the same direction). A problem whose every term is symmetric is factorised
+        by LDL^T instead of LU (`linear_solver.symmetric_factorisation`);
+        tests/test_finite_strain_tangent.py holds every law that claims it to round-off.
     """
 
     name: str

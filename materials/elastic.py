@@ -26,6 +26,7 @@ class LinearElastic:
     initial_porosity: float = 0.0
     name: str = "elastic"
     output_fields: dict = field(default_factory=dict)
+    symmetric_tangent = True            # hyperelastic: dP/dF = d2 psi / dF dF
 
     def __post_init__(self):
         if not self.youngs_modulus > 0.0:

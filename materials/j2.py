@@ -47,6 +47,9 @@ class J2Plasticity:
     initial_porosity: float = 0.0
     name: str = "j2"
     output_fields: dict = field(default_factory=lambda: {"equivalent_plastic_strain": "-"})
+    #: the radial return minimises an incremental potential (associated flow, isotropic
+    #: hardening), so its consistent tangent is symmetric; Norton creep (j2_creep) keeps it
+    symmetric_tangent = True
 
     def __post_init__(self):
         if not self.youngs_modulus > 0.0:

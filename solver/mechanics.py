@@ -34,10 +34,10 @@ import ufl
 from dolfinx import fem
 from mpi4py import MPI
 
-from . import column_multigrid
 from .jit_cache import prepare as prepare_jit_cache
 from .kinematics import initial_plastic_metric_inverse, porosity_from_jacobian, stress_update
 from .kinematics_kernels import determinants
+from .linear_solver import problem_linear_solver
 from .materials.base import equivalent_stress, mean_stress
 
 
@@ -62,59 +62,6 @@ def constrained_modulus(law) -> float:
     """Oedometric modulus M = E (1-nu)/((1+nu)(1-2nu)) of the virgin material, MPa."""
     youngs, nu = law.virgin_elastic_moduli()
     return youngs * (1 - nu) / ((1 + nu) * (1 - 2 * nu))
-
-
-DISTRIBUTED_LU = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
-#: Up to this many dofs a multi-rank run factors the whole matrix on every rank (PETSc
-#: "redundant" with serial MUMPS). Parallel MUMPS is not reproducible run to run (three 2-rank
-#: runs of stack_ssb_rough_lithium took 531, 534 and 533 Newton iterations, and the cut-back
-#: decisions at the iteration limit follow the round-off), while the redundant solve is: two
-#: runs gave identical histories, in 35 s against 30 s. Above it, memory favours the
-#: distributed factorisation.
-REDUNDANT_LU_MAX_DOFS = 60_000
-#: Krylov solver with smoothed-aggregation algebraic multigrid; the Newton solver gives GAMG
-#: the rigid-body modes as its near-nullspace. The relative tolerance is far below the
-#: Newton tolerance so that the Newton iterations stay quadratic.
-ITERATIVE = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
-             "ksp_atol": 1e-30, "ksp_max_it": 2000, "pc_type": "gamg",
-             "pc_gamg_threshold": 0.01, "mg_levels_ksp_type": "chebyshev",
-             "mg_levels_pc_type": "jacobi"}
-#: GMRES with the column multigrid (column_multigrid.py): from COLUMNS_MIN_DOFS on, the
-#: default for trilinear 3D meshes drawn in node columns, where it beat LU (the 3D slab at
-#: 17 136 dofs; on quadratic hexahedra LU and GAMG stay faster; docs/benchmarks.md).
-COLUMNS = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
-           "ksp_atol": 1e-30, "ksp_max_it": 500, "pc_type": "columns"}
-COLUMNS_MIN_DOFS = 15_000
-#: From this many dofs on, the default is ITERATIVE. Measured on a 3D flat press (README,
-#: benchmarks): at 83k dofs MUMPS was still faster (332 s against 398 s) but needed 2.5x the
-#: memory (2.0 GB against 0.82 GB), and a direct factorisation's cost grows faster with size;
-#: at 626k dofs GAMG solved on 2 ranks in 3.1 GB each. The exact crossover was not measured.
-ITERATIVE_MIN_DOFS = 300_000
-
-
-#: MUMPS's fill-reducing ordering (ICNTL(7)) by dimension. Measured with one MUMPS
-#: factorisation and solve of linear elasticity on Q1 meshes (benchmarks/mumps_ordering.py;
-#: PETSc default METIS = 5 against approximate minimum fill AMF = 2): in 2D AMF is 5-13 %
-#: faster (20k dofs 34.8 -> 30.4 ms, 94k dofs 295 -> 271 ms, a thin 42k-dof strip 80 -> 74 ms)
-#: and its analysis 35-40 % faster; in 3D METIS is (hexahedra, 35k dofs: 314 against 388 ms;
-#: 69k dofs: 2.48 against 3.07 s).
-MUMPS_ORDERING = {2: "2", 3: "5"}
-
-
-def default_linear_solver(ranks: int, dofs: int, dimension: int = 2,
-                          in_columns: bool = False) -> dict:
-    """PETSc options of the Newton linear solve when the case gives none (in_columns: the
-    mesh is drawn in node columns through its thickness)."""
-    if dimension == 3 and in_columns and dofs >= COLUMNS_MIN_DOFS:
-        return dict(COLUMNS)
-    if dofs >= ITERATIVE_MIN_DOFS:
-        return dict(ITERATIVE)
-    ordering = MUMPS_ORDERING[dimension]
-    if ranks > 1 and dofs <= REDUNDANT_LU_MAX_DOFS:
-        return {"ksp_type": "preonly", "pc_type": "redundant", "redundant_pc_type": "lu",
-                "redundant_pc_factor_mat_solver_type": "mumps",
-                "redundant_mat_mumps_icntl_7": ordering}
-    return {**DISTRIBUTED_LU, "mat_mumps_icntl_7": ordering}
 
 
 def _check_porosity(region, J):
@@ -178,6 +125,7 @@ class ContactTerm:
     residual_position_derivative: ufl.Form = None   # dR/dx_p, a vector form
     force_displacement_derivative: ufl.Form = None  # dF/du, a vector form
     force_position_derivative: ufl.Form = None      # dF/dx_p, a scalar form
+    symmetric: bool = True   # frictionless penalty: its Jacobian is an energy's Hessian
 
 
 def _flatten(tensor, gdim):
@@ -240,16 +188,8 @@ class MechanicsProblem:
         self.contacts: list[ContactTerm] = []
         self.interfaces: list = []     # interface terms (residual, jacobian, update, commit)
         self.bcs: list[fem.DirichletBC] = []
-        dofs = self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs
-        self.petsc_options = default_linear_solver(
-            self.comm.size, dofs, gdim,
-            in_columns=gdim == 3 and degree == 1 and dofs >= COLUMNS_MIN_DOFS
-            and column_multigrid.in_columns(self.V))
-        if petsc_options:       # the user's choice, on top of the defaults of its kind
-            kind = petsc_options.get("pc_type", "lu")
-            base = (DISTRIBUTED_LU if kind in ("lu", "cholesky")
-                    else ITERATIVE if kind == "gamg" else COLUMNS if kind == "columns" else {})
-            self.petsc_options = {**base, **petsc_options}
+        self.petsc_options = problem_linear_solver(self.V, degree, petsc_options)
+        self.petsc_options_given = bool(petsc_options)
         self._forms = None
         self._tangent_current = True    # A_q holds the tangent of the last material update
 
@@ -343,6 +283,15 @@ class MechanicsProblem:
             force_position_derivative=-penalty * in_contact * self.ds(tag))
         self.contacts.append(term)
         return term
+
+    def symmetric_jacobian(self) -> bool:
+        """True if the Jacobian is symmetric at every state: every region's law says so
+        (`symmetric_tangent`), every contact term is frictionless or a linear spring, and there
+        are no interface terms (friction and mixed-mode damage are not symmetric). The same on
+        every rank: it reads the laws and terms, not local values."""
+        return (all(getattr(region.law, "symmetric_tangent", False) for region in self.regions)
+                and all(getattr(term, "symmetric", False) for term in self.contacts)
+                and not self.interfaces and not self.band_cells)
 
     # --- forms ----------------------------------------------------------------------------
     def forms(self):

@@ -52,7 +52,8 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from . import column_multigrid, interrupt
-from .mechanics import MechanicsProblem, StepFailure, default_linear_solver
+from .linear_solver import default_linear_solver, symmetric_factorisation
+from .mechanics import MechanicsProblem, StepFailure
 
 
 @dataclass
@@ -144,6 +145,11 @@ class NewtonSolver:
         for key, value in petsc_options.items():
             if not (key == "pc_type" and value == "columns"):
                 options[prefix + key] = value
+        if "cholesky" in (petsc_options.get("pc_type"), petsc_options.get("redundant_pc_type")):
+            # MUMPS's LDL^T reads one triangle of a matrix flagged symmetric; eternal: the flag
+            # survives the reassembly of every Newton iteration
+            self.A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+            self.A.setOption(PETSc.Mat.Option.SYMMETRY_ETERNAL, True)
         if petsc_options.get("pc_type") == "gamg":
             self._near_nullspace = rigid_body_modes(self.problem.V, self.A)
             self.A.setNearNullSpace(self._near_nullspace)
@@ -161,6 +167,8 @@ class NewtonSolver:
         in node columns becomes the default of the mesh's size (said on rank 0). The columns
         found are kept in node_columns for the preconditioner."""
         petsc_options = dict(self.problem.petsc_options)
+        if not self.problem.petsc_options_given and self.problem.symmetric_jacobian():
+            petsc_options = symmetric_factorisation(petsc_options)
         self.node_columns = None
         if petsc_options.get("pc_type") != "columns":
             return petsc_options

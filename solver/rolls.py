@@ -162,6 +162,8 @@ class RollContact:
         self.contact_length_forms = [fem.form(term["contact_length"]) for term in self.terms]
         self.pressure_integral_forms = [fem.form(term["pressure_integral"])
                                         for term in self.terms]
+        # the normal penalty is an energy's Hessian; friction (regularised Coulomb) is not
+        self.symmetric = float(friction) == 0.0
         problem.contacts.append(self)
 
     def commit(self):

@@ -105,14 +105,16 @@ def test_a_mesh_off_its_columns_gets_the_default_solver_of_its_size(capsys):
     domain, _ = _web(MPI.COMM_SELF)
     domain.geometry.x[:, 0] += np.random.default_rng(2).uniform(-0.01, 0.01, len(domain.geometry.x))
     V = fem.functionspace(domain, ("Lagrange", 1, (3,)))
-    problem = SimpleNamespace(V=V, comm=MPI.COMM_SELF, petsc_options={"pc_type": "columns"})
+    problem = SimpleNamespace(V=V, comm=MPI.COMM_SELF, petsc_options={"pc_type": "columns"},
+                              petsc_options_given=True)
     options = NewtonSolver(problem).linear_solver_options()
     assert options["pc_type"] == "lu"           # 6 642 dofs: MUMPS
     assert "not drawn in node columns" in capsys.readouterr().out
 
 
 def test_default_solver_by_mesh_and_size():
-    from nipstack.mechanics import COLUMNS_MIN_DOFS, ITERATIVE_MIN_DOFS, default_linear_solver
+    from nipstack.linear_solver import (COLUMNS_MIN_DOFS, ITERATIVE_MIN_DOFS,
+                                        default_linear_solver)
 
     assert default_linear_solver(1, COLUMNS_MIN_DOFS, 3, in_columns=True)["pc_type"] == "columns"
     assert default_linear_solver(2, COLUMNS_MIN_DOFS, 3, in_columns=True)["pc_type"] == "columns"

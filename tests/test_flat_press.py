@@ -87,7 +87,7 @@ def _mumps_ordering(press) -> int:
 def test_three_dimensional_case_matches_plane_strain(nmc):
     """Homogeneous uniaxial strain: the 3D slab and the 2D section give the same numbers.
     MUMPS ordered the 2D matrix by approximate minimum fill (2) and the 3D one by METIS (5),
-    the measured faster choices (mechanics.MUMPS_ORDERING)."""
+    the measured faster choices (linear_solver.MUMPS_ORDERING)."""
     press2, summary2 = nmc
     press3, summary3 = _run(ROOT / "cases" / "flat_press_nmc_3d.toml")
     for key in ["final_thickness_mm", "final_porosity", "peak_pressure_MPa",

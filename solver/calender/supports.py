@@ -28,6 +28,7 @@ class ResidualTerm:
     def __init__(self, residual, linear=False):
         self.residual = residual
         self.independent_of_displacement = not linear
+        self.symmetric = True           # a dead load, or a spring k u . v
 
 
 def column_bc(problem, comm, x0, component):

@@ -29,7 +29,9 @@ class Solver(StrictModel):
     petsc_options: dict[str, str | int | float] = Field(
         default_factory=dict, description="PETSc options for the linear solve, e.g. "
                                           "{ksp_type='gmres', pc_type='gamg'} (default: MUMPS "
-                                          "LU; on several ranks up to 60 000 dofs the whole "
+                                          "LU, or its LDL^T when every law and contact of the "
+                                          "run is symmetric (elastic, J2, creep; no friction, "
+                                          "no interfaces); on several ranks up to 60 000 dofs the whole "
                                           "matrix on every rank, which is reproducible run to "
                                           "run; a trilinear 3D mesh drawn in node columns "
                                           "through its thickness, such as the nip slab, from "

@@ -1,0 +1,102 @@
+"""The Newton linear solve factorises a symmetric Jacobian by LDL^T, and only then.
+
+The problem is the "indent" peer benchmark's (benchmarks/indent.py) on a coarse mesh: a block
+of J2 metal pressed by a frictionless rigid roll. Every term is symmetric (the law's consistent
+tangent, the normal penalty), so MUMPS factorises one triangle (PETSc 'cholesky'); a user's own
+`petsc_options` are kept as given, and friction (or a DPC law, or an interface) keeps LU.
+
+Checked: the choice; the assembled Jacobian of a plastic, contacting iterate is symmetric to
+1e-14 relative; LDL^T and LU give the same Newton iterations per step and forces to 1e-10
+relative, on one rank and on two (there the whole matrix is factorised on each rank, PETSc's
+redundant PC, so the two rank counts give the same forces to 1e-12).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from conftest import MPIRUN, ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from indent import build_indent, press  # noqa: E402
+
+MESH = (24, 6)           # 350 nodes, 700 dofs
+STEPS, DEPTH = 3, 0.3    # mm: the block yields under the roll from the second step
+
+
+def pressed(friction: float = 0.0, petsc_options: dict | None = None, comm=MPI.COMM_WORLD):
+    problem, contact, newton = build_indent(*MESH, penalty=1e5, friction=friction,
+                                            petsc_options=petsc_options, comm=comm)
+    forces, iterations = press(problem, contact, newton, STEPS, DEPTH)
+    return problem, newton, forces, iterations
+
+
+def _asymmetry(A) -> float:
+    difference = A.copy()
+    difference.axpy(-1.0, A.transpose())
+    return difference.norm() / A.norm()
+
+
+def ldlt_against_lu(comm=MPI.COMM_WORLD) -> dict:
+    """Both factorisations on the same problem (the two-rank test runs this under mpirun)."""
+    problem, newton, forces, iterations = pressed(comm=comm)
+    options = newton.linear_options
+    newton.assemble_jacobian()
+    yielded = max(float(np.max(region.trial_history["equivalent_plastic_strain"], initial=0))
+                  for region in problem.regions)
+    lu_options = {key: (value if value != "cholesky" else "lu") for key, value in
+                  options.items()}
+    _, _, forces_lu, iterations_lu = pressed(petsc_options=lu_options, comm=comm)
+    return {"factorisation": options.get("redundant_pc_type") or options["pc_type"],
+            "asymmetry": _asymmetry(newton.A), "forces": forces, "iterations": iterations,
+            "forces_lu": forces_lu, "iterations_lu": iterations_lu,
+            "yielded": comm.allreduce(yielded, op=MPI.MAX)}
+
+
+def _same_solution(result):
+    assert result["factorisation"] == "cholesky"
+    assert result["yielded"] > 1e-3          # the tangent is the plastic one
+    assert result["asymmetry"] <= 1e-14
+    assert result["iterations"] == result["iterations_lu"]
+    assert np.allclose(result["forces"], result["forces_lu"], rtol=1e-10, atol=0)
+    assert result["forces"][-1] > 10.0        # N/mm: the roll is pressing
+
+
+def test_a_symmetric_problem_is_factorised_by_ldlt_with_lus_answers():
+    _same_solution(ldlt_against_lu())
+
+
+def test_friction_and_a_users_choice_keep_lu():
+    problem, contact, newton = build_indent(*MESH, penalty=1e5, friction=0.2)
+    assert not problem.symmetric_jacobian()
+    assert newton.linear_solver_options()["pc_type"] == "lu"
+    problem, contact, newton = build_indent(*MESH, penalty=1e5, petsc_options={"pc_type": "lu"})
+    assert problem.symmetric_jacobian()
+    assert newton.linear_solver_options()["pc_type"] == "lu"
+
+
+@pytest.mark.mpi
+def test_two_ranks_factorise_by_ldlt_and_agree_with_one(tmp_path):
+    script = tmp_path / "two_ranks.py"
+    out = tmp_path / "two_ranks.json"
+    script.write_text(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+        "from mpi4py import MPI\n"
+        "import test_linear_solver as t\n"
+        "result = t.ldlt_against_lu()\n"
+        "if MPI.COMM_WORLD.rank == 0:\n"
+        f"    open({str(out)!r}, 'w').write(json.dumps(result))\n")
+    subprocess.run([MPIRUN, "-n", "2", sys.executable, str(script)], check=True,
+                   timeout=600, cwd=ROOT)
+    two = json.loads(Path(out).read_text())
+    _same_solution(two)
+    one = ldlt_against_lu(MPI.COMM_SELF)
+    assert np.allclose(two["forces"], one["forces"], rtol=1e-12, atol=0)
+    assert two["iterations"] == one["iterations"]
