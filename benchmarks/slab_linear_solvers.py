@@ -161,18 +161,28 @@ def main(argv=None) -> int:
                 error = x.norm() / lu[-1].norm()
             row += (f" {1e3 * set_up:.0f} + {1e3 * solve:.0f} ({1e3 * again:.0f}) "
                     f"| {iterations} ({reason}) | {error:.1e} | {memory} |")
-        rows.append(row)
-        if comm.rank == 0:
-            print(row, flush=True)
-    if comm.rank == 0:
-        header = ("| mesh | dofs | ranks | MUMPS factor + solve, ms | peak MB per rank "
-                  "| columns set-up + solve (again), ms | iterations | error vs LU | peak MB |"
-                  + (" GAMG set-up + solve (again), ms | iterations | error | peak MB |"
-                     if args.gamg else ""))
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with open(args.out, "a") as out:
-            out.write("\n".join([header] + rows) + "\n")
+        add_row(rows, row, comm)
+    append_table(args.out, "| mesh | dofs | ranks | MUMPS factor + solve, ms | peak MB per rank "
+                 "| columns set-up + solve (again), ms | iterations | error vs LU | peak MB |"
+                 + (" GAMG set-up + solve (again), ms | iterations | error | peak MB |"
+                    if args.gamg else ""), rows, comm)
     return 0
+
+
+def add_row(rows: list[str], row: str, comm):
+    """Keep a table row; rank 0 prints it as soon as it is measured."""
+    rows.append(row)
+    if comm.rank == 0:
+        print(row, flush=True)
+
+
+def append_table(path: Path, header: str, rows: list[str], comm):
+    """Rank 0 appends a markdown table (header, separator, rows) to path."""
+    if comm.rank != 0:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as out:
+        out.write("\n".join([header, "|---" * header.count(" |") + "|"] + rows) + "\n")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ By default (docs/benchmarks.md has the measurements behind every threshold):
   (`symmetric_factorisation`, chosen by the Newton solver once the terms are known);
 - a trilinear 3D mesh drawn in node columns (the nip slab) from COLUMNS_MIN_DOFS: GMRES with
   the column multigrid (column_multigrid.py);
-- any other mesh from ITERATIVE_MIN_DOFS: GMRES with GAMG and the rigid-body near-nullspace.
+- any other mesh from ITERATIVE_MIN_DOFS (1 000 000 dofs in 2D, 300 000 in 3D): GMRES with
+  GAMG and the rigid-body near-nullspace.
 """
 from __future__ import annotations
 
@@ -36,11 +37,14 @@ ITERATIVE = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
 COLUMNS = {"ksp_type": "gmres", "ksp_gmres_restart": 150, "ksp_rtol": 1e-10,
            "ksp_atol": 1e-30, "ksp_max_it": 500, "pc_type": "columns"}
 COLUMNS_MIN_DOFS = 15_000
-#: From this many dofs on, the default is ITERATIVE. Measured on a 3D flat press (README,
-#: benchmarks): at 83k dofs MUMPS was still faster (332 s against 398 s) but needed 2.5x the
-#: memory (2.0 GB against 0.82 GB), and a direct factorisation's cost grows faster with size;
-#: at 626k dofs GAMG solved on 2 ranks in 3.1 GB each. The exact crossover was not measured.
-ITERATIVE_MIN_DOFS = 300_000
+#: From this many dofs on, by dimension, the default is ITERATIVE. Measured on the flat press
+#: (Q2, docs/benchmarks.md "Direct or iterative"). 3D: whole runs at 158 193 dofs (6 steps,
+#: 18 Newton iterations) took 368 s with LU against 427 s with GAMG on 1 rank, 232 against
+#: 252 s on 2, with LU at 3.1-3.8x GAMG's memory (4.3 against 1.4 GB on 1 rank), so the
+#: threshold stays where it was; a 626 000-dof press solved with GAMG on 2 ranks in 3.1 GB
+#: each. 2D: a factorisation is cheap; one Newton iteration's solve took 1.4 s with LU against
+#: 2.5 s with GAMG at 309 000 dofs and 3.4 against 5.3 s at 605 000, a tie at 1.23 M.
+ITERATIVE_MIN_DOFS = {2: 1_000_000, 3: 300_000}
 
 
 #: MUMPS's fill-reducing ordering (ICNTL(7)) by dimension. Measured with one MUMPS
@@ -58,8 +62,14 @@ def default_linear_solver(ranks: int, dofs: int, dimension: int = 2,
     mesh is drawn in node columns through its thickness)."""
     if dimension == 3 and in_columns and dofs >= COLUMNS_MIN_DOFS:
         return dict(COLUMNS)
-    if dofs >= ITERATIVE_MIN_DOFS:
+    if dofs >= ITERATIVE_MIN_DOFS[dimension]:
         return dict(ITERATIVE)
+    return direct_solver(ranks, dofs, dimension)
+
+
+def direct_solver(ranks: int, dofs: int, dimension: int = 2) -> dict:
+    """MUMPS LU as the defaults factorise a matrix of this size on this many ranks: the whole
+    matrix on every rank up to REDUNDANT_LU_MAX_DOFS, else distributed."""
     ordering = MUMPS_ORDERING[dimension]
     if ranks > 1 and dofs <= REDUNDANT_LU_MAX_DOFS:
         return {"ksp_type": "preonly", "pc_type": "redundant", "redundant_pc_type": "lu",

@@ -120,8 +120,10 @@ def test_default_solver_by_mesh_and_size():
     assert default_linear_solver(2, COLUMNS_MIN_DOFS, 3, in_columns=True)["pc_type"] == "columns"
     assert default_linear_solver(1, COLUMNS_MIN_DOFS - 1, 3, in_columns=True)["pc_type"] == "lu"
     assert default_linear_solver(1, COLUMNS_MIN_DOFS, 3)["pc_type"] == "lu"
-    assert default_linear_solver(1, ITERATIVE_MIN_DOFS, 3)["pc_type"] == "gamg"
-    assert default_linear_solver(1, ITERATIVE_MIN_DOFS, 2, in_columns=True)["pc_type"] == "gamg"
+    assert default_linear_solver(1, ITERATIVE_MIN_DOFS[3], 3)["pc_type"] == "gamg"
+    assert default_linear_solver(1, ITERATIVE_MIN_DOFS[3] - 1, 3)["pc_type"] == "lu"
+    assert default_linear_solver(1, ITERATIVE_MIN_DOFS[2], 2, in_columns=True)["pc_type"] == "gamg"
+    assert default_linear_solver(2, ITERATIVE_MIN_DOFS[2] - 1, 2)["pc_type"] == "lu"
 
 
 def layered_web_system(comm):

@@ -174,7 +174,7 @@ def test_pressure_control_reproduces_thickness_control(nmc):
 
 
 def test_iterative_solver_with_rigid_body_modes_gives_the_lu_answer():
-    """GMRES + GAMG (the default from 300 000 dofs) on the shipped 3D flat press: the rigid-body
+    """GMRES + GAMG (the 3D default from 300 000 dofs) on the shipped 3D flat press: the rigid-body
     modes handed to GAMG span the null space of the unconstrained stiffness (|K m| <= 1e-9
     |K| |m|, 3 translations and 3 rotations, orthonormal to 1e-12), and the run reproduces the
     LU gold summary to the gold tolerance (its Krylov tolerance 1e-10 is far below Newton's)."""

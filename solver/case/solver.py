@@ -38,6 +38,7 @@ class Solver(StrictModel):
                                           "15 000 dofs on "
                                           "GMRES with nipstack's column multigrid, "
                                           "pc_type='columns'; any other mesh from 300 000 dofs "
+                                          "in 3D and 1 000 000 in 2D "
                                           "on GMRES with GAMG and the rigid-body "
                                           "near-nullspace). Options not given keep the defaults "
                                           "of the chosen kind (LU, columns or GAMG).")
