@@ -64,12 +64,12 @@ class Timers:
 
 
 def factorisation(options: dict) -> str:
-    """How the Newton solve factorised: MUMPS LU or LDL^T (cholesky), whole on every rank
-    (redundant) or distributed."""
-    kind = options.get("redundant_pc_type") or options.get("pc_type")
-    where = "redundant" if options.get("pc_type") == "redundant" else "distributed"
+    """How the Newton solve factorised: MUMPS LU or LDL^T (cholesky), "(redundant)" when
+    every rank factorises the whole matrix."""
+    redundant = options.get("pc_type") == "redundant"
+    kind = options["redundant_pc_type"] if redundant else options.get("pc_type")
     name = {"cholesky": "LDL^T", "lu": "LU"}.get(kind, kind)
-    return f"MUMPS {name}" + (f" ({where})" if where == "redundant" else "")
+    return f"MUMPS {name}" + (" (redundant)" if redundant else "")
 
 
 def build_indent(nx: int, ny: int, penalty: float, friction: float = 0.0,
