@@ -213,9 +213,13 @@ def test_ssb_paraview_script_opens_the_run(ssb, tmp_path):
 
     out, _ = ssb
     picture = tmp_path / "paraview.png"
-    done = subprocess.run(["xvfb-run", "-a", "pvpython", "open_in_paraview.py",
-                           "--screenshot", str(picture)], cwd=out, capture_output=True,
-                          text=True, timeout=300)
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "pvpython",
+               "open_in_paraview.py", "--screenshot", str(picture)]
+    done = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 and "CreateAWindow" in done.stderr:
+        # the virtual X server, not the script, failed: ParaView aborted opening its first
+        # window (seen once in ~10 CI runs on this VM); a second display is asked for
+        done = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     image = __import__("matplotlib.image").image.imread(picture)
     assert image.shape[:2] == (600, 1200)
