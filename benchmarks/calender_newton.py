@@ -39,11 +39,13 @@ class NewtonTrace:
     def __init__(self, calender: Calender):
         self.calender = calender
         self.steps = []         # one list of iteration records per Newton solve
+        self.records_before = []   # per solve: steps recorded when it started
         newton = calender.newton
         solve, line_search = newton.solve, newton._line_search
 
         def traced_solve(*args, **kwargs):
             self.steps.append([])
+            self.records_before.append(len(calender.records))
             return solve(*args, **kwargs)
 
         def traced_line_search(residual, dx, force_control, report):
@@ -86,16 +88,24 @@ def main(argv=None) -> int:
     calender = Calender(case, comm, log=lambda *a: None)
     trace = NewtonTrace(calender)
     calender.run()
-    rolling = [(record, trace.steps[k]) for k, record in enumerate(calender.records)
+    # a step's own solve is the last one started before it was recorded; the others of a
+    # rolling step failed (a halved increment, or a steady start solved again)
+    accepted = {before: steps for before, steps in zip(trace.records_before, trace.steps)}
+    rolling = [(record, accepted[k]) for k, record in enumerate(calender.records)
                if record.phase == "rolling"]
     iterations = [record.newton_iterations for record, _ in rolling]
     halvings = sum(entry["halvings"] for _, steps in rolling for entry in steps)
+    first = next(k for k, record in enumerate(calender.records) if record.phase == "rolling")
+    solves = [steps for before, steps in zip(trace.records_before, trace.steps)
+              if before >= first]
     summary = calender.summary()
     if comm.rank != 0:
         return 0
     print(f"{args.case.name} {' '.join(args.overrides)}: {len(rolling)} rolling steps, Newton "
           f"iterations median {np.median(iterations):g}, max {max(iterations)}, "
-          f"{halvings} line-search halvings; exit porosity {summary['exit_porosity']:.6f}, "
+          f"{halvings} line-search halvings; {len(solves)} Newton solves and "
+          f"{sum(map(len, solves))} iterations in all (failed solves included); "
+          f"exit porosity {summary['exit_porosity']:.6f}, "
           f"torques {summary['roll_torque_Nmm_per_mm']:.4g} / "
           f"{summary['roll_torque_bottom_Nmm_per_mm']:.4g} N mm/mm, foundation "
           f"{summary['foundation_force_N_per_mm']:.3g} N/mm")

@@ -1,6 +1,7 @@
 """Shared test helpers: paths, a minimal valid case, and running the CLI in a subprocess."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,23 @@ def run_cli(args, cwd, ranks=None, timeout=900, env=None):
     env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env=env)
+
+
+def result_on_ranks(tmp_path, module: str, call: str, ranks: int = 2, timeout: int = 600):
+    """Run `module.call` (a test module's function returning JSON-able data, e.g.
+    "predict(2, 0.5)") under `mpirun -n ranks`; rank 0's return value."""
+    script, out = tmp_path / "on_ranks.py", tmp_path / "on_ranks.json"
+    script.write_text(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+        "from mpi4py import MPI\n"
+        f"import {module} as tested\n"
+        f"result = tested.{call}\n"
+        "if MPI.COMM_WORLD.rank == 0:\n"
+        f"    open({str(out)!r}, 'w').write(json.dumps(result))\n")
+    subprocess.run([MPIRUN, "-n", str(ranks), sys.executable, str(script)], check=True,
+                   timeout=timeout, cwd=ROOT)
+    return json.loads(out.read_text())
 
 
 @pytest.fixture

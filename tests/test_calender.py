@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from mpi4py import MPI
 
@@ -81,6 +82,19 @@ def test_regression(nip):
     gold = json.loads((ROOT / "tests" / "regression" / "calender_nmc.json").read_text())
     for key, value in gold.items():
         assert summary[key] == pytest.approx(value, rel=1e-6), key
+
+
+def test_a_steady_nip_takes_few_newton_iterations_a_step(nip):
+    """With the steady predictor (the increment one element downstream) the rolling steps
+    take a median 4 Newton iterations (19 from the kinematic start, docs/benchmarks.md); the
+    steps are those the kinematic predictor takes (42, none halved: a steady start that fails
+    is solved again from the kinematic start), hence the same gold to 1e-6."""
+    calender, _ = nip
+    rolling = [record.newton_iterations for record in calender.records
+               if record.phase == "rolling"]
+    assert len(rolling) == 42
+    assert np.median(rolling) <= 6
+    assert np.median(rolling[len(rolling) // 2:]) <= 5       # the steady half: 4 each
 
 
 def test_line_load_control_finds_the_gap(nip):

@@ -12,16 +12,13 @@ redundant PC, so the two rank counts give the same forces to 1e-12).
 """
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from mpi4py import MPI
 
-from conftest import MPIRUN, ROOT
+from conftest import ROOT, result_on_ranks
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from indent import build_indent, press  # noqa: E402
@@ -83,19 +80,7 @@ def test_friction_and_a_users_choice_keep_lu():
 
 @pytest.mark.mpi
 def test_two_ranks_factorise_by_ldlt_and_agree_with_one(tmp_path):
-    script = tmp_path / "two_ranks.py"
-    out = tmp_path / "two_ranks.json"
-    script.write_text(
-        "import json, sys\n"
-        f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
-        "from mpi4py import MPI\n"
-        "import test_linear_solver as t\n"
-        "result = t.ldlt_against_lu()\n"
-        "if MPI.COMM_WORLD.rank == 0:\n"
-        f"    open({str(out)!r}, 'w').write(json.dumps(result))\n")
-    subprocess.run([MPIRUN, "-n", "2", sys.executable, str(script)], check=True,
-                   timeout=600, cwd=ROOT)
-    two = json.loads(Path(out).read_text())
+    two = result_on_ranks(tmp_path, "test_linear_solver", "ldlt_against_lu()")
     _same_solution(two)
     one = ldlt_against_lu(MPI.COMM_SELF)
     assert np.allclose(two["forces"], one["forces"], rtol=1e-12, atol=0)

@@ -22,7 +22,7 @@ from ..mechanics import MechanicsProblem
 from ..newton import JumpLimitedNewton, NewtonSolver
 from ..output import rank_zero
 from ..rolls import Roll, RollContact
-from ..stepping import PhaseState, Stepper, solve_with_augmentation
+from ..stepping import PhaseState, Stepper, StepFailure, solve_with_augmentation
 from . import outputs, summary
 from .control import GapPredictor, closing_closure, next_closing_closure, rolling_closure
 from .lamination import Lamination
@@ -30,6 +30,7 @@ from .layout import lay_out
 from .profile import NipProfiles
 from .records import CalenderStep, step_message, write_history
 from .slab import build_web_mesh, heavy_edge_heights, slab_width, symmetry_conditions
+from .steady_predictor import SteadyRollingPredictor
 from .supports import WebSupports
 
 #: multiplier updates allowed in one step
@@ -65,6 +66,8 @@ class Calender:
         self.nip = self._rolls()
         self.predictor = GapPredictor(self.problem, self.nip, case.layers, laws,
                                       layout.element_length, comm)
+        self.rolling_predictor = SteadyRollingPredictor(self.problem, layout.element_length,
+                                                        comm)
         self.supports = WebSupports(
             self.problem, comm, self.thickness, layout.web_length, layout.nip_x,
             self.lamination.body_mid_heights() if self.lamination else [],
@@ -153,11 +156,13 @@ class Calender:
         if interfaces is not None:      # (the AL updates change the history)
             self.interfaces.restore_state(interfaces)
 
-    def _advance(self, phase, set_load, targets, previous, duration, stop_when=None):
+    def _advance(self, phase, set_load, targets, previous, duration, stop_when=None,
+                 rescue=None):
         """A phase through `targets` (closure, line load or travel) from `previous`:
         `set_load(target, previous, dt)` sets the load (returning a line load for force
         control, else None), the step lasts `duration(target, previous)`. Returns the last
-        target reached; the remaining targets are skipped once `stop_when()` is true."""
+        target reached; the remaining targets are skipped once `stop_when()` is true; a failed
+        step is offered to `rescue` (the Stepper's) before it is halved."""
         self.phases += 1
         state = PhaseState(self.phases, phase, list(targets), previous)
 
@@ -170,9 +175,11 @@ class Calender:
             if self.lamination is not None:
                 self._commit_regularisation()
             self._record(phase, target, report)
+            if phase == "rolling":
+                self.rolling_predictor.remember(target)
 
         self.stepper.run(state, save=self._save, restore=self._restore, attempt=attempt,
-                         accept=accept, stop_when=stop_when)
+                         accept=accept, stop_when=stop_when, rescue=rescue)
         return state.previous
 
     def _record(self, phase, target, report):
@@ -270,15 +277,21 @@ class Calender:
         self.supports.release(spec)
         advance = spec.step_fraction * layout.element_length
         steps = int(math.ceil(layout.travel / advance))
+        self.rolling_predictor.remember(0.0)
+        shifted = [False]          # did the last attempt start from the steady predictor?
 
-        def roll(value, previous, dt):
+        def roll(value, previous, dt, kinematic=False):
             self.nip.surface_advance.value = value - previous
             self.problem.dt = dt
-            # kinematic predictor: the web moves with the roll surfaces (no slip), and the
-            # columns that now lie under the rolls are fitted into the gap
-            u = self.problem.u.x.array.reshape(-1, self.problem.gdim)
-            u[:, 0] += value - previous
-            self.problem.u.x.scatter_forward()
+            # the predictor: the increment the web took one mesh period downstream (a steady
+            # nip), else the kinematic one, the web moved with the roll surfaces (no slip);
+            # then the columns that now lie under the rolls are fitted into the gap
+            shifted[0] = not kinematic and spec.rolling_predictor == "steady" and \
+                self.rolling_predictor.apply(previous, value - previous)
+            if not shifted[0]:
+                u = self.problem.u.x.array.reshape(-1, self.problem.gdim)
+                u[:, 0] += value - previous
+                self.problem.u.x.scatter_forward()
             if self.supports.winder is not None:
                 self.supports.winder.set(value)
             self._fit_columns_into_gap()
@@ -286,8 +299,26 @@ class Calender:
                 self.nip.position.value = rolling_closure(
                     self.records, spec, layout.roughness_window, advance, self.thickness)
                 self._fit_columns_into_gap()
+
+        def duration(value, previous):
+            return (value - previous) / spec.line_speed
+
+        def from_kinematic_start(target, previous, failure):
+            """A step whose steady start failed is solved again from the kinematic start
+            before it is halved, so the steps stay those the kinematic predictor takes."""
+            if not shifted[0]:
+                return None
+            self.rolling_predictor.failed()
+            self.log(f"  the steady start failed ({failure}); again from the kinematic start")
+            saved = self._save()
+            try:
+                return self._solve(roll(target, previous, duration(target, previous),
+                                        kinematic=True))
+            except StepFailure:
+                self._restore(saved)
+                return None
         self._advance("rolling", roll, [layout.travel * (k + 1) / steps for k in range(steps)],
-                      0.0, lambda value, previous: (value - previous) / spec.line_speed)
+                      0.0, duration, rescue=from_kinematic_start)
 
     # --- results (the scenario protocol of case_run.py) ----------------------------------------
     def summary(self) -> dict:

@@ -44,6 +44,12 @@ class CalenderSpec(StrictModel):
                                  "recovers within ~0.5; a free-standing film takes longer.")
     step_fraction: float = Field(0.5, gt=0, le=2, description="Web advance per step, in "
                                                              "elements.")
+    rolling_predictor: Literal["steady", "kinematic"] = Field(
+        "steady", description="Start of each rolling step's Newton: 'steady' - the increment "
+                              "the web took one element downstream (a steady nip; 4 Newton "
+                              "iterations a step on calender_nmc), where that state exists, "
+                              "else 'kinematic' - the web moved rigidly with the rolls and "
+                              "fitted into the gap.")
     closing_steps: int = Field(8, ge=1, le=1000, description="Steps to close the nip.")
     closing_time: float = Field(10.0, gt=0, description="Time over which the nip closes on the "
                                 "standing web before it moves, s. Only a rate-dependent coating "
