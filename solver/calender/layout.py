@@ -8,7 +8,10 @@ reduction and contact length to expect, and the mesh along the web.
 The contact length is estimated as a = sqrt(R dh) with dh the reduction per roll (the gap under
 gap control; from the material point under line-load control, `estimate_reduction`). The fine
 zone is long enough that the material upstream of the contact at the start is drawn through the
-whole nip (`travel`), so the exit zone has gone all the way through.
+whole nip (`travel`), so the exit zone has gone all the way through. The travel is a whole
+number of steps (`calender.step_fraction` elements each) and the fine zone a whole number of
+elements, so that the web's states are a whole number of elements of travel apart and the
+steady rolling predictor (steady_predictor.py) finds each node's neighbour downstream.
 """
 from __future__ import annotations
 
@@ -145,9 +148,17 @@ def lay_out(case, laws) -> NipLayout:
         # roughness windows from crest to crest for its void closure and uniformity to mean
         # anything at any line load
         travel = max(travel, 2.0 * a + 4.0 * window)
+    # a whole number of steps of exactly step_fraction elements (the steady rolling
+    # predictor relates states a whole number of elements of travel apart)
+    advance = spec.step_fraction * element_length
+    travel = math.ceil(travel / advance * (1.0 - 1e-12)) * advance
     margin, tail = 0.5 * a, 2.0 * a
     fine_length = travel + 2.0 * a + 2.0 * margin
-    n_fine = max(int(math.ceil(fine_length / element_length)), 4)
+    # a whole number of elements of exactly element_length: the web advances by a fixed
+    # fraction of an element each step, and the steady rolling predictor finds each node's
+    # neighbour one element downstream
+    n_fine = max(int(math.ceil(fine_length / element_length * (1.0 - 1e-12))), 4)
+    fine_length = n_fine * element_length
     return NipLayout(
         configuration=shape, coating=coating,
         dense_plastic_coating=is_dense_plastic(laws[coating.name]),

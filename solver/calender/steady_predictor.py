@@ -118,6 +118,8 @@ class SteadyRollingPredictor:
         increment = np.concatenate(self.comm.allgather(after - before)).reshape(-1, gdim)
         target = self._downstream(elements)
         found = target >= 0
+        if not self.comm.allreduce(bool(found.any()), op=MPI.LOR):
+            return False         # no node one shift downstream: a web not meshed uniformly
         u = self.problem.u.x.array.reshape(-1, gdim)
         u[found] += increment[target[found]]
         u[~found, 0] += advance
