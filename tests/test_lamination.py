@@ -214,12 +214,12 @@ def test_case_rules_for_a_web_with_interfaces():
 NMC_COARSE = ["calender.elements_per_contact_length=3", "calender.travel_contact_lengths=2.5",
               "layers.1.elements=2", "output.fields=false", "output.plots=false",
               'calender.rolling_predictor="kinematic"']
-NMC_RECORDED = {"exit_porosity": 0.4150939651035551, "line_load_N_per_mm": 39.87875415501091,
-                "exit_thickness_mm": 0.07111226319545617,
-                "peak_nip_pressure_MPa": 37.91251043779138,
-                "roll_torque_Nmm_per_mm": 8.142856402105922,
-                "machine_direction_elongation": 0.9998176391174529,
-                "contact_length_mm": 1.4997134019283302, "steps": 24}
+NMC_RECORDED = {"exit_porosity": 0.41418692333832596, "line_load_N_per_mm": 40.21039791956769,
+                "exit_thickness_mm": 0.07097537836937892,
+                "peak_nip_pressure_MPa": 35.89727647998321,
+                "roll_torque_Nmm_per_mm": 15.354850560405673,
+                "machine_direction_elongation": 0.9999357919251075,
+                "contact_length_mm": 1.5451592625928254, "steps": 23}
 
 
 def test_calender_without_interfaces_takes_the_old_path():
@@ -243,8 +243,9 @@ def test_web_tangent_matches_finite_differences():
     Li | Cu contact band with Coulomb friction, the rolls with friction) is the derivative of
     the assembled residual: J v against central differences (R(u + e v) - R(u - e v)) / 2e,
     1e-5 relative, for the Newton direction and a random direction, at a state off
-    equilibrium (half a Newton step into the second closing step: the lithium yields under the
-    roll, the crests are in contact, some slip). Measured 2e-7 / 1e-9; a wrong term in the
+    equilibrium (0.7 of a Newton step into the second closing step: the lithium yields under
+    the roll, the crests are in contact, some slip; at half a step none slipped once the web
+    was laid out in whole elements). Measured 2e-7 / 1e-9; a wrong term in the
     tangent gives O(1). (The many iterations of a rolling step are the active-set search, not
     an inconsistent tangent.)"""
     import dolfinx_solver  # noqa: F401
@@ -263,10 +264,10 @@ def test_web_tangent_matches_finite_differences():
             problem.commit()
             calender.nip.commit()
             calender._commit_regularisation()
-    newton._evaluate()                                      # half a Newton step from the
+    newton._evaluate()                                      # 0.7 of a Newton step from the
     newton.assemble_jacobian()                              # predictor of the second step
     newton._linear_solve(newton.b, newton.du)
-    problem.u.x.petsc_vec.axpy(-0.5, newton.du)
+    problem.u.x.petsc_vec.axpy(-0.7, newton.du)
     problem.u.x.scatter_forward()
     newton._evaluate()
     slipping = sum(int(np.sum(band.trial["slipping"] > 0))
