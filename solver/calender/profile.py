@@ -152,9 +152,19 @@ class NipProfiles:
             self.layout.element_length
         return nodes[(nodes[:, 0] >= low) & (nodes[:, 0] <= high)]
 
+    def _measured_range(self, nodes, X_range):
+        """X_range (between exit-cell centroids), or, where fewer than two node columns lie in
+        it (a short exit zone of one or two cells of a linear mesh: no length between its
+        centroids, or no node at all), the same cells from face to face."""
+        if len(np.unique(self._within(nodes, X_range)[:, 0])) < 2:
+            half = 0.5 * self.layout.element_length
+            return (X_range[0] - half, X_range[1] + half)
+        return X_range
+
     def _height_difference(self, lower_nodes, upper_nodes, X_range) -> float:
         """Mean current height of `upper_nodes` minus that of `lower_nodes` over the material
         that started in X_range (reference x, mm)."""
+        X_range = self._measured_range(upper_nodes, X_range)
         return float(self._within(upper_nodes, X_range)[:, 3].mean()
                      - self._within(lower_nodes, X_range)[:, 3].mean())
 
@@ -170,12 +180,7 @@ class NipProfiles:
         (reference x, mm) and has left the nip."""
         top = self.boundary_nodes("top")
         thickness = self._height_difference(self.boundary_nodes(coating_base), top, X_range)
-        h = self.layout.element_length
-        chosen_top = self._within(top, X_range)
-        if len(np.unique(chosen_top[:, 0])) < 2:
-            # a short exit zone (one or two cells of a linear mesh) has no length between its
-            # centroids to measure an elongation over: take its cells from face to face
-            chosen_top = self._within(top, (X_range[0] - 0.5 * h, X_range[1] + 0.5 * h))
+        chosen_top = self._within(top, self._measured_range(top, X_range))
         order = np.argsort(chosen_top[:, 0])
         first, last = chosen_top[order[0]], chosen_top[order[-1]]
         elongation = (last[2] - first[2]) / (last[0] - first[0])
