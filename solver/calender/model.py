@@ -276,10 +276,9 @@ class Calender:
         spec, layout = self.spec, self.layout
         self.supports.release(spec)
         advance = spec.step_fraction * layout.element_length
-        # (a travel of a whole number of advances must not gain a step from round-off: the
-        # steps would each be a little short of the advance, and the steady predictor, which
-        # needs states a whole number of elements apart, would never apply)
-        steps = max(1, math.ceil(layout.travel / advance * (1.0 - 1e-12)))
+        # the layout's travel is a whole number of advances (a ceil here once turned 27.9999
+        # into 29 steps, each short of the advance: the steady predictor never applied)
+        steps = max(1, round(layout.travel / advance))
         self.rolling_predictor.remember(0.0)
         shifted = [False]          # did the last attempt start from the steady predictor?
 
