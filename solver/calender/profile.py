@@ -152,11 +152,12 @@ class NipProfiles:
             self.layout.element_length
         return nodes[(nodes[:, 0] >= low) & (nodes[:, 0] <= high)]
 
-    def _measured_range(self, nodes, X_range):
-        """X_range (between exit-cell centroids), or, where fewer than two node columns lie in
-        it (a short exit zone of one or two cells of a linear mesh: no length between its
-        centroids, or no node at all), the same cells from face to face."""
-        if len(np.unique(self._within(nodes, X_range)[:, 0])) < 2:
+    def _measured_range(self, nodes, X_range, columns: int):
+        """X_range (between exit-cell centroids), or, where fewer than `columns` node columns
+        lie in it, the same cells from face to face: a short exit zone of a linear mesh has no
+        node between the centroids of its one cell (a thickness needs 1 column) and one column
+        between those of two (an elongation needs 2)."""
+        if len(np.unique(self._within(nodes, X_range)[:, 0])) < columns:
             half = 0.5 * self.layout.element_length
             return (X_range[0] - half, X_range[1] + half)
         return X_range
@@ -164,7 +165,7 @@ class NipProfiles:
     def _height_difference(self, lower_nodes, upper_nodes, X_range) -> float:
         """Mean current height of `upper_nodes` minus that of `lower_nodes` over the material
         that started in X_range (reference x, mm)."""
-        X_range = self._measured_range(upper_nodes, X_range)
+        X_range = self._measured_range(upper_nodes, X_range, 1)
         return float(self._within(upper_nodes, X_range)[:, 3].mean()
                      - self._within(lower_nodes, X_range)[:, 3].mean())
 
@@ -180,7 +181,7 @@ class NipProfiles:
         (reference x, mm) and has left the nip."""
         top = self.boundary_nodes("top")
         thickness = self._height_difference(self.boundary_nodes(coating_base), top, X_range)
-        chosen_top = self._within(top, self._measured_range(top, X_range))
+        chosen_top = self._within(top, self._measured_range(top, X_range, 2))
         order = np.argsort(chosen_top[:, 0])
         first, last = chosen_top[order[0]], chosen_top[order[-1]]
         elongation = (last[2] - first[2]) / (last[0] - first[0])
