@@ -95,9 +95,22 @@ def stress_update(law, F: np.ndarray, plastic_metric_inverse: np.ndarray, histor
     kernels (``kinematics_kernels``; the same equations as `stress_update_numpy`, which the
     tests hold them to). with_tangent=False skips dP/dF and returns in A's place a
     `kinematics_kernels.DeferredTangent` whose compute() gives it later; in_plane=True
-    computes only the in-plane entries A[:, :2, :2, :2, :2] (plane strain)."""
+    computes only the in-plane entries A[:, :2, :2, :2, :2] (plane strain; through
+    ``plane_strain_kernels`` where F and Cp^-1 are block-diagonal, to the same bits)."""
     from .kinematics_kernels import stress_update_compiled
+    from .plane_strain_kernels import plane_strain_update
 
+    if in_plane:        # plane strain: the in-plane kernels, same bits (their module)
+        F = np.ascontiguousarray(F, dtype=np.float64)
+        metric = np.ascontiguousarray(plastic_metric_inverse, dtype=np.float64)
+        result = plane_strain_update(law, F, metric, history, dt)
+        if result is not None:
+            if not with_tangent:
+                return result
+            P, deferred, tau, new_metric, new_history = result
+            A = np.empty((F.shape[0], 3, 3, 3, 3))
+            A[:, :2, :2, :2, :2] = deferred.compute()
+            return P, A, tau, new_metric, new_history
     return stress_update_compiled(law, F, plastic_metric_inverse, history, dt, with_tangent,
                                   in_plane)
 

@@ -188,20 +188,31 @@ def _plastic_metric(e, Finv, lam, V, be, metric):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def daleckii_krein_factors(N, theta, rows, size, G):
+    """G[m, q, a, b] = N_ma N_qb Theta_ab for m < rows and q, a, b < size."""
+    for m in range(rows):
+        for q in range(size):
+            for a in range(size):
+                for b in range(size):
+                    G[m, q, a, b] = N[m, a] * N[q, b] * theta[a, b]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def symmetric_pair(N, c, d, size, S):
+    """S_ab = (N_ca N_db + N_da N_cb) / 2 for a, b < size: the part of N_ca N_db symmetric in
+    (c, d) (eps is symmetric)."""
+    for a in range(size):
+        for b in range(size):
+            S[a, b] = 0.5 * (N[c, a] * N[d, b] + N[d, a] * N[c, b])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _strain_derivative(N, theta, H, g, G, S, L6, deps):
     """deps[cd, m, N] = d eps_(cd) / dF_mN (Mandel-weighted rows) = sym_(cd) L_cdmq H_qN,
     with G_ab^(mq) = N_ma N_qb Theta_ab and S_ab^(cd) = sym(N_ca N_db): L6 = sum_ab S G."""
-    for m in range(g):
-        for q in range(3):
-            for a in range(3):
-                for b in range(3):
-                    G[m, q, a, b] = N[m, a] * N[q, b] * theta[a, b]
+    daleckii_krein_factors(N, theta, g, 3, G)
     for c6 in range(6):
-        c = _PAIR_I[c6]
-        d = _PAIR_J[c6]
-        for a in range(3):
-            for b in range(3):   # the part symmetric in (c, d): eps is symmetric
-                S[a, b] = 0.5 * (N[c, a] * N[d, b] + N[d, a] * N[c, b])
+        symmetric_pair(N, _PAIR_I[c6], _PAIR_J[c6], 3, S)
         for m in range(g):
             for q in range(3):
                 s = 0.0
