@@ -64,7 +64,7 @@ def newton_system(level: int, dimension: int, solve: int, comm):
     def capture(rhs, solution):
         count[0] += 1
         if count[0] == solve:
-            raise Captured(newton.A.copy(), rhs.copy())
+            raise Captured(newton.A.convert("aij"), rhs.copy())   # GAMG reads AIJ
         linear_solve(rhs, solution)
 
     newton._linear_solve = capture

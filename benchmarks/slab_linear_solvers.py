@@ -70,7 +70,7 @@ def first_system(size: str, comm):
     newton = calender.newton
 
     def capture(rhs, solution):
-        raise FirstSolve(newton.A.copy(), rhs.copy())
+        raise FirstSolve(newton.A.convert("aij"), rhs.copy())   # GAMG reads AIJ
 
     newton._linear_solve = capture
     try:

@@ -52,7 +52,8 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from . import column_multigrid, interrupt
-from .linear_solver import default_linear_solver, symmetric_factorisation
+from .linear_solver import (default_linear_solver, jacobian_matrix_kind,
+                            symmetric_factorisation)
 from .mechanics import MechanicsProblem, StepFailure
 
 
@@ -132,15 +133,16 @@ class NewtonSolver:
     def _setup(self):
         residual_form, jacobian_form = self.problem.forms()
         self.residual_form, self.jacobian_form = residual_form, jacobian_form
-        self.A = fem_petsc.create_matrix(jacobian_form)
+        petsc_options = self.linear_solver_options()
+        self.linear_options = petsc_options     # what the linear solve really uses
+        self.A = fem_petsc.create_matrix(jacobian_form,
+                                         kind=jacobian_matrix_kind(petsc_options))
         self.b = fem_petsc.create_vector(self.problem.V)
         self.du = fem_petsc.create_vector(self.problem.V)
         ksp = PETSc.KSP().create(self.problem.comm)
         ksp.setOperators(self.A)
         prefix = f"nipstack_{id(self)}_"
         ksp.setOptionsPrefix(prefix)
-        petsc_options = self.linear_solver_options()
-        self.linear_options = petsc_options     # what the linear solve really uses
         options = PETSc.Options()
         for key, value in petsc_options.items():
             if not (key == "pc_type" and value == "columns"):

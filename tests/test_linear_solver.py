@@ -78,6 +78,39 @@ def test_friction_and_a_users_choice_keep_lu():
     assert newton.linear_solver_options()["pc_type"] == "lu"
 
 
+def test_mumps_lu_factorises_a_blocked_jacobian():
+    """The Jacobian is assembled into a BAIJ matrix (one 2x2 block per node pair) when MUMPS
+    factorises it by LU, whole or redundant; LDL^T, GAMG and the column multigrid keep AIJ."""
+    from nipstack.linear_solver import (ITERATIVE, default_linear_solver, direct_solver,
+                                        jacobian_matrix_kind, symmetric_factorisation)
+    assert jacobian_matrix_kind(default_linear_solver(1, 700)) == "baij"
+    assert jacobian_matrix_kind(direct_solver(2, 700)) == "baij"           # redundant
+    assert jacobian_matrix_kind(direct_solver(2, 200_000)) == "baij"       # distributed
+    assert jacobian_matrix_kind(symmetric_factorisation(direct_solver(1, 700))) is None
+    assert jacobian_matrix_kind(symmetric_factorisation(direct_solver(2, 700))) is None
+    assert jacobian_matrix_kind(dict(ITERATIVE)) is None
+    assert jacobian_matrix_kind({"ksp_type": "gmres", "pc_type": "columns"}) is None
+    assert jacobian_matrix_kind({"pc_type": "lu", "pc_factor_mat_solver_type": "superlu"}) \
+        is None
+    _, newton, _, _ = pressed(friction=0.2)
+    assert newton.A.getType().endswith("baij")
+    _, newton, _, _ = pressed()
+    assert newton.A.getType().endswith("aij") and not newton.A.getType().endswith("baij")
+
+
+def test_blocked_and_plain_jacobians_give_the_same_bits(monkeypatch):
+    """The frictional indent (LU) with the Jacobian in BAIJ and, forced, in AIJ: the same
+    Newton iterations, forces and displacements to the bit."""
+    problem, _, forces, iterations = pressed(friction=0.2)
+    import nipstack.newton
+    monkeypatch.setattr(nipstack.newton, "jacobian_matrix_kind", lambda options: None)
+    problem_aij, newton_aij, forces_aij, iterations_aij = pressed(friction=0.2)
+    assert newton_aij.A.getType() == "seqaij"
+    assert iterations == iterations_aij
+    assert forces == forces_aij
+    assert np.array_equal(problem.u.x.array, problem_aij.u.x.array)
+
+
 @pytest.mark.mpi
 def test_two_ranks_factorise_by_ldlt_and_agree_with_one(tmp_path):
     two = result_on_ranks(tmp_path, "test_linear_solver", "ldlt_against_lu()")
