@@ -423,7 +423,11 @@ class DruckerPragerCap(NumpyReturnMapping):
         code, status = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
 
         def column(key, shape):
-            return np.ascontiguousarray(np.broadcast_to(state[key], shape), dtype=float)
+            value = state[key]
+            if (isinstance(value, np.ndarray) and value.shape == shape
+                    and value.dtype == np.float64 and value.flags.c_contiguous):
+                return value                # (a history array as the update left it)
+            return np.ascontiguousarray(np.broadcast_to(value, shape), dtype=float)
 
         eps_e_n, kappa_n = column("elastic_strain", (n, 6)), column("plastic_volumetric_strain",
                                                                      (n,))

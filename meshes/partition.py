@@ -1,12 +1,15 @@
 """Cell partition weighted by the cost of each cell's constitutive law (issue 15).
 
 The default DOLFINx partitioner balances cell counts. A cell's cost is mostly its material
-update, and that differs by law: measured per quadrature point (`benchmarks/law_cost.py`,
-compiled kernels, stresses and tangent) the finite-strain layer costs 2-3 us for every law, and
-a Drucker-Prager-Cap point on its cap adds a return map, 16-20 us in all; elastic, J2, creep
-and viscoelastic points stay at 2-3.5 us. So a DPC cell under load weighs about 7 others.
-Balancing counts, the flat press at --refine 22 on 2 ranks put 5 874 DPC cells on one rank
-and 2 838 DPC + 2 904 J2 cells on the other.
+update, and that differs by law: when the weight was chosen (NumPy kinematics) the
+finite-strain layer cost 2-3 us a point for every law and a Drucker-Prager-Cap point on its
+cap 16-20 us in all, so a DPC cell under load weighed about 7 others. Balancing counts, the
+flat press at --refine 22 on 2 ranks put 5 874 DPC cells on one rank and 2 838 DPC + 2 904
+J2 cells on the other. Compiled (`benchmarks/law_cost.py`, plane strain, one thread,
+stresses and deferred tangent, session 20): J2 0.26 us elastic and 0.41 us plastic, DPC 0.51
+and 3.71 us; the Jacobian assembly, the same for every law, now weighs as much as a J2
+update. A weight of 3 instead of 7 gave the same 2-rank flat press at --refine 22 (25.6 and
+28.7 s against 25.9 and 29.8 s, back to back), so 7 stays.
 
 `cost_partitioner` gives `dolfinx.io.gmsh.model_to_mesh` a partitioner that sorts the cells by
 height (y, the through-thickness axis of every layered mesh here), then along x (and z), and

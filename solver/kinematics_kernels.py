@@ -17,6 +17,8 @@ machine and kept next to this file in __pycache__.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -285,12 +287,38 @@ def finish_update(F, H_all, N_all, theta_all, tau_m, tangent_m, eps_elastic_m, w
 
 
 @njit(cache=True, error_model="numpy")
-def determinants(F, out):
-    """det F of every (3, 3) matrix."""
+def deformation_gradients(gradients, gdim, F, J):
+    """F (n, 3, 3) from the mesh's I + grad u, (n, gdim * gdim) row by row (plane strain:
+    F33 = 1, no out-of-plane shear), and J = det F (n,)."""
     for p in range(F.shape[0]):
-        out[p] = (F[p, 0, 0] * (F[p, 1, 1] * F[p, 2, 2] - F[p, 1, 2] * F[p, 2, 1])
-                  - F[p, 0, 1] * (F[p, 1, 0] * F[p, 2, 2] - F[p, 1, 2] * F[p, 2, 0])
-                  + F[p, 0, 2] * (F[p, 1, 0] * F[p, 2, 1] - F[p, 1, 1] * F[p, 2, 0]))
+        for i in range(3):
+            for j in range(3):
+                F[p, i, j] = 0.0
+        for i in range(gdim):
+            for j in range(gdim):
+                F[p, i, j] = gradients[p, i * gdim + j]
+        if gdim == 2:
+            F[p, 2, 2] = 1.0
+        J[p] = (F[p, 0, 0] * (F[p, 1, 1] * F[p, 2, 2] - F[p, 1, 2] * F[p, 2, 1])
+                - F[p, 0, 1] * (F[p, 1, 0] * F[p, 2, 2] - F[p, 1, 2] * F[p, 2, 0])
+                + F[p, 0, 2] * (F[p, 1, 0] * F[p, 2, 1] - F[p, 1, 1] * F[p, 2, 0]))
+
+
+@njit(cache=True, error_model="numpy")
+def scatter_point_values(values, columns, dofs, out):
+    """out[dofs[p] * k + c] = values[p, columns[c]] for the k = len(columns) columns a
+    quadrature function holds per point (e.g. the in-plane entries of P); dofs are the points'
+    block dofs. Returns False if a value written is not finite."""
+    k = columns.shape[0]
+    finite = True
+    for p in range(values.shape[0]):
+        base = dofs[p] * k
+        for c in range(k):
+            v = values[p, columns[c]]
+            out[base + c] = v
+            if not math.isfinite(v):
+                finite = False
+    return finite
 
 
 class DeferredTangent:

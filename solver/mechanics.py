@@ -36,7 +36,7 @@ from mpi4py import MPI
 
 from .jit_cache import prepare as prepare_jit_cache
 from .kinematics import initial_plastic_metric_inverse, porosity_from_jacobian, stress_update
-from .kinematics_kernels import determinants
+from .kinematics_kernels import deformation_gradients, scatter_point_values
 from .linear_solver import problem_linear_solver
 from .materials.base import equivalent_stress, mean_stress
 
@@ -102,6 +102,8 @@ class Region:
     tau: np.ndarray = None            # Kirchhoff stress of the trial state, Mandel (n, 6)
     J: np.ndarray = None              # det F of the trial state (n,)
     deferred_tangent: object = None   # what dP/dF of the trial state needs (DeferredTangent)
+    P_dofs: np.ndarray = None         # block dofs of its points in the P and dP/dF functions
+    A_dofs: np.ndarray = None
 
     def __post_init__(self):
         n = len(self.cells) * self.n_points
@@ -184,6 +186,13 @@ class MechanicsProblem:
 
         self.P_dofs = self.P_q.function_space.dofmap.list   # (cells, points)
         self.A_dofs = self.A_q.function_space.dofmap.list
+        for region in self.regions:
+            region.P_dofs = np.ascontiguousarray(self.P_dofs[region.cells].ravel())
+            region.A_dofs = np.ascontiguousarray(self.A_dofs[region.cells].ravel())
+        # the entries of P (3x3, row by row) and of dP/dF the forms read
+        in_plane = [3 * i + j for i in range(gdim) for j in range(gdim)]
+        self._P_columns = np.array(in_plane, dtype=np.int64)
+        self._A_columns = np.arange(gdim ** 4, dtype=np.int64)
         self.dt = 0.0
         self.contacts: list[ContactTerm] = []
         self.interfaces: list = []     # interface terms (residual, jacobian, update, commit)
@@ -335,12 +344,8 @@ class MechanicsProblem:
                     continue
                 F_cells = self.F_expression.eval(self.mesh, region.cells)
                 n = F_cells.shape[0] * F_cells.shape[1]
-                F = np.zeros((n, 3, 3))
-                F[:, :gdim, :gdim] = F_cells.reshape(n, gdim, gdim)
-                if gdim == 2:
-                    F[:, 2, 2] = 1.0
-                J = np.empty(n)
-                determinants(F, J)
+                F, J = np.empty((n, 3, 3)), np.empty(n)
+                deformation_gradients(F_cells.reshape(n, gdim * gdim), gdim, F, J)
                 if not np.all(J > 0.0):
                     raise FloatingPointError(f"inverted element in region '{region.name}' "
                                              f"(min det F = {J.min():.3g})")
@@ -349,7 +354,8 @@ class MechanicsProblem:
                     region.law, F, region.metric_inverse, warm_started(region), self.dt,
                     with_tangent=False, in_plane=gdim == 2)
                 region.deferred_tangent = A
-                if not np.all(np.isfinite(P)):
+                if not scatter_point_values(P.reshape(n, 9), self._P_columns, region.P_dofs,
+                                            self.P_q.x.array):
                     raise FloatingPointError(f"non-finite stress in region '{region.name}'")
                 check = getattr(region.law, "admissibility", None)
                 if check is not None:
@@ -363,8 +369,6 @@ class MechanicsProblem:
                             trial_warnings[key] = (value, text)
                 region.trial_metric_inverse, region.trial_history = metric, history
                 region.tau, region.J = tau, J
-                P2 = P[:, :gdim, :gdim].reshape(len(region.cells), -1)
-                write_quadrature_values(self.P_q, self.P_dofs[region.cells], P2, gdim * gdim)
             for term in self.interfaces:
                 term.update(self)
         except Exception as exc:  # noqa: BLE001 - turned into a collective failure below
@@ -385,11 +389,13 @@ class MechanicsProblem:
             for region in self.regions:
                 if len(region.cells) == 0 or region.deferred_tangent is None:
                     continue
-                A = region.deferred_tangent.compute()[:, :gdim, :gdim, :gdim, :gdim]
-                if not np.all(np.isfinite(A)):
+                A = region.deferred_tangent.compute()
+                n = A.shape[0]
+                if A.shape[1] != gdim:     # a full (n, 3, 3, 3, 3) dP/dF: its in-plane block
+                    A = np.ascontiguousarray(A[:, :gdim, :gdim, :gdim, :gdim])
+                if not scatter_point_values(A.reshape(n, gdim ** 4), self._A_columns,
+                                            region.A_dofs, self.A_q.x.array):
                     raise FloatingPointError(f"non-finite tangent in region '{region.name}'")
-                write_quadrature_values(self.A_q, self.A_dofs[region.cells],
-                                       A.reshape(len(region.cells), -1), gdim ** 4)
                 region.deferred_tangent = None
         except Exception as exc:  # noqa: BLE001 - turned into a collective failure below
             error = f"{type(exc).__name__}: {exc}"
@@ -397,6 +403,10 @@ class MechanicsProblem:
         self._tangent_current = True
 
     def _raise_on_any_rank(self, error: str):
+        if self.comm.size == 1:
+            if error:
+                raise StepFailure(error)
+            return
         errors = [e for e in self.comm.allgather(error) if e]
         if errors:
             raise StepFailure(errors[0])

@@ -117,3 +117,32 @@ def test_threads_give_bit_identical_updates(card, monkeypatch):
                 assert np.array_equal(one[key], three[key]), key
         else:
             assert np.array_equal(one, three)
+
+
+@pytest.mark.parametrize("gdim", [2, 3])
+def test_deformation_gradients_embed_the_mesh_gradient_and_give_its_determinant(gdim):
+    from nipstack.kinematics_kernels import deformation_gradients
+    rng = np.random.default_rng(4)
+    gradients = np.eye(gdim) + 0.1 * rng.standard_normal((50, gdim, gdim))
+    F, J = np.empty((50, 3, 3)), np.empty(50)
+    deformation_gradients(gradients.reshape(50, -1), gdim, F, J)
+    expected = np.tile(np.eye(3), (50, 1, 1))
+    expected[:, :gdim, :gdim] = gradients
+    assert np.array_equal(F, expected)
+    assert np.allclose(J, np.linalg.det(expected), rtol=1e-14, atol=0)
+
+
+def test_point_values_are_scattered_to_their_dofs_and_a_nan_is_reported():
+    from nipstack.kinematics_kernels import scatter_point_values
+    values = np.arange(4 * 9, dtype=float).reshape(4, 9)
+    columns = np.array([0, 1, 3, 4])             # the in-plane entries of a 3x3 P
+    dofs = np.array([2, 0, 3, 1])
+    out = np.full(16, -1.0)
+    assert scatter_point_values(values, columns, dofs, out)
+    for p, dof in enumerate(dofs):
+        assert np.array_equal(out[4 * dof:4 * dof + 4], values[p, columns])
+    values[2, 3] = np.nan
+    assert not scatter_point_values(values, columns, dofs, out)
+    values[2, 3] = 0.0
+    values[2, 2] = np.inf                        # not a column written: not reported
+    assert scatter_point_values(values, columns, dofs, out)
