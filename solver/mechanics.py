@@ -189,6 +189,10 @@ class MechanicsProblem:
         for region in self.regions:
             region.P_dofs = np.ascontiguousarray(self.P_dofs[region.cells].ravel())
             region.A_dofs = np.ascontiguousarray(self.A_dofs[region.cells].ravel())
+        # every region's cells in one list, so that F is evaluated in one call per update
+        self._material_cells = np.concatenate(
+            [region.cells for region in self.regions]).astype(np.int32)
+        self._region_offsets = np.cumsum([0] + [len(region.cells) for region in self.regions])
         # the entries of P (3x3, row by row) and of dP/dF the forms read
         in_plane = [3 * i + j for i in range(gdim) for j in range(gdim)]
         self._P_columns = np.array(in_plane, dtype=np.int64)
@@ -339,10 +343,11 @@ class MechanicsProblem:
         trial_warnings = {}
         self._trial_warnings = trial_warnings
         try:
-            for region in self.regions:
+            F_all = self.F_expression.eval(self.mesh, self._material_cells)
+            for region, start in zip(self.regions, self._region_offsets):
                 if len(region.cells) == 0:      # this rank holds no cell of the region
                     continue
-                F_cells = self.F_expression.eval(self.mesh, region.cells)
+                F_cells = F_all[start:start + len(region.cells)]
                 n = F_cells.shape[0] * F_cells.shape[1]
                 F, J = np.empty((n, 3, 3)), np.empty(n)
                 deformation_gradients(F_cells.reshape(n, gdim * gdim), gdim, F, J)
