@@ -394,10 +394,8 @@ class MechanicsProblem:
             for region in self.regions:
                 if len(region.cells) == 0 or region.deferred_tangent is None:
                     continue
-                A = region.deferred_tangent.compute()
+                A = region.deferred_tangent.compute()       # (n, gdim, gdim, gdim, gdim)
                 n = A.shape[0]
-                if A.shape[1] != gdim:     # a full (n, 3, 3, 3, 3) dP/dF: its in-plane block
-                    A = np.ascontiguousarray(A[:, :gdim, :gdim, :gdim, :gdim])
                 if not scatter_point_values(A.reshape(n, gdim ** 4), self._A_columns,
                                             region.A_dofs, self.A_q.x.array):
                     raise FloatingPointError(f"non-finite tangent in region '{region.name}'")

@@ -29,8 +29,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .kinematics_kernels import (daleckii_krein_factors, finish_update, symmetric_pair,
-                                 trial_strain)
+from .kinematics_kernels import (DeferredTangent, daleckii_krein_factors, finish_update,
+                                 symmetric_pair, trial_strain)
 from .threads import over_chunks, point_chunks
 
 _SQRT2 = math.sqrt(2.0)
@@ -308,7 +308,6 @@ def plane_strain_update(law, F, metric, history, dt):
         return (P, PlaneDeferredTangent(F, H, N, theta, tau_m, tangent_m), tau_m, new_metric,
                 new_history)
     # a law left the block structure: the general kernels finish (and give the tangent)
-    from .kinematics_kernels import DeferredTangent
     H3, N3, theta3 = np.empty((n, 3, 3)), np.empty((n, 3, 3)), np.empty((n, 3, 3))
     over_chunks(trial_strain, chunks, lambda c: (F[c], metric[c], eps_trial[c], H3[c], N3[c],
                                                  theta3[c]))
