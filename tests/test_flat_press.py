@@ -257,3 +257,31 @@ def test_an_interrupted_press_reports_no_final_numbers(tmp_path, monkeypatch):
     code, complete = run_case(case, MPI.COMM_WORLD, tmp_path / "complete", log=lambda *a: None)
     assert code == 0 and all(isinstance(complete[key], float) for key in FINAL_KEYS)
     assert complete["springback_strain"] > 0 and complete["final_platen_force"] == 0.0
+
+
+def test_set_up_loads_the_kernels_without_touching_the_state(monkeypatch):
+    """Building the problem runs one point of every region through its law's update and
+    tangent (so that numba's first-call loading is set-up, not the first Newton iteration),
+    and leaves the history, the trial state and the stress and tangent fields as they were."""
+    import nipstack.mechanics as mechanics
+
+    calls = []
+    update = mechanics.stress_update
+
+    def recording_update(law, F, metric, history, dt, **kwargs):
+        result = update(law, F, metric, history, dt, **kwargs)
+        calls.append((type(law).__name__, F.shape[0]))
+        return result
+
+    monkeypatch.setattr(mechanics, "stress_update", recording_update)
+    case = load_case(ROOT / "cases" / "flat_press_nmc.toml")
+    problem = FlatPress(case, MPI.COMM_WORLD, log=lambda *a: None).problem
+    assert sorted(calls) == sorted((type(region.law).__name__, 1) for region in problem.regions
+                                   if len(region.cells))
+    for region in problem.regions:
+        virgin = region.law.initial_state(len(region.cells) * problem.points.shape[0])
+        for key, value in virgin.items():
+            assert np.array_equal(region.history[key], value), (region.name, key)
+            assert np.array_equal(region.trial_history[key], value), (region.name, key)
+        assert np.all(region.metric_inverse == np.eye(3))
+    assert not problem.P_q.x.array.any() and not problem.A_q.x.array.any()
