@@ -33,6 +33,9 @@ return drivers (`_plastic_return`, `_rate_independent`) as functions of their ow
 those as well made the first compilation take 65-75 s instead of 35 s (a cold cache: a fresh
 checkout, CI, a container) for 3 % less time per plastic point (3.60-3.67 against 3.74-3.78 us,
 `benchmarks/law_cost.py --cards nmc_cathode`, one thread).
+
+The kernel's working memory, scratch arrays and views of its inputs that numba does not
+reference-count, is made in ``dpc_scratch.py``.
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from .dpc_scratch import scratch, unowned
 from .dpc_surfaces import (CAP, ELASTIC, SHEAR, cap_pressure, geometry, kirchhoff_moduli,
                            potential_gradient, yield_value)
 from .dual import add, chain, div, lift, mul, mulc, sub, variable5, variable8
@@ -53,23 +57,6 @@ SQ23 = math.sqrt(2.0 / 3.0)
 SQ32 = math.sqrt(1.5)
 #: kernel status codes per point
 OK, FAILED, BEYOND_FULL_DENSITY = 0, 1, 2
-
-
-#: scratch arrays of one point's return, allocated once per kernel call (`_scratch`)
-Scratch = namedtuple("Scratch", "res jac jarg rhs step lu trial res_t jac_t dx "
-                                "n_dir eps_e a_mat dk_de de_dkn t_mat kd sub_e sub_trial "
-                                "increment d_trial t_new kd_new x cold solved")
-
-
-@njit(cache=True, error_model="numpy")
-def _scratch():
-    return Scratch(np.empty(4), np.empty((4, 4)), np.empty((4, 3)), np.empty((4, 1)),
-                   np.empty((4, 1)), np.empty((4, 7)), np.empty(4), np.empty(4),
-                   np.empty((4, 4)), np.empty((4, 3)),
-                   np.empty(6), np.empty(6), np.empty((6, 6)), np.empty(6), np.empty(6),
-                   np.empty((6, 6)), np.empty(6), np.empty(6), np.empty(6),
-                   np.empty(6), np.empty((6, 6)), np.empty((6, 6)), np.empty(6),
-                   np.empty(4), np.array([0.0, 0.0, 0.0, 0.0, -1.0]), np.empty(5))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -428,7 +415,11 @@ def dpc_update(eps_trial, eps_e_n, kappa_n, eq_plastic_n, plastic_n, start, dt, 
     written into the output arrays; status[p] is OK, FAILED or BEYOND_FULL_DENSITY.
     start[p] = (p, q, d_lambda, kappa, arm) is a warm start for the local Newton (arm -1:
     none); solution[p] receives this return's (arm -1: elastic or sub-stepped)."""
-    w = _scratch()
+    w = scratch()
+    # the arrays the per-point functions pass around, without reference counts (`unowned`;
+    # the caller holds them for the whole call)
+    eps_trial, eps_e_n, start = unowned(eps_trial), unowned(eps_e_n), unowned(start)
+    modes, s, t, lengths = unowned(modes), unowned(s), unowned(t), unowned(lengths)
     elastic, t_mat, kd, stress_slope, n_dir = w.eps_e, w.t_mat, w.kd, w.increment, w.n_dir
     relaxation_time = s[11]
     weight = 1.0

@@ -308,6 +308,28 @@ def test_dpc_kernel_runs_as_plain_python_with_the_same_answer(tmp_path):
     assert np.abs(plain - compiled).max() <= 1e-12 * np.abs(compiled).max()
 
 
+def test_unowned_views_share_memory_and_refuse_strided_arrays():
+    """`dpc_kernel.unowned` (the kernel's arrays without reference counts): in compiled code
+    a view of the same memory (a write through it lands in the owner), the identity in plain
+    Python, and an error for an array that is not C-contiguous."""
+    from numba import njit
+
+    from nipstack.materials.dpc_kernel import unowned
+
+    @njit
+    def write_through(array):
+        view = unowned(array)
+        view[1, 2] = 7.0
+        return view.sum()
+
+    owner = np.arange(12.0).reshape(3, 4)
+    total = write_through(owner)
+    assert owner[1, 2] == 7.0 and total == owner.sum()
+    assert unowned(owner) is owner
+    with pytest.raises(ValueError, match="C-contiguous"):
+        write_through(np.zeros((4, 6))[:, ::2])
+
+
 def assert_quadratic(history):
     errors = [e for e in history if e > 0.0]
     pairs = [(a, b) for a, b in zip(errors, errors[1:]) if a < 1e-3]
