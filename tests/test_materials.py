@@ -286,7 +286,8 @@ def test_compiled_j2_equals_the_numpy_reference():
 
 def test_dpc_kernel_runs_as_plain_python_with_the_same_answer(tmp_path):
     """With NUMBA_DISABLE_JIT=1 the kernel runs as plain Python (its dual-number primitives'
-    Python bodies instead of the compiled per-width versions): the same stress and tangent
+    Python bodies instead of the compiled per-width versions): the same stress, tangent and
+    local solution (the next iterate's warm start, which a wrong value would only slow down)
     as the compiled kernel, 1e-12, on 40 random points of every arm (a debugging path that
     must not rot)."""
     script = tmp_path / "plain.py"
@@ -296,8 +297,9 @@ def test_dpc_kernel_runs_as_plain_python_with_the_same_answer(tmp_path):
         "from test_materials import ga_exp, random_states\n"
         "law = ga_exp(transition_alpha=0.05)\n"
         "eps, state = random_states(law, 40, np.random.default_rng(5), 0.004, 0.004)\n"
-        "tau, tangent, _, _ = law.update(eps, state, 1.0)\n"
-        "np.save(sys.argv[1], np.concatenate([tau.ravel(), tangent.ravel()]))\n")
+        "tau, tangent, _, new = law.update(eps, state, 1.0)\n"
+        "np.save(sys.argv[1], np.concatenate([tau.ravel(), tangent.ravel(),\n"
+        "                                     new['return_start'].ravel()]))\n")
     results = []
     for disabled in ("1", "0"):
         out = tmp_path / f"jit_disabled_{disabled}.npy"
