@@ -40,9 +40,7 @@ reference-count, is made in ``dpc_scratch.py``.
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 
-import numpy as np
 from numba import njit
 
 from .dpc_scratch import scratch, unowned
