@@ -90,20 +90,23 @@ def initial_plastic_metric_inverse(n_points: int) -> np.ndarray:
 
 
 def stress_update(law, F: np.ndarray, plastic_metric_inverse: np.ndarray, history: dict,
-                  dt: float, with_tangent: bool = True, in_plane: bool = False):
+                  dt: float, with_tangent: bool = True, in_plane: bool = False,
+                  defer_metric: bool = False):
     """One constitutive update at finite strain for a batch of points, through the compiled
     kernels (``kinematics_kernels``; the same equations as `stress_update_numpy`, which the
     tests hold them to). with_tangent=False skips dP/dF and returns in A's place a
     `kinematics_kernels.DeferredTangent` whose compute() gives it later; in_plane=True
     computes only the in-plane entries A[:, :2, :2, :2, :2] (plane strain; through
-    ``plane_strain_kernels`` where F and Cp^-1 are block-diagonal, to the same bits)."""
+    ``plane_strain_kernels`` where F and Cp^-1 are block-diagonal, to the same bits);
+    defer_metric=True lets the plane kernels return a `PlaneDeferredMetric` in the new Cp^-1's
+    place (its compute() gives it: only a committed state needs it)."""
     from .kinematics_kernels import stress_update_compiled
     from .plane_strain_kernels import plane_strain_update
 
     if in_plane:        # plane strain: the in-plane kernels, same bits (their module)
         F = np.ascontiguousarray(F, dtype=np.float64)
         metric = np.ascontiguousarray(plastic_metric_inverse, dtype=np.float64)
-        result = plane_strain_update(law, F, metric, history, dt)
+        result = plane_strain_update(law, F, metric, history, dt, defer_metric)
         if result is not None:
             if not with_tangent:
                 return result

@@ -373,7 +373,7 @@ class MechanicsProblem:
                 _check_porosity(region, J)
                 P, A, tau, metric, history = stress_update(
                     region.law, F, region.metric_inverse, warm_started(region), self.dt,
-                    with_tangent=False, in_plane=gdim == 2)
+                    with_tangent=False, in_plane=gdim == 2, defer_metric=True)
                 region.deferred_tangent = A
                 if not scatter_point_values(P.reshape(n, 9), self._P_columns, region.P_dofs,
                                             self.P_q.x.array):
@@ -435,7 +435,9 @@ class MechanicsProblem:
             if value > self._warnings.get(key, (-np.inf, ""))[0]:
                 self._warnings[key] = (value, text)
         for region in self.regions:
-            region.metric_inverse = region.trial_metric_inverse
+            metric = region.trial_metric_inverse    # (plane strain: computed at commit)
+            region.metric_inverse = metric if isinstance(metric, np.ndarray) else metric.compute()
+            region.trial_metric_inverse = region.metric_inverse
             region.history = region.trial_history
         for term in self.interfaces:
             term.commit()

@@ -162,9 +162,9 @@ def _in_plane_matrix(mandel, scale, out):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def plane_finish(F, tau_m, eps_elastic_m, P_out, metric_out):
-    """P = tau F^-T and the new Cp^-1 = F^-1 exp(2 eps_e) F^-T (both (n, 3, 3)). False (and
-    nothing usable written) if the law returned an out-of-plane shear strain or stress."""
+def plane_stress(F, tau_m, eps_elastic_m, P_out):
+    """P = tau F^-T, (n, 3, 3). False (and nothing usable written) if the law returned an
+    out-of-plane shear strain or stress."""
     n = F.shape[0]
     for p in range(n):
         if (tau_m[p, 3] != 0.0 or tau_m[p, 4] != 0.0 or eps_elastic_m[p, 3] != 0.0
@@ -172,10 +172,6 @@ def plane_finish(F, tau_m, eps_elastic_m, P_out, metric_out):
             return False
     Finv = np.empty((2, 2))
     tau = np.empty((2, 2))
-    e = np.empty((2, 2))
-    lam = np.empty(2)
-    V = np.empty((2, 2))
-    be = np.empty((2, 2))
     for p in range(n):
         Fp = F[p]
         finv22 = _inverse_in_plane(Fp, Finv)
@@ -186,7 +182,21 @@ def plane_finish(F, tau_m, eps_elastic_m, P_out, metric_out):
                 P[i, J] = tau[i, 0] * Finv[J, 0] + tau[i, 1] * Finv[J, 1]
         P[2, 2] = (1.0 * tau_m[p, 2]) * finv22
         P[0, 2] = P[1, 2] = P[2, 0] = P[2, 1] = 0.0
-        # new plastic metric: the in-plane block from one rotation, zz from e_zz alone
+    return True
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def plane_metric(F, eps_elastic_m, metric_out):
+    """The new plastic metric Cp^-1 = F^-1 exp(2 eps_e) F^-T, (n, 3, 3), of a batch that
+    `plane_stress` accepted: the in-plane block from one rotation, zz from e_zz alone."""
+    n = F.shape[0]
+    Finv = np.empty((2, 2))
+    e = np.empty((2, 2))
+    lam = np.empty(2)
+    V = np.empty((2, 2))
+    be = np.empty((2, 2))
+    for p in range(n):
+        finv22 = _inverse_in_plane(F[p], Finv)
         _in_plane_matrix(eps_elastic_m[p], 2.0, e)
         e22 = 2.0 * eps_elastic_m[p, 2]
         _eigh_in_plane(e, e22, lam, V)
@@ -205,7 +215,6 @@ def plane_finish(F, tau_m, eps_elastic_m, P_out, metric_out):
         metric[1, 0] = avg
         metric[2, 2] = finv22 * (np.exp(e22) * finv22)
         metric[0, 2] = metric[1, 2] = metric[2, 0] = metric[2, 1] = 0.0
-    return True
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -282,11 +291,31 @@ class PlaneDeferredTangent:
         return A
 
 
-def plane_strain_update(law, F, metric, history, dt):
+class PlaneDeferredMetric:
+    """The new plastic metric Cp^-1 of a plane stress update, computed when it is needed: a
+    Newton iterate needs only the stresses (and the tangent), and only the state a load step
+    ends on is committed, so the trial updates of every other iterate and of every rejected
+    line-search trial never pay for it (`mechanics.MechanicsProblem.commit`)."""
+
+    def __init__(self, F, eps_elastic_m):
+        self._arrays = (F, eps_elastic_m)
+
+    def compute(self):
+        """Cp^-1, (n, 3, 3)."""
+        F, eps_elastic_m = self._arrays
+        metric = np.empty((F.shape[0], 3, 3))
+        over_chunks(plane_metric, point_chunks(F.shape[0]), lambda c: (
+            F[c], eps_elastic_m[c], metric[c]))
+        return metric
+
+
+def plane_strain_update(law, F, metric, history, dt, defer_metric=False):
     """The stress update of ``kinematics_kernels.stress_update_compiled`` with in_plane=True and
     the tangent deferred, through the plane kernels: (P, PlaneDeferredTangent, tau, Cp^-1 new,
     history new), or None if some F or Cp^-1 of the batch is not block-diagonal (the caller
-    then takes the general kernels). F and metric are C-contiguous float64 (n, 3, 3)."""
+    then takes the general kernels). F and metric are C-contiguous float64 (n, 3, 3).
+    defer_metric=True gives a PlaneDeferredMetric in the new Cp^-1's place (where the plane
+    kernels finish the batch; the same bits when computed)."""
     n = F.shape[0]
     eps_trial = np.empty((n, 6))
     H, N, theta = np.empty((n, 2, 2)), np.empty((n, 2, 2)), np.empty((n, 2, 2))
@@ -302,11 +331,13 @@ def plane_strain_update(law, F, metric, history, dt):
     tau_m = np.ascontiguousarray(tau_m, dtype=np.float64)
     tangent_m = np.ascontiguousarray(tangent_m, dtype=np.float64)
     eps_elastic_m = np.ascontiguousarray(eps_elastic_m, dtype=np.float64)
-    P, new_metric = np.empty((n, 3, 3)), np.empty((n, 3, 3))
-    if all(over_chunks(plane_finish, chunks, lambda c: (
-            F[c], tau_m[c], eps_elastic_m[c], P[c], new_metric[c]))):
-        return (P, PlaneDeferredTangent(F, H, N, theta, tau_m, tangent_m), tau_m, new_metric,
-                new_history)
+    P = np.empty((n, 3, 3))
+    if all(over_chunks(plane_stress, chunks, lambda c: (
+            F[c], tau_m[c], eps_elastic_m[c], P[c]))):
+        new_metric = PlaneDeferredMetric(F, eps_elastic_m)
+        return (P, PlaneDeferredTangent(F, H, N, theta, tau_m, tangent_m), tau_m,
+                new_metric if defer_metric else new_metric.compute(), new_history)
+    new_metric = np.empty((n, 3, 3))
     # a law left the block structure: the general kernels finish (and give the tangent)
     H3, N3, theta3 = np.empty((n, 3, 3)), np.empty((n, 3, 3)), np.empty((n, 3, 3))
     over_chunks(trial_strain, chunks, lambda c: (F[c], metric[c], eps_trial[c], H3[c], N3[c],

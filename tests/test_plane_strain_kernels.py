@@ -15,7 +15,8 @@ import pytest
 from nipstack import kinematics
 from nipstack.kinematics_kernels import DeferredTangent, stress_update_compiled
 from nipstack.materials.cards import load_card
-from nipstack.plane_strain_kernels import PlaneDeferredTangent, plane_strain_update
+from nipstack.plane_strain_kernels import (PlaneDeferredMetric, PlaneDeferredTangent,
+                                           plane_strain_update)
 
 CARDS = ["aluminium_foil", "nmc_cathode", "mcc_avicel_ph102", "lithium_metal_creep", "llzo",
          "polymer_pad_viscoelastic"]
@@ -56,6 +57,9 @@ def test_plane_kernels_give_the_general_kernels_bits(card):
             assert _same_bits(a, b), (card, step, name, np.abs(a - b).max())
         for key, value in general[4].items():
             assert _same_bits(np.asarray(value), np.asarray(plane[4][key])), (card, step, key)
+        deferred = plane_strain_update(law, F, metric, history, 0.05, defer_metric=True)
+        assert isinstance(deferred[3], PlaneDeferredMetric)
+        assert _same_bits(deferred[3].compute(), plane[3]), (card, step)
         metric, history = plane[3], plane[4]
         F = F @ np.diag([1.0, 0.97, 1.0])
 
