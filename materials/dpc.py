@@ -379,8 +379,18 @@ class DruckerPragerCap(NumpyReturnMapping):
             "return_start": np.full((n_points, 5), -1.0),
         }
 
+    def __setattr__(self, name, value):
+        self.__dict__.pop("_kernel_arrays", None)   # a parameter changed: `_kernel_data` anew
+        super().__setattr__(name, value)
+
     def _kernel_data(self):
-        """The card as the compiled kernel reads it (layout in ``dpc_surfaces``'s docstring)."""
+        """The card as the compiled kernel reads it (layout in ``dpc_surfaces``'s docstring),
+        made at the first update and kept (every update of a run reads the same card)."""
+        if "_kernel_arrays" not in self.__dict__:
+            self.__dict__["_kernel_arrays"] = self._card_arrays()
+        return self.__dict__["_kernel_arrays"]
+
+    def _card_arrays(self):
         groups = [(self.elasticity_table, ("relative_density", "youngs_modulus",
                                            "poisson_ratio")),
                   (self.yield_table, ("relative_density", "cohesion", "friction_angle",
@@ -425,18 +435,19 @@ class DruckerPragerCap(NumpyReturnMapping):
         def column(key, shape):
             value = state[key]
             if (isinstance(value, np.ndarray) and value.shape == shape
-                    and value.dtype == np.float64 and value.flags.c_contiguous):
+                    and value.dtype == np.float64 and value.flags.c_contiguous
+                    and value.flags.writeable):
                 return value                # (a history array as the update left it)
-            return np.ascontiguousarray(np.broadcast_to(value, shape), dtype=float)
+            # (a writable copy: a read-only array is another type to numba, and the return
+            # would be compiled a second time for it)
+            return np.array(np.broadcast_to(value, shape), dtype=float, order="C")
 
         eps_e_n, kappa_n = column("elastic_strain", (n, 6)), column("plastic_volumetric_strain",
                                                                      (n,))
         eq_plastic_n, plastic_n = (column("equivalent_plastic_strain", (n,)),
                                    column("plastic_strain", (n, 6)))
-        # (a writable copy: a read-only array is another type to numba, and the return would
-        # be compiled a second time for it, next to the cold start's scratch array)
-        start = np.require(np.broadcast_to(state["return_start"], (n, 5)), float, ["C", "W"]) \
-            if "return_start" in state else np.full((n, 5), -1.0)
+        start = column("return_start", (n, 5)) if "return_start" in state else \
+            np.full((n, 5), -1.0)
         solution = np.empty((n, 5))
         data = self._kernel_data()
         over_chunks(dpc_update, point_chunks(n), lambda c: (

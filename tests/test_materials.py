@@ -310,6 +310,26 @@ def test_dpc_kernel_runs_as_plain_python_with_the_same_answer(tmp_path):
     assert np.abs(plain - compiled).max() <= 1e-12 * np.abs(compiled).max()
 
 
+def test_the_kept_kernel_card_follows_a_changed_parameter():
+    """The card arrays the compiled kernel reads are made once per law and kept; setting a
+    parameter afterwards makes them again, so an update never runs on a stale card."""
+    law = load_card("nmc_cathode")
+    first = law._kernel_data()
+    assert law._kernel_data() is first
+    eps = np.zeros((1, 6))
+    eps[0, :3] = -0.01                              # on the cap
+    state = law.initial_state(1)
+    before = law.update(eps, state, 1.0)[0]
+    law.relaxation_time = 10.0                      # Duvaut-Lions: part of the way back
+    assert law._kernel_data() is not first
+    assert law._kernel_data()[1][11] == 10.0
+    after = law.update(eps, state, 1.0)[0]
+    fresh = load_card("nmc_cathode")
+    fresh.relaxation_time = 10.0
+    assert np.array_equal(after, fresh.update(eps, fresh.initial_state(1), 1.0)[0])
+    assert not np.array_equal(after, before)
+
+
 def test_unowned_views_share_memory_and_refuse_strided_arrays():
     """`dpc_kernel.unowned` (the kernel's arrays without reference counts): in compiled code
     a view of the same memory (a write through it lands in the owner), the identity in plain
