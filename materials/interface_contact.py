@@ -34,13 +34,20 @@ which is non-symmetric in slip. A point out of contact (t_n = 0) or with mu = 0 
 carries no tangential traction and its plastic slip follows g_t, so on re-closing the stick
 reference is the position where it closed. ``accumulated_slip`` sums |s_new - s| over the points
 in contact (frictional slip only, not the free sliding of open points).
+
+`update` runs every point in one compiled pass (`_contact_kernel`, numba); `update_numpy` is the
+NumPy reference it is tested against, to the bit (tests/test_interface_laws.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
+import math
 
+import numpy as np
+from numba import njit
+
+from ..threads import over_chunks, point_chunks
 from .interface_base import TANGENTIAL_COMPONENTS, check_state, gap_fields, split_jump
 
 _STATE_KEYS = ("lambda_n", "plastic_slip", "accumulated_slip")
@@ -88,6 +95,28 @@ class FrictionalContact:
         return np.where(active, trial, 0.0), np.where(active, self.normal_stiffness, 0.0)
 
     def update(self, jump, state, dt):
+        """Every point's traction, tangent and new state in one compiled pass
+        (`_contact_kernel`; the same arithmetic as `update_numpy`)."""
+        split_jump(jump)                                    # (checks the shape)
+        jump = np.ascontiguousarray(jump, dtype=float)
+        n_points, m = jump.shape
+        check_state(state, _STATE_KEYS, n_points, self.name)
+        inputs = [np.ascontiguousarray(state[key], dtype=float) for key in _STATE_KEYS]
+        traction, tangent = np.zeros((n_points, m)), np.zeros((n_points, m, m))
+        plastic_slip = inputs[1].copy()
+        accumulated, tangential_gap = np.empty(n_points), np.empty(n_points)
+        pressure, slipping = np.empty(n_points), np.empty(n_points)
+        over_chunks(_contact_kernel, point_chunks(n_points), lambda c: (
+            jump[c], inputs[0][c], inputs[1][c], inputs[2][c], self.normal_stiffness,
+            self.friction_coefficient, self.tangential_stiffness, traction[c], tangent[c],
+            plastic_slip[c], accumulated[c], tangential_gap[c], pressure[c], slipping[c]))
+        return traction, tangent, {
+            "lambda_n": inputs[0].copy(), "plastic_slip": plastic_slip,
+            "accumulated_slip": accumulated, "gap_normal": jump[:, 0].copy(),
+            "gap_tangential": tangential_gap, "contact_pressure": pressure,
+            "slipping": slipping}
+
+    def update_numpy(self, jump, state, dt):
         g_n, g_t = split_jump(jump)
         n_points, m = g_n.shape[0], g_t.shape[1] + 1
         check_state(state, _STATE_KEYS, n_points, self.name)
@@ -148,3 +177,57 @@ class FrictionalContact:
         new_state = {key: np.array(value, copy=True) for key, value in state.items()}
         new_state["lambda_n"] = np.minimum(state["lambda_n"] + self.normal_stiffness * g_n, 0.0)
         return new_state
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _contact_kernel(jump, lambda_n, slip_n, accumulated_n, k_n, mu, k_t, traction, tangent,
+                    slip, accumulated, tangential_gap, pressure, slipping):
+    """`FrictionalContact.update_numpy` point by point, in its order of operations: traction
+    and tangent (zeroed by the caller), the new plastic slip (a copy of slip_n, its first m - 1
+    columns overwritten), accumulated slip, |g_t|, contact pressure and the slip flag."""
+    m = jump.shape[1]
+    e = np.empty(2)
+    trial = np.empty(2)
+    for p in range(jump.shape[0]):
+        g_n = jump[p, 0]
+        normal_trial = lambda_n[p] + k_n * g_n
+        active = normal_trial < 0.0
+        t_n = normal_trial if active else 0.0
+        dtn_dgn = k_n if active else 0.0
+        traction[p, 0] = t_n
+        tangent[p, 0, 0] = dtn_dgn
+        norm2 = 0.0
+        gap2 = 0.0
+        for i in range(m - 1):
+            trial[i] = k_t * (jump[p, 1 + i] - slip_n[p, i])
+            norm2 += trial[i] * trial[i]
+            gap2 += jump[p, 1 + i] * jump[p, 1 + i]
+        norm = math.sqrt(norm2)
+        limit = -mu * t_n
+        loaded = limit > 0.0
+        stick = loaded and norm <= limit
+        sliding = loaded and not stick
+        increment2 = 0.0
+        for i in range(m - 1):
+            new = jump[p, 1 + i]                    # free points follow g_t
+            if stick:
+                traction[p, 1 + i] = trial[i]
+                new = slip_n[p, i]
+                tangent[p, 1 + i, 1 + i] = k_t * 1.0
+            elif sliding:
+                e[i] = trial[i] / norm
+                traction[p, 1 + i] = limit * e[i]
+                new = slip_n[p, i] + ((norm - limit) / k_t) * e[i]
+            slip[p, i] = new
+            increment = new - slip_n[p, i]
+            increment2 += increment * increment
+        if sliding:
+            scale = limit * k_t / norm
+            for i in range(m - 1):
+                for j in range(m - 1):
+                    tangent[p, 1 + i, 1 + j] = scale * ((1.0 if i == j else 0.0) - e[i] * e[j])
+                tangent[p, 1 + i, 0] = (-mu * dtn_dgn) * e[i]
+        accumulated[p] = accumulated_n[p] + (math.sqrt(increment2) if t_n < 0.0 else 0.0)
+        tangential_gap[p] = math.sqrt(gap2)
+        pressure[p] = -t_n
+        slipping[p] = 1.0 if sliding else 0.0

@@ -1,4 +1,4 @@
-"""Material-point verification of the interface (traction-separation) laws (pure NumPy, seconds):
+"""Material-point verification of the interface (traction-separation) laws (seconds):
 the contract every law keeps, tangents against finite differences, contact with friction and
 the augmented Lagrangian, the bonded interface. The cohesive laws' energies, irreversibility
 and viscosity: test_cohesive_laws.py.
@@ -228,6 +228,38 @@ def test_contact_tangent_all_regimes(dim):
 
 
 # ================================================================== contact
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("friction", [0.0, 0.3])
+def test_compiled_contact_gives_the_numpy_bits(dim, friction, monkeypatch):
+    """`update` (the compiled kernel) against `update_numpy` (the reference), over open,
+    closed, stick and slip points with augmented multipliers and shifted slip origins, on 1
+    and 3 threads: identical to the bit (the kernel repeats NumPy's order of operations)."""
+    from nipstack import threads
+    law = contact(friction_coefficient=friction)
+    rng = np.random.default_rng(5 + dim)
+    n = 3000
+    state = law.initial_state(n)
+    state["lambda_n"][:] = np.minimum(rng.normal(0.0, 5.0, n), 0.0)
+    state["plastic_slip"][:, :dim - 1] = rng.normal(0.0, 1e-4, (n, dim - 1))
+    state["accumulated_slip"][:] = 1e-4 * rng.random(n)
+    jump = rng.normal(0.0, 1e-4, (n, dim))
+    jump[:20] = 0.0                                     # exactly touching, no slip
+    reference = law.update_numpy(jump, state, 1.0)
+    if friction:
+        slipping = reference[2]["slipping"]
+        closed = reference[0][:, 0] < 0.0
+        assert slipping.sum() > 100 and (closed & (slipping == 0.0)).sum() > 100
+    for count in (1, 3):
+        monkeypatch.setattr(threads, "_threads", count)
+        monkeypatch.setattr(threads, "MIN_POINTS_PER_THREAD", 10)
+        compiled = law.update(jump, state, 1.0)
+        np.testing.assert_array_equal(compiled[0], reference[0])
+        np.testing.assert_array_equal(compiled[1], reference[1])
+        assert sorted(compiled[2]) == sorted(reference[2])
+        for key, value in reference[2].items():
+            np.testing.assert_array_equal(compiled[2][key], value, err_msg=key)
+
+
 def test_contact_penalty_pressure_and_opening():
     """t_n = k_n min(g_n, 0), no traction when open, contact pressure = -t_n (exact)."""
     law = contact()
