@@ -450,7 +450,7 @@ class DruckerPragerCap(NumpyReturnMapping):
             np.full((n, 5), -1.0)
         solution = np.empty((n, 5))
         data = self._kernel_data()
-        over_chunks(dpc_update, point_chunks(n), lambda c: (
+        over_chunks(dpc_update, point_chunks(n, cost=4.0), lambda c: (
             eps_trial[c], eps_e_n[c], kappa_n[c], eq_plastic_n[c], plastic_n[c], start[c],
             float(dt), *data, tau[c], tangent[c], eps_e[c], kappa[c], eq_plastic[c],
             cap_pressure[c], plastic[c], code[c], solution[c], status[c]))

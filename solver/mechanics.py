@@ -39,6 +39,7 @@ from .kinematics import initial_plastic_metric_inverse, porosity_from_jacobian, 
 from .kinematics_kernels import deformation_gradients, scatter_point_values
 from .linear_solver import problem_linear_solver
 from .materials.base import equivalent_stress, mean_stress
+from .threads import spread_over_threads
 
 
 class StepFailure(RuntimeError):
@@ -172,7 +173,7 @@ class MechanicsProblem:
         covered = np.zeros(self.n_local_cells, dtype=bool)
         for name, law in region_laws.items():
             tag = self.region_tag(name, tdim)
-            cells = self.cell_tags.find(tag).astype(np.int32)
+            cells = spread_over_threads(self.cell_tags.find(tag).astype(np.int32))
             covered[cells] = True
             self.regions.append(Region(name, law, cells, n_points))
         self._bind_coordinates()

@@ -119,6 +119,32 @@ def test_threads_give_bit_identical_updates(card, monkeypatch):
             assert np.array_equal(one, three)
 
 
+def test_each_thread_gets_a_chunk_spread_over_the_region(monkeypatch):
+    """`spread_over_threads` puts every thread-th cell in one block, so that a contiguous chunk
+    of points samples the whole region (a plastic zone a few columns wide is shared); one
+    thread keeps the order. The first chunk runs on the calling thread, the rest on the pool,
+    the results in chunk order. A kernel 4x the cheap ones' cost splits at a quarter of their
+    size."""
+    import threading
+
+    from nipstack import threads
+    cells = np.arange(11, dtype=np.int32)
+    monkeypatch.setattr(threads, "_threads", 1)
+    assert threads.spread_over_threads(cells) is cells
+    monkeypatch.setattr(threads, "_threads", 3)
+    spread = threads.spread_over_threads(cells)
+    assert spread.tolist() == [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8]
+    assert sorted(spread.tolist()) == cells.tolist()
+    monkeypatch.setattr(threads, "MIN_POINTS_PER_THREAD", 100)
+    assert len(threads.point_chunks(299)) == 2 and len(threads.point_chunks(99)) == 1
+    assert len(threads.point_chunks(99, cost=4.0)) == 3
+    chunks = threads.point_chunks(300)
+    who = threads.over_chunks(lambda start: (start, threading.get_ident()), chunks,
+                              lambda c: (c.start,))
+    assert [start for start, _ in who] == [0, 100, 200]
+    assert who[0][1] == threading.get_ident() != who[1][1]
+
+
 @pytest.mark.parametrize("gdim", [2, 3])
 def test_deformation_gradients_embed_the_mesh_gradient_and_give_its_determinant(gdim):
     from nipstack.kinematics_kernels import deformation_gradients
