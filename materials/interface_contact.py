@@ -40,9 +40,8 @@ NumPy reference it is tested against, to the bit (tests/test_interface_laws.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
