@@ -118,7 +118,7 @@ import numpy as np
 
 from ..threads import over_chunks, point_chunks
 from .base import IDENTITY
-from .dpc_kernel import BEYOND_FULL_DENSITY, OK, dpc_update
+from .dpc_kernel import BEYOND_FULL_DENSITY, OK, START_WIDTH, dpc_update
 from .dpc_reference import SUBSTEPS, NumpyReturnMapping
 from .dpc_surfaces import CAP, ELASTIC, SHEAR, TRANSITION
 from .errors import MaterialPointError
@@ -376,7 +376,7 @@ class DruckerPragerCap(NumpyReturnMapping):
             "plastic_strain": np.zeros((n_points, 6)),
             "elastic_strain": np.zeros((n_points, 6)),
             "active_surface": np.zeros(n_points),
-            "return_start": np.full((n_points, 5), -1.0),
+            "return_start": np.full((n_points, START_WIDTH), -1.0),
         }
 
     def __setattr__(self, name, value):
@@ -446,9 +446,10 @@ class DruckerPragerCap(NumpyReturnMapping):
                                                                      (n,))
         eq_plastic_n, plastic_n = (column("equivalent_plastic_strain", (n,)),
                                    column("plastic_strain", (n, 6)))
-        start = column("return_start", (n, 5)) if "return_start" in state else \
-            np.full((n, 5), -1.0)
-        solution = np.empty((n, 5))
+        given = state.get("return_start")       # (absent, or from an older version: cold)
+        start = column("return_start", (n, START_WIDTH)) if np.shape(given)[-1:] == \
+            (START_WIDTH,) else np.full((n, START_WIDTH), -1.0)
+        solution = np.empty((n, START_WIDTH))
         data = self._kernel_data()
         over_chunks(dpc_update, point_chunks(n, cost=4.0), lambda c: (
             eps_trial[c], eps_e_n[c], kappa_n[c], eq_plastic_n[c], plastic_n[c], start[c],

@@ -20,12 +20,15 @@ Warm start.  The local Newton of a plastic point starts from the trial stress, n
 multiplier and kappa_n; in a global Newton iteration the strain has moved little since the
 previous iterate, whose local solution (p, q, d_lambda, kappa) is then a far better start.
 `update` returns it per point as the history entry ``return_start`` (with the arm it solved,
--1 for an elastic or sub-stepped point), and ``mechanics.warm_started`` hands the latest trial
-update's to the next update (the law's ``iterate_keys``). The warm start is tried on the same
+-1 for a sub-stepped point; an elastic point keeps the one it had), and
+``mechanics.warm_started`` hands the latest trial update's to the next update (the law's
+``iterate_keys``). The local solution is a function of (eps_v, eps_q, kappa_n) alone, and the
+linearisation already has its derivatives (the implicit-function tangent), so the start keeps
+them too (`START_WIDTH` columns) and the next return starts from the first-order prediction
+x + dx/d(eps_v, eps_q, kappa_n) . (the change since): off by the square of the strain change,
+where the earlier solution itself is off by the change. The warm start is tried on the same
 arm only; if it fails or its answer is not admissible the point takes the cold start as
-before, so the answer is the cold start's to round-off (tests/test_materials.py). On the 20k-dof
-flat press, one thread, it cuts the material update of a replayed plastic iteration from 62 to
-45 ms, but the whole run's update share only from 50 to 48 % (docs/benchmarks.md).
+before, so the answer is the cold start's to round-off (tests/test_materials.py).
 
 Numba inlines the small helpers that run inside the local Newton (``inline="always"``: the
 residual rows, the 4x4 solve, the arm's Newton, the linearisation) but compiles the two
@@ -55,6 +58,9 @@ SQ23 = math.sqrt(2.0 / 3.0)
 SQ32 = math.sqrt(1.5)
 #: kernel status codes per point
 OK, FAILED, BEYOND_FULL_DENSITY = 0, 1, 2
+#: a point's warm start: (p, q, d_lambda, kappa), arm, (eps_v, eps_q, kappa_n) it solved for,
+#: and the solution's derivatives d(p, q, d_lambda, kappa)/d eps_v, / d eps_q, / d kappa_n
+START_WIDTH = 20
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -316,8 +322,10 @@ def _plastic_return(eps_trial, kappa_n, check, start, modes, s, t, lengths, w):
     for attempt in range(3 if warm else 2):
         cold = attempt - (1 if warm else 0)     # -1: the warm start
         arm = first_arm if cold <= 0 else (SHEAR if first_arm == CAP else CAP)
-        if cold < 0:
-            x[0], x[1], x[2], x[3] = start[0], start[1], start[2], start[3]
+        if cold < 0:        # the earlier solution, moved along its tangent (see the module)
+            d_v, d_q, d_k = eps_v - start[5], eps_q - start[6], kappa_n - start[7]
+            for i in range(4):
+                x[i] = start[i] + start[8 + i] * d_v + start[12 + i] * d_q + start[16 + i] * d_k
         else:
             x[0], x[1], x[2], x[3] = -bulk_n * eps_v, 3.0 * shear_n * eps_q, 0.0, kappa_n
         if not _solve_arm(x, point, arm, modes, s, t, lengths, w):
@@ -328,10 +336,17 @@ def _plastic_return(eps_trial, kappa_n, check, start, modes, s, t, lengths, w):
         side = p >= p_a - slack if arm == CAP else p <= p_a + slack
         dense = (1.0 - s[0]) * math.exp(-x[3]) < 1.0
         if side and x[2] >= -1e-12 and x[1] >= -1e-12 and dense:
+            solved = w.solved
             for i in range(4):
-                w.solved[i] = x[i]
-            w.solved[4] = arm
-            return _linearise(x, arm, eps_trial, point, modes, s, t, lengths, w)
+                solved[i] = x[i]
+            solved[4] = arm
+            solved[5], solved[6], solved[7] = eps_v, eps_q, kappa_n
+            result = _linearise(x, arm, eps_trial, point, modes, s, t, lengths, w)
+            for i in range(4):          # w.dx = -d x / d(eps_v, eps_q, kappa_n)
+                solved[8 + i] = -w.dx[i, 0]
+                solved[12 + i] = -w.dx[i, 1]
+                solved[16 + i] = -w.dx[i, 2]
+            return result
     return False, kappa_n, 1.0, ELASTIC
 
 
@@ -426,9 +441,8 @@ def dpc_update(eps_trial, eps_e_n, kappa_n, eq_plastic_n, plastic_n, start, dt, 
         weight = ratio / (1.0 + ratio)
     for pt in range(eps_trial.shape[0]):
         check = _trial_check(eps_trial[pt], kappa_n[pt], n_dir, modes, s, t, lengths)
-        for i in range(4):
-            solution[pt, i] = 0.0
-        solution[pt, 4] = -1.0
+        for i in range(START_WIDTH):     # (an elastic point keeps its last solution)
+            solution[pt, i] = start[pt, i]
         if check[0]:
             result, kap, surface = OK, kappa_n[pt], ELASTIC       # elastic: T = I, kd = 0
             for i in range(6):
@@ -440,7 +454,7 @@ def dpc_update(eps_trial, eps_e_n, kappa_n, eq_plastic_n, plastic_n, start, dt, 
             result, kap, surface = _rate_independent(eps_trial[pt], eps_e_n[pt], kappa_n[pt],
                                                      check, start[pt], modes, s, t, lengths, w)
             if result == OK:
-                for i in range(5):
+                for i in range(START_WIDTH):
                     solution[pt, i] = w.solved[i]
         status[pt] = result
         if result != OK:

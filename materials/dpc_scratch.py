@@ -22,7 +22,7 @@ from numba.extending import intrinsic, overload
 Scratch = namedtuple("Scratch", "res jac jarg rhs step lu trial res_t jac_t dx "
                                 "n_dir eps_e a_mat dk_de de_dkn t_mat kd sub_e sub_trial "
                                 "increment d_trial t_new kd_new x cold solved buffer")
-_SCRATCH_SIZE = 4 + 16 + 12 + 4 + 4 + 28 + 4 + 4 + 16 + 12 + 6 * 9 + 36 * 4 + 4 + 5 + 5
+_SCRATCH_SIZE = 4 + 16 + 12 + 4 + 4 + 28 + 4 + 4 + 16 + 12 + 6 * 9 + 36 * 4 + 4 + 20 + 20
 
 
 @intrinsic
@@ -86,8 +86,8 @@ def scratch():
     t_new, o = _take(buffer, o, (6, 6))
     kd_new, o = _take(buffer, o, (6,))
     x, o = _take(buffer, o, (4,))
-    cold, o = _take(buffer, o, (5,))
-    solved, o = _take(buffer, o, (5,))
+    cold, o = _take(buffer, o, (20,))          # (dpc_kernel.START_WIDTH)
+    solved, o = _take(buffer, o, (20,))
     if o != buffer.size:
         raise ValueError("scratch layout and _SCRATCH_SIZE disagree")
     cold[:] = 0.0

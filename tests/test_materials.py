@@ -15,6 +15,7 @@ import pytest
 from nipstack.materials.base import IDENTITY
 from nipstack.materials.cards import CardError, list_cards, load_card, parse_card
 from nipstack.materials.dpc import CAP, ELASTIC, SHEAR, TRANSITION, DruckerPragerCap
+from nipstack.materials.dpc_kernel import START_WIDTH
 from nipstack.materials.errors import MaterialPointError
 from nipstack.materials.j2 import J2Plasticity
 from nipstack.point import HOLD, LOAD, UNLOAD, run_path
@@ -428,7 +429,8 @@ def test_warm_started_dpc_return_gives_the_cold_answer(case):
     previous = law.update(eps, state, dt)[3]["return_start"]
     assert np.sum(previous[:, 4] >= 0) >= 100           # plastic points leave a start
     moved = eps + 1e-5 * rng.standard_normal(eps.shape)
-    cold = law.update(moved, {**state, "return_start": np.full((len(eps), 5), -1.0)}, dt)
+    cold = law.update(moved, {**state, "return_start": np.full((len(eps), START_WIDTH), -1.0)},
+                      dt)
     for start in (previous, previous[rng.permutation(len(eps))]):
         warm = law.update(moved, {**state, "return_start": start}, dt)
         for a, b in zip(cold[:3], warm[:3]):
@@ -439,6 +441,56 @@ def test_warm_started_dpc_return_gives_the_cold_answer(case):
             scale = max(np.abs(cold[3][key]).max(), 1.0)
             assert np.abs(cold[3][key] - warm[3][key]).max() <= 1e-12 * scale, key
         assert np.array_equal(cold[3]["active_surface"], warm[3]["active_surface"])
+
+
+def test_a_warm_start_of_another_width_is_a_cold_start():
+    """A checkpoint written before the warm start carried its derivatives holds 5 columns per
+    point: the update takes it as no warm start and gives the cold answer, bit for bit."""
+    law = ga_exp(transition_alpha=0.05)
+    eps, state = random_states(law, 50, np.random.default_rng(9), 0.004, 0.004)
+    cold = law.update(eps, {**state, "return_start": np.full((50, START_WIDTH), -1.0)}, 1.0)
+    old = law.update(eps, {**state, "return_start": np.zeros((50, 5))}, 1.0)
+    for a, b in zip(cold[:3], old[:3]):
+        assert np.array_equal(a, b)
+    assert old[3]["return_start"].shape == (50, START_WIDTH)
+
+
+def test_warm_start_moved_along_its_tangent_saves_local_iterations(tmp_path):
+    """The warm start carries the local solution's derivatives and the next return starts from
+    the first-order prediction (dpc_kernel's module). Counted in the plain-Python kernel
+    (NUMBA_DISABLE_JIT=1), after a 1e-5 strain move: residual evaluations per plastic point
+    from the prediction < from the previous solution itself (derivatives zeroed) < cold. A
+    wrong derivative would change no answer (the cold start catches a bad guess), only the
+    cost: this is what notices."""
+    script = tmp_path / "count.py"
+    script.write_text(
+        "import sys, numpy as np\n"
+        f"sys.path.insert(0, {str(ROOT_TESTS)!r})\n"
+        "from test_materials import ga_exp, random_states\n"
+        "import nipstack.materials.dpc_kernel as kernel\n"
+        "calls, residual = [0], kernel._residual\n"
+        "def counted(*args):\n"
+        "    calls[0] += 1\n"
+        "    return residual(*args)\n"
+        "kernel._residual = counted\n"
+        "law = ga_exp(transition_alpha=0.05)\n"
+        "rng = np.random.default_rng(3)\n"
+        "eps, state = random_states(law, 120, rng, 0.004, 0.004)\n"
+        "first = law.update(eps, state, 1.0)[3]['return_start']\n"
+        "moved = eps + 1e-5 * rng.standard_normal(eps.shape)\n"
+        "previous = first.copy()\n"
+        "previous[:, 8:] = 0.0\n"
+        "counts = []\n"
+        "for start in (first, previous, np.full_like(first, -1.0)):\n"
+        "    calls[0] = 0\n"
+        "    law.update(moved, {**state, 'return_start': start}, 1.0)\n"
+        "    counts.append(calls[0] / np.sum(first[:, 4] >= 0))\n"
+        "np.save(sys.argv[1], counts)\n")
+    out = tmp_path / "counts.npy"
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    subprocess.run([sys.executable, str(script), str(out)], check=True, env=env)
+    predicted, previous, cold = np.load(out)
+    assert predicted <= previous - 0.5 and previous <= cold - 2.0, (predicted, previous, cold)
 
 
 # ------------------------------------------------------------------ rate dependence
