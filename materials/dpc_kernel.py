@@ -312,8 +312,10 @@ def _plastic_return(eps_trial, kappa_n, check, start, modes, s, t, lengths, w):
     n_dir in w): the arm the trial state points to, else the other arm. The local Newton
     starts from the trial stress, no plastic multiplier and kappa_n, or, if `start` holds a
     solution on the arm tried first (start[4] is that arm, -1 if none), first from it (a
-    warm start: the previous global iterate's solution, see the module). Fills w.solved with
-    the solution (p, q, d_lambda, kappa, arm)."""
+    warm start: the previous global iterate's solution moved along its tangent, see the
+    module). Fills w.solved with the next warm start (`START_WIDTH` entries: the solution
+    (p, q, d_lambda, kappa), its arm, the (eps_v, eps_q, kappa_n) it solved for and its
+    derivatives by them)."""
     _, eps_v, eps_q, bulk_n, shear_n, first_arm = check
     x = w.x
     jac_det = math.exp(eps_v + kappa_n)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import pickle
 import socket
 import time
 from pathlib import Path
@@ -50,9 +51,41 @@ def _others_alive(active: Path, own: Path) -> bool:
     return alive
 
 
+def drop_unreadable_kernel_indexes(package: Path | None = None) -> list[Path]:
+    """Remove the numba cache indexes of nipstack's kernels that this version cannot read.
+
+    numba keeps a compiled kernel's index next to its source (``__pycache__/<module>.<function>
+    -<line>.py312.nbi``) and unpickles the whole index before it checks that the source is
+    unchanged. An index an older version left under the same function name and line, whose
+    types name a class that has since moved (a checkout updated in place), then fails with
+    AttributeError at the kernel's first call instead of being recompiled. Such an index is
+    removed here (numba compiles the kernel again); readable ones are numba's to judge."""
+    if package is None:
+        from . import materials
+        folders = [Path(__file__).resolve().parent, Path(materials.__file__).resolve().parent]
+    else:
+        folders = [Path(package)]
+    removed = []
+    for index in (i for folder in folders for i in folder.glob("__pycache__/*.nbi")):
+        try:
+            with open(index, "rb") as stream:
+                pickle.load(stream)                 # numba's version
+                pickle.loads(stream.read())         # (source stamp, overloads)
+        except (AttributeError, ImportError, EOFError, pickle.UnpicklingError):
+            index.unlink(missing_ok=True)
+            removed.append(index)
+        except OSError:
+            continue
+    return removed
+
+
 def prepare(log=None) -> list[Path]:
-    """Take this process's lock (once) and remove stale compilation claims. Returns the
-    removed files. Safe to call from every rank and many times."""
+    """Take this process's lock (once) and remove stale compilation claims (and unreadable
+    kernel cache indexes, `drop_unreadable_kernel_indexes`). Returns the removed claims. Safe
+    to call from every rank and many times."""
+    if not _held.get("indexes_checked"):
+        _held["indexes_checked"] = True
+        drop_unreadable_kernel_indexes()
     folder = cache_folder()
     active = folder / "nipstack-active"
     try:

@@ -294,6 +294,35 @@ def test_stale_claims_are_kept_while_another_run_may_compile(tmp_path, monkeypat
     assert not other.exists()
 
 
+def test_a_kernel_cache_index_this_version_cannot_read_is_removed(tmp_path):
+    """numba unpickles a kernel's cache index before it checks the source stamp; an index an
+    older version left, naming a class that has moved, would fail the kernel's first call with
+    AttributeError. `jit_cache` removes such an index (numba then compiles anew) and leaves a
+    readable one, whatever its age, to numba."""
+    import pickle
+    from collections import namedtuple
+
+    from nipstack import jit_cache
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    readable, unreadable = cache / "mod.kernel-10.py312.nbi", cache / "mod.kernel-12.py312.nbi"
+    with open(readable, "wb") as stream:
+        pickle.dump("0.61.0", stream)
+        stream.write(pickle.dumps(((1.0, 10), {"signature": (1.5, "float64")})))
+    gone = namedtuple("Gone", "a")
+    gone.__module__ = "nipstack.threads"       # a class this version does not have there
+    with open(unreadable, "wb") as stream:
+        pickle.dump("0.61.0", stream)
+        import nipstack.threads
+        nipstack.threads.Gone = gone                # (present while it is pickled)
+        try:
+            stream.write(pickle.dumps(((1.0, 10), {"signature": gone(1)})))
+        finally:
+            del nipstack.threads.Gone
+    assert jit_cache.drop_unreadable_kernel_indexes(tmp_path) == [unreadable]
+    assert readable.exists() and not unreadable.exists()
+
+
 # --- restart --------------------------------------------------------------------------------
 
 def _interrupted_run(args, tmp_path, out: Path, steps: int) -> dict:
